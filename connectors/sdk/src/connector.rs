@@ -1,0 +1,131 @@
+//! The connector contract (DESIGN.md §3): what the engine asks of every provider.
+
+use crate::error::{ConnectorError, WebhookError};
+use crate::model::{EntityKind, Provider, Record};
+use chrono::{DateTime, Utc};
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::SystemTime;
+
+/// The name of one pollable stream of a provider, e.g. `candidates`.
+pub type StreamId = str;
+
+/// How a stream can be polled, which decides how deletions can be detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// The provider returns what changed since a token; a pass without a token is
+    /// a full pass.
+    Incremental,
+    /// Every pass lists everything; records absent from a complete pass were deleted.
+    FullOnly,
+}
+
+/// One pollable stream of a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSpec {
+    pub name: &'static str,
+    /// The canonical entity its records map to; `None` for reference lists
+    /// (stages, sources, users) that the connector keeps only to map other streams.
+    pub entity: Option<EntityKind>,
+    pub mode: SyncMode,
+}
+
+/// Opaque resume state of one stream, owned by the connector and stored by the
+/// engine in `sync_state.cursor` in the same transaction as the page it follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(pub Value);
+
+/// One page of one stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub records: Vec<Record>,
+    /// The state to resume from after this page is committed.
+    pub cursor: Cursor,
+    /// True when this page completes the pass; `cursor` then starts the next pass.
+    pub complete: bool,
+    /// True when the pass this page belongs to lists every record (no token), so a
+    /// complete pass can detect deletions.
+    pub full_pass: bool,
+    /// Payloads on this page that could not be normalised, with the reason; the
+    /// engine dead-letters them instead of failing the page.
+    pub rejected: Vec<(Value, String)>,
+}
+
+/// A reference to one remote object, used to fetch it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteRef {
+    pub kind: EntityKind,
+    pub remote_id: String,
+}
+
+/// A webhook delivery the connector has authenticated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The provider's event name, e.g. `candidateStageChange`, `application.advanced`.
+    pub event_type: Option<String>,
+    /// The provider's delivery id, when it sends one; otherwise the inbox
+    /// deduplicates by a hash of the body.
+    pub delivery_id: Option<String>,
+    /// When the provider says it sent the delivery.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// A liveness check (`ping`, `test.ping`): acknowledged and recorded, not processed.
+    pub is_ping: bool,
+}
+
+/// What a verified delivery means for the unified schema.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    /// The full object after the change.
+    Upsert(Record),
+    /// A thin notification: fetch the object to learn its state.
+    Fetch(RemoteRef),
+    /// The object was deleted at the provider.
+    Deleted(RemoteRef),
+    /// Two remote objects were merged; `survivor` keeps the history.
+    Merged {
+        kind: EntityKind,
+        removed: String,
+        survivor: String,
+    },
+    /// Kept for the record, with no canonical entity (e.g. a survey submission).
+    Stored { event_type: String },
+}
+
+/// Everything the engine needs from one provider. Implementations are pure with
+/// respect to hirebridge's state: they talk to the provider and map bytes, nothing else.
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync {
+    fn provider(&self) -> Provider;
+
+    /// Streams this provider can poll, each with its incremental strategy, in the
+    /// order a pass should take them (reference lists first).
+    fn streams(&self) -> &[StreamSpec];
+
+    /// One page of one stream from a cursor (`None`: start a full pass).
+    async fn poll(&self, stream: &StreamId, cursor: Option<&Cursor>)
+        -> Result<Page, ConnectorError>;
+
+    /// Authenticates a webhook delivery on its raw body; no side effects.
+    fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Delivery, WebhookError>;
+
+    /// Turns a verified delivery into canonical changes.
+    fn parse(&self, delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError>;
+
+    /// The cursor to restart a pass from after `ConnectorError::RestartPass` (the
+    /// page cursor expired): by default the pass starts over as a full pass; an
+    /// incremental provider keeps its saved token so the restart stays incremental.
+    fn restart_pass(&self, _stream: &StreamId, _cursor: Option<&Cursor>) -> Option<Cursor> {
+        None
+    }
+
+    /// Fetches one object by remote id (to hydrate thin webhooks); `None` if gone.
+    async fn fetch(&self, remote: &RemoteRef) -> Result<Option<Record>, ConnectorError>;
+}

@@ -1,0 +1,81 @@
+//! The admin listener (loopback by default): `/healthz` (the process is alive),
+//! `/readyz` (the database is reachable and migrated) and `/metrics` (Prometheus).
+
+use crate::store;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::json;
+use sqlx::PgPool;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// What the admin endpoints look at. The pool is set once the database is open,
+/// so `/healthz` answers during start-up while `/readyz` still says not ready.
+#[derive(Clone)]
+pub struct AdminState {
+    pool: Arc<OnceLock<PgPool>>,
+    metrics: PrometheusHandle,
+}
+
+impl AdminState {
+    pub fn new(metrics: PrometheusHandle) -> AdminState {
+        AdminState {
+            pool: Arc::new(OnceLock::new()),
+            metrics,
+        }
+    }
+
+    /// Hands the open database to the readiness check.
+    pub fn set_pool(&self, pool: PgPool) {
+        let _ = self.pool.set(pool);
+    }
+}
+
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AdminState>) -> Response {
+    let Some(pool) = state.pool.get() else {
+        return not_ready("database not open yet");
+    };
+    let check = tokio::time::timeout(Duration::from_secs(5), store::pending_migrations(pool)).await;
+    match check {
+        Ok(Ok(0)) => {
+            metrics::gauge!("hirebridge_database_ready").set(1.0);
+            Json(json!({"status": "ready"})).into_response()
+        }
+        Ok(Ok(n)) => not_ready(&format!("{n} migration(s) not applied")),
+        Ok(Err(e)) => not_ready(&format!("database not reachable: {e}")),
+        Err(_) => not_ready("database did not answer within 5s"),
+    }
+}
+
+fn not_ready(reason: &str) -> Response {
+    metrics::gauge!("hirebridge_database_ready").set(0.0);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "not_ready", "reason": reason})),
+    )
+        .into_response()
+}
+
+async fn metrics(State(state): State<AdminState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,366 @@
+//! One poll pass of one (connector, stream): take the stream's lease, page through
+//! the provider from the saved cursor, and commit each page's records, events and
+//! cursor in one transaction, so a crash at any point resumes from the last
+//! committed page with nothing lost and nothing doubled.
+
+use super::events::Via;
+use super::writer::{self, WriteContext, WriteCounts};
+use super::{ConnectorHandle, Engine};
+use crate::store::{entities, sync_state};
+use hirebridge_sdk::{ConnectorError, Cursor, Page, StreamSpec};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// How many times one pass may start over after the provider rejected its cursor
+/// or token, before it gives up until the next schedule.
+const MAX_RESTARTS: u32 = 3;
+
+/// A deletion sweep that would remove more than this share of a stream's live
+/// records is refused (a provider returning an empty or truncated list must not
+/// wipe the table); the operator sees why in the pass's error.
+const DELETION_GUARD_RATIO: f64 = 0.5;
+/// Below this many live records the guard does not apply.
+const DELETION_GUARD_MIN_LIVE: i64 = 20;
+
+/// Called after each committed page, for progress bars.
+pub type ProgressFn = Arc<dyn Fn(&PassReport) + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub struct PassOptions {
+    /// Ignore the saved cursor and list everything (also re-enables deletion
+    /// detection for incremental streams).
+    pub full: bool,
+    pub progress: Option<ProgressFn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PassOutcome {
+    #[default]
+    Completed,
+    /// Another daemon holds the stream's lease.
+    Skipped,
+    Failed,
+}
+
+/// What one pass did; also what `hirebridge sync` prints per stream.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PassReport {
+    pub connector_id: String,
+    pub stream: String,
+    pub outcome: PassOutcome,
+    pub full_pass: bool,
+    pub pages: u64,
+    pub seen: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub stale: u64,
+    pub deleted: u64,
+    pub events: u64,
+    pub rejected: u64,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    /// Set when a deletion sweep was refused by the guard.
+    pub warning: Option<String>,
+}
+
+impl PassReport {
+    fn add(&mut self, c: WriteCounts) {
+        self.created += c.created;
+        self.updated += c.updated;
+        self.unchanged += c.unchanged;
+        self.stale += c.stale;
+        self.deleted += c.deleted;
+        self.events += c.events;
+    }
+
+    fn counts_json(&self) -> serde_json::Value {
+        json!({
+            "pages": self.pages, "seen": self.seen, "created": self.created,
+            "updated": self.updated, "unchanged": self.unchanged, "stale": self.stale,
+            "deleted": self.deleted, "events": self.events, "rejected": self.rejected,
+            "full_pass": self.full_pass,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum PassError {
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the stream's lease was lost to another daemon; this pass stops")]
+    LeaseLost,
+}
+
+/// Runs one pass. Never panics and never returns an error: the outcome and any
+/// error are in the report and in `sync_state`.
+pub async fn run_pass(
+    engine: &Engine,
+    handle: &ConnectorHandle,
+    stream: &StreamSpec,
+    options: &PassOptions,
+) -> PassReport {
+    let started = Instant::now();
+    let mut report = PassReport {
+        connector_id: handle.id.clone(),
+        stream: stream.name.to_string(),
+        ..Default::default()
+    };
+    let state = match sync_state::acquire_lease(
+        &engine.pool,
+        &handle.id,
+        stream.name,
+        &engine.owner,
+        engine.lease_ttl,
+    )
+    .await
+    {
+        Ok(Some(state)) => state,
+        Ok(None) => {
+            report.outcome = PassOutcome::Skipped;
+            return report;
+        }
+        Err(e) => {
+            report.outcome = PassOutcome::Failed;
+            report.error = Some(format!("taking the stream lease: {e}"));
+            return report;
+        }
+    };
+
+    let result = page_loop(engine, handle, stream, options, state, &mut report).await;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    let error = match &result {
+        Ok(()) => None,
+        Err(e) => {
+            report.outcome = PassOutcome::Failed;
+            Some(e.to_string())
+        }
+    };
+    report.error = error.clone().or(report.error.take());
+    let health = match &result {
+        Ok(()) => Some(("healthy", None)),
+        Err(PassError::Connector(ConnectorError::Auth { message })) => {
+            Some(("unhealthy", Some(format!("authentication failed: {message}"))))
+        }
+        Err(PassError::Connector(e)) => Some(("degraded", Some(e.to_string()))),
+        Err(_) => None,
+    };
+    if let Some((health, reason)) = health {
+        if let Err(e) = sync_state::set_health(&engine.pool, &handle.id, health, reason.as_deref()).await {
+            tracing::warn!(connector = %handle.id, error = %e, "recording connector health failed");
+        }
+    }
+    let recorded_error = error.or(report.warning.clone());
+    if let Err(e) = sync_state::finish_pass(
+        &engine.pool,
+        &handle.id,
+        stream.name,
+        &engine.owner,
+        started.elapsed(),
+        &report.counts_json(),
+        recorded_error.as_deref(),
+    )
+    .await
+    {
+        tracing::warn!(connector = %handle.id, stream = stream.name, error = %e, "recording the pass failed");
+    }
+    record_metrics(&report);
+    match report.outcome {
+        PassOutcome::Failed => tracing::warn!(
+            connector = %handle.id, stream = stream.name, error = report.error.as_deref().unwrap_or(""),
+            pages = report.pages, "pass failed; it resumes from the last committed page"
+        ),
+        _ => tracing::info!(
+            connector = %handle.id, stream = stream.name, pages = report.pages, seen = report.seen,
+            created = report.created, updated = report.updated, deleted = report.deleted,
+            events = report.events, duration_ms = report.duration_ms, "pass completed"
+        ),
+    }
+    report
+}
+
+async fn page_loop(
+    engine: &Engine,
+    handle: &ConnectorHandle,
+    stream: &StreamSpec,
+    options: &PassOptions,
+    state: sync_state::StreamState,
+    report: &mut PassReport,
+) -> Result<(), PassError> {
+    let connector = handle.connector.as_ref();
+    let mut cursor: Option<Cursor> = if options.full {
+        None
+    } else {
+        state.cursor.clone().map(Cursor)
+    };
+    // A pass resumed after a crash has not seen its earlier pages in this process,
+    // so it cannot tell what is missing: it never deletes.
+    let mut resumed = !options.full && state.pages_in_pass > 0;
+    let mut pass_id = match (resumed, state.pass_id) {
+        (true, Some(id)) => id,
+        _ => Uuid::now_v7(),
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut all_full = true;
+    let mut restarts = 0;
+    let mut prefetched: Option<Result<Page, ConnectorError>> = None;
+
+    loop {
+        let fetched = match prefetched.take() {
+            Some(result) => result,
+            None => connector.poll(stream.name, cursor.as_ref()).await,
+        };
+        let page = match fetched {
+            Ok(page) => page,
+            Err(ConnectorError::ResyncRequired { code }) if restarts < MAX_RESTARTS => {
+                restarts += 1;
+                tracing::warn!(connector = %handle.id, stream = stream.name, %code, "incremental state rejected; running a full pass");
+                sync_state::reset_cursor(&engine.pool, &handle.id, stream.name, &engine.owner).await?;
+                cursor = None;
+                (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
+                seen.clear();
+                continue;
+            }
+            Err(ConnectorError::RestartPass { code }) if restarts < MAX_RESTARTS => {
+                restarts += 1;
+                tracing::warn!(connector = %handle.id, stream = stream.name, %code, "page cursor rejected; restarting the pass");
+                cursor = connector.restart_pass(stream.name, cursor.as_ref());
+                (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
+                seen.clear();
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        all_full &= page.full_pass;
+        report.full_pass = all_full;
+        let complete = page.complete;
+        let next_cursor = page.cursor.clone();
+
+        // Fetch the next page while this one is written.
+        let write = commit_page(engine, handle, stream, page, pass_id, &mut seen, all_full && !resumed, report);
+        let counts = if complete {
+            write.await?
+        } else {
+            let (written, next) = tokio::join!(write, connector.poll(stream.name, Some(&next_cursor)));
+            prefetched = Some(next);
+            written?
+        };
+        report.add(counts);
+        report.pages += 1;
+        cursor = Some(next_cursor);
+        if let Some(progress) = &options.progress {
+            progress(report);
+        }
+        if complete {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes one page in one transaction: records, events, dead letters, the cursor,
+/// and on the last page of a complete full pass, the deletion sweep.
+#[allow(clippy::too_many_arguments)]
+async fn commit_page(
+    engine: &Engine,
+    handle: &ConnectorHandle,
+    stream: &StreamSpec,
+    page: Page,
+    pass_id: Uuid,
+    seen: &mut HashSet<String>,
+    may_delete: bool,
+    report: &mut PassReport,
+) -> Result<WriteCounts, PassError> {
+    let ctx = WriteContext {
+        connector_id: &handle.id,
+        provider: handle.provider,
+        via: Via::Poll,
+    };
+    report.seen += page.records.len() as u64;
+    report.rejected += page.rejected.len() as u64;
+    if stream.entity.is_some() {
+        seen.extend(page.records.iter().map(|r| r.meta().remote_id.clone()));
+    }
+    let mut tx = engine.pool.begin().await?;
+    let mut counts = writer::write_records(&mut tx, &engine.columns, &ctx, page.records).await?;
+    for (payload, reason) in &page.rejected {
+        let body = serde_json::to_vec(payload).unwrap_or_default();
+        sync_state::dead_letter(&mut tx, &handle.id, &format!("poll:{}", stream.name), &body, reason).await?;
+    }
+    if page.complete && page.full_pass && may_delete && report.rejected == 0 {
+        if let Some(kind) = stream.entity {
+            let seen_ids: Vec<String> = seen.iter().cloned().collect();
+            let (missing, live) =
+                entities::count_live_missing(&mut tx, kind.table(), &handle.id, &seen_ids).await?;
+            if missing > 0 && live >= DELETION_GUARD_MIN_LIVE && (missing as f64) > DELETION_GUARD_RATIO * live as f64 {
+                report.warning = Some(format!(
+                    "deletion guard: a complete full pass lacked {missing} of {live} live {} records; none deleted",
+                    kind.as_str()
+                ));
+            } else if missing > 0 {
+                let deleted = entities::soft_delete_missing(&mut tx, kind.table(), &handle.id, &seen_ids).await?;
+                counts.add(writer::emit_deleted(&mut tx, &engine.columns, &ctx, kind, deleted).await?);
+            }
+        }
+    }
+    let still_ours = sync_state::save_page(
+        &mut tx,
+        &handle.id,
+        stream.name,
+        &engine.owner,
+        engine.lease_ttl,
+        &page.cursor.0,
+        pass_id,
+        page.full_pass,
+        page.complete,
+    )
+    .await?;
+    if !still_ours {
+        tx.rollback().await?;
+        return Err(PassError::LeaseLost);
+    }
+    tx.commit().await?;
+    Ok(counts)
+}
+
+fn record_metrics(report: &PassReport) {
+    let labels = [
+        ("connector", report.connector_id.clone()),
+        ("stream", report.stream.clone()),
+    ];
+    for (outcome, n) in [
+        ("created", report.created),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        ("stale", report.stale),
+        ("deleted", report.deleted),
+        ("rejected", report.rejected),
+    ] {
+        let mut l = labels.to_vec();
+        l.push(("outcome", outcome.to_string()));
+        metrics::counter!("hirebridge_sync_records_total", &l).increment(n);
+    }
+    let mut l = labels.to_vec();
+    l.push((
+        "outcome",
+        match report.outcome {
+            PassOutcome::Completed => "completed",
+            PassOutcome::Skipped => "skipped",
+            PassOutcome::Failed => "failed",
+        }
+        .to_string(),
+    ));
+    metrics::counter!("hirebridge_sync_passes_total", &l).increment(1);
+    metrics::histogram!("hirebridge_sync_pass_seconds", &labels)
+        .record(Duration::from_millis(report.duration_ms).as_secs_f64());
+    if report.outcome == PassOutcome::Completed {
+        metrics::gauge!("hirebridge_sync_last_success_timestamp_seconds", &labels)
+            .set(chrono::Utc::now().timestamp() as f64);
+    }
+}

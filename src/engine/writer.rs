@@ -1,0 +1,320 @@
+//! The one write path for polls and webhooks alike: compare incoming canonical
+//! records with what is stored, write only what changed, and emit the events for
+//! those changes, all inside the caller's transaction (DESIGN.md §5).
+
+use super::events::{self, NewEvent, Via};
+use crate::identity;
+use crate::store::entities::{self, SchemaColumns, StoredRow};
+use chrono::Utc;
+use hirebridge_sdk::{normalize_email, EntityKind, Provider, Record};
+use serde_json::{json, Value};
+use sqlx::PgConnection;
+use std::collections::HashMap;
+
+/// Who is writing, and how the data reached us.
+#[derive(Debug, Clone)]
+pub struct WriteContext<'a> {
+    pub connector_id: &'a str,
+    pub provider: Provider,
+    pub via: Via,
+}
+
+/// What one write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Older than what we hold (by the provider's update time): not applied.
+    pub stale: u64,
+    pub deleted: u64,
+    pub events: u64,
+}
+
+impl WriteCounts {
+    pub fn add(&mut self, other: WriteCounts) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.stale += other.stale;
+        self.deleted += other.deleted;
+        self.events += other.events;
+    }
+}
+
+/// Writes `records` (any mix of kinds) and their events; returns what it did.
+pub async fn write_records(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    ctx: &WriteContext<'_>,
+    records: Vec<Record>,
+) -> Result<WriteCounts, sqlx::Error> {
+    let mut counts = WriteCounts::default();
+    let mut new_events: Vec<NewEvent> = Vec::new();
+    for (kind, batch) in group_by_kind(records) {
+        let c = write_kind(conn, columns, ctx, kind, batch, &mut new_events).await?;
+        counts.add(c);
+    }
+    counts.events = insert_events(conn, columns, &new_events).await?;
+    Ok(counts)
+}
+
+/// Groups records by kind in order of first appearance; within a kind the last
+/// record of a remote id wins (a page may repeat an object that changed mid-pass).
+fn group_by_kind(records: Vec<Record>) -> Vec<(EntityKind, Vec<Record>)> {
+    let mut groups: Vec<(EntityKind, Vec<Record>)> = Vec::new();
+    for record in records {
+        let kind = record.kind();
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, batch)) => batch.push(record),
+            None => groups.push((kind, vec![record])),
+        }
+    }
+    for (_, batch) in &mut groups {
+        let mut last: HashMap<String, usize> = HashMap::new();
+        for (i, r) in batch.iter().enumerate() {
+            last.insert(r.meta().remote_id.clone(), i);
+        }
+        if last.len() != batch.len() {
+            let mut i = 0;
+            batch.retain(|r| {
+                let keep = last.get(&r.meta().remote_id) == Some(&i);
+                i += 1;
+                keep
+            });
+        }
+    }
+    groups
+}
+
+/// A record that will be written, with what it replaces.
+struct Pending {
+    record: Record,
+    hash: String,
+    old: Option<Record>,
+    changes: Option<Value>,
+    undeleted: bool,
+}
+
+async fn write_kind(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    ctx: &WriteContext<'_>,
+    kind: EntityKind,
+    batch: Vec<Record>,
+    new_events: &mut Vec<NewEvent>,
+) -> Result<WriteCounts, sqlx::Error> {
+    let table = kind.table();
+    let remote_ids: Vec<String> = batch.iter().map(|r| r.meta().remote_id.clone()).collect();
+    let stored = entities::stored_rows(conn, table, ctx.connector_id, &remote_ids).await?;
+
+    let mut counts = WriteCounts::default();
+    let mut pending: Vec<Pending> = Vec::new();
+    for record in batch {
+        let hash = record.content_hash();
+        match stored.get(&record.meta().remote_id) {
+            None => pending.push(Pending { record, hash, old: None, changes: None, undeleted: false }),
+            Some(row) => {
+                if is_stale(row, &record) {
+                    counts.stale += 1;
+                } else if row.content_hash == hash && row.deleted_at.is_none() {
+                    counts.unchanged += 1;
+                } else {
+                    let old = Record::from_normalized(kind, row.row.clone()).ok();
+                    let changes = old.as_ref().and_then(|old| events::diff(old, &record));
+                    let undeleted = row.deleted_at.is_some();
+                    if changes.is_none() && !undeleted && old.is_some() {
+                        // Same content by field comparison (e.g. hashed by an older
+                        // build): refresh the hash quietly, no event.
+                        counts.unchanged += 1;
+                        pending.push(Pending { record, hash, old, changes: None, undeleted });
+                        continue;
+                    }
+                    pending.push(Pending { record, hash, old, changes, undeleted });
+                }
+            }
+        }
+    }
+    if pending.is_empty() {
+        return Ok(counts);
+    }
+
+    let rows: Vec<Value> = pending
+        .iter()
+        .map(|p| row_json(ctx.connector_id, &p.record, &p.hash))
+        .collect();
+    let written = entities::upsert_rows(conn, columns, table, &rows).await?;
+    let ids: Vec<uuid::Uuid> = written.values().map(|(id, _)| *id).collect();
+    entities::resolve_references(conn, table, &ids).await?;
+
+    let now = Utc::now();
+    let mut stage_changes: Vec<Value> = Vec::new();
+    let mut candidates: Vec<(uuid::Uuid, &Record)> = Vec::new();
+    for p in &pending {
+        let Some((id, inserted)) = written.get(&p.record.meta().remote_id).copied() else {
+            continue;
+        };
+        if kind == EntityKind::Candidate {
+            candidates.push((id, &p.record));
+        }
+        let is_create = p.old.is_none() && inserted;
+        if !is_create && p.changes.is_none() && !p.undeleted {
+            continue; // quiet hash refresh
+        }
+        if is_create {
+            counts.created += 1;
+        } else {
+            counts.updated += 1;
+        }
+        let changes = if p.undeleted {
+            let mut c = p.changes.clone().unwrap_or_else(|| json!({}));
+            if let Value::Object(map) = &mut c {
+                map.insert("deleted".into(), json!({"from": true, "to": false}));
+            }
+            Some(c)
+        } else {
+            p.changes.clone()
+        };
+        let event = NewEvent {
+            id: NewEvent::new_id(),
+            event_type: events::event_type(p.old.as_ref(), &p.record, changes.as_ref()),
+            connector_id: ctx.connector_id.to_string(),
+            provider: ctx.provider,
+            entity_type: events::entity_type(kind),
+            entity_id: id,
+            remote_id: Some(p.record.meta().remote_id.clone()),
+            via: ctx.via,
+            occurred_at: now,
+            data: events::event_data(id, ctx.connector_id, &p.record),
+            changes,
+        };
+        if let Some(change) = stage_change(id, ctx.connector_id, p, &event) {
+            stage_changes.push(change);
+        }
+        new_events.push(event);
+    }
+    entities::insert_rows(conn, columns, "application_stage_changes", &stage_changes).await?;
+    if !candidates.is_empty() {
+        identity::link_candidates(conn, ctx, &candidates, new_events).await?;
+    }
+    Ok(counts)
+}
+
+/// An older version than the one stored, by the provider's own update time: a late
+/// webhook or a retried delivery must never overwrite newer data.
+fn is_stale(row: &StoredRow, record: &Record) -> bool {
+    match (row.remote_updated_at, record.meta().remote_updated_at) {
+        (Some(stored), Some(incoming)) => incoming < stored,
+        _ => false,
+    }
+}
+
+/// The row to upsert: the normalised fields plus the columns every entity carries.
+fn row_json(connector_id: &str, record: &Record, hash: &str) -> Value {
+    let mut row = record.normalized();
+    if let Value::Object(map) = &mut row {
+        map.remove("entity");
+        map.insert("connector_id".into(), json!(connector_id));
+        map.insert("content_hash".into(), json!(hash));
+        map.insert("remote_data".into(), record.meta().remote_data.clone());
+        match record {
+            Record::Candidate(c) => {
+                let normalized = c.email.as_deref().and_then(normalize_email);
+                map.insert("email_normalized".into(), json!(normalized));
+            }
+            Record::BackgroundCheck(b) => {
+                let normalized = b.candidate_email.as_deref().and_then(normalize_email);
+                map.insert("candidate_email_normalized".into(), json!(normalized));
+            }
+            _ => {}
+        }
+    }
+    row
+}
+
+/// The history row for an application whose stage changed (or that arrived in one).
+fn stage_change(id: uuid::Uuid, connector_id: &str, p: &Pending, event: &NewEvent) -> Option<Value> {
+    let Record::Application(app) = &p.record else {
+        return None;
+    };
+    let old = match &p.old {
+        Some(Record::Application(old)) => Some(old),
+        _ => None,
+    };
+    let moved = match old {
+        None => app.stage_name.is_some(),
+        Some(old) => old.stage_name != app.stage_name || old.stage_category != app.stage_category,
+    };
+    if !moved {
+        return None;
+    }
+    Some(json!({
+        "connector_id": connector_id,
+        "application_id": id,
+        "application_remote_id": app.meta.remote_id,
+        "from_stage": old.and_then(|o| o.stage_name.clone()),
+        "from_category": old.and_then(|o| o.stage_category),
+        "to_stage": app.stage_name,
+        "to_category": app.stage_category,
+        "changed_at": app.meta.remote_updated_at.unwrap_or(event.occurred_at),
+        "event_id": event.id,
+    }))
+}
+
+/// Inserts events in one statement; returns how many.
+pub async fn insert_events(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    new_events: &[NewEvent],
+) -> Result<u64, sqlx::Error> {
+    let rows: Vec<Value> = new_events.iter().map(NewEvent::row).collect();
+    entities::insert_rows(conn, columns, "events", &rows).await
+}
+
+/// Soft-deletes records by remote id and emits `<kind>.deleted` for each.
+pub async fn delete_records(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    ctx: &WriteContext<'_>,
+    kind: EntityKind,
+    remote_ids: &[String],
+) -> Result<WriteCounts, sqlx::Error> {
+    let deleted = entities::soft_delete(conn, kind.table(), ctx.connector_id, remote_ids).await?;
+    emit_deleted(conn, columns, ctx, kind, deleted).await
+}
+
+/// Emits `<kind>.deleted` events for rows just soft-deleted.
+pub async fn emit_deleted(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    ctx: &WriteContext<'_>,
+    kind: EntityKind,
+    deleted: Vec<entities::DeletedRow>,
+) -> Result<WriteCounts, sqlx::Error> {
+    let now = Utc::now();
+    let new_events: Vec<NewEvent> = deleted
+        .into_iter()
+        .map(|row| {
+            let data = match Record::from_normalized(kind, row.row) {
+                Ok(record) => events::event_data(row.id, ctx.connector_id, &record),
+                Err(_) => json!({"id": row.id, "connector_id": ctx.connector_id}),
+            };
+            NewEvent {
+                id: NewEvent::new_id(),
+                event_type: format!("{}.deleted", kind.as_str()),
+                connector_id: ctx.connector_id.to_string(),
+                provider: ctx.provider,
+                entity_type: events::entity_type(kind),
+                entity_id: row.id,
+                remote_id: Some(row.remote_id),
+                via: ctx.via,
+                occurred_at: now,
+                data,
+                changes: Some(json!({"deleted": {"from": false, "to": true}})),
+            }
+        })
+        .collect();
+    let deleted_count = new_events.len() as u64;
+    let events = insert_events(conn, columns, &new_events).await?;
+    Ok(WriteCounts { deleted: deleted_count, events, ..Default::default() })
+}

@@ -1,0 +1,118 @@
+//! The `hirebridge` command line: the daemon (`run`) and its operator commands.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hirebridge::app::{self, App};
+use hirebridge::config::{Config, ConfigErrors};
+use hirebridge::store::{self, Database};
+use hirebridge::telemetry;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hirebridge", version, about = "Bridges Applicant Tracking Systems into one hiring schema in PostgreSQL")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// The TOML configuration file.
+    #[arg(long, short, env = "HIREBRIDGE_CONFIG", default_value = "config/hirebridge.toml")]
+    config: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon until SIGINT or SIGTERM.
+    Run(ConfigArg),
+    /// Validate a configuration file: prints "ok" and a summary, or every error (exit 2).
+    Check(ConfigArg),
+    /// Apply pending schema migrations and exit.
+    Migrate(ConfigArg),
+}
+
+/// Exit status for an invalid configuration, distinct from runtime failures (1).
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Check(args) => check(&args.config),
+            Command::Run(args) => with_config(&args.config, run).await,
+            Command::Migrate(args) => with_config(&args.config, migrate).await,
+        }
+    })
+}
+
+fn check(path: &Path) -> ExitCode {
+    match Config::load(path) {
+        Ok(config) => {
+            println!("ok: {}", path.display());
+            for line in config.summary_lines() {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => report_config_errors(path, &errors),
+    }
+}
+
+fn report_config_errors(path: &Path, errors: &ConfigErrors) -> ExitCode {
+    eprintln!(
+        "error: {} has {} problem(s):",
+        path.display(),
+        errors.errors.len()
+    );
+    for e in &errors.errors {
+        eprintln!("  {e}");
+    }
+    ExitCode::from(EXIT_CONFIG)
+}
+
+/// Loads the config (exit 2 with every error when invalid), sets up logging, and
+/// runs `f`; a runtime failure prints its whole cause chain and exits 1.
+async fn with_config<F, Fut>(path: &Path, f: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(errors) => return report_config_errors(path, &errors),
+    };
+    telemetry::init_logging(&config.telemetry);
+    match f(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "failed");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let app = App::bind(config).await?;
+    app.run(app::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = Database::open(&config).await.context("opening the database")?;
+    let pending = store::pending_migrations(&db.pool).await?;
+    let result = store::migrate(&db.pool).await;
+    db.close().await;
+    result.context("applying migrations")?;
+    println!("migrations applied: {pending} new, schema is current");
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! SQL for the entity tables of schema `hiring`: read the stored rows of a page,
+//! upsert the changed ones in one statement, resolve references that arrived out
+//! of order, and soft-delete.
+//!
+//! Canonical field names are the column names (see `hirebridge_sdk::model`), so one
+//! generic statement per operation serves every table: rows travel as one JSON
+//! array and `jsonb_populate_recordset` turns them into typed rows server-side.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool, Row};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// The columns of every table in schema `hiring`, read once from the catalogue so
+/// statements only name columns that exist.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaColumns {
+    by_table: HashMap<String, HashSet<String>>,
+}
+
+impl SchemaColumns {
+    pub async fn load(pool: &PgPool) -> Result<SchemaColumns, sqlx::Error> {
+        let rows = sqlx::query(
+            "select table_name::text as t, column_name::text as c
+               from information_schema.columns where table_schema = 'hiring'",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut by_table: HashMap<String, HashSet<String>> = HashMap::new();
+        for row in rows {
+            by_table
+                .entry(row.try_get("t")?)
+                .or_default()
+                .insert(row.try_get("c")?);
+        }
+        Ok(SchemaColumns { by_table })
+    }
+
+    pub fn has(&self, table: &str, column: &str) -> bool {
+        self.by_table
+            .get(table)
+            .is_some_and(|cols| cols.contains(column))
+    }
+}
+
+/// A stored row as the writer compares it with an incoming record.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    pub id: Uuid,
+    pub remote_id: String,
+    pub content_hash: String,
+    pub remote_updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// The whole row as JSON (`to_jsonb`), column names as keys.
+    pub row: Value,
+}
+
+/// The stored rows of `table` for these remote ids of one connector, in one round trip.
+pub async fn stored_rows(
+    conn: &mut PgConnection,
+    table: &str,
+    connector_id: &str,
+    remote_ids: &[String],
+) -> Result<HashMap<String, StoredRow>, sqlx::Error> {
+    let sql = format!(
+        "select id, remote_id, content_hash, remote_updated_at, deleted_at, to_jsonb(t) as row
+           from hiring.{table} t where connector_id = $1 and remote_id = any($2)"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(connector_id)
+        .bind(remote_ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let stored = StoredRow {
+            id: row.try_get("id")?,
+            remote_id: row.try_get("remote_id")?,
+            content_hash: row.try_get("content_hash")?,
+            remote_updated_at: row.try_get("remote_updated_at")?,
+            deleted_at: row.try_get("deleted_at")?,
+            row: row.try_get("row")?,
+        };
+        out.insert(stored.remote_id.clone(), stored);
+    }
+    Ok(out)
+}
+
+/// Columns the database owns: never written from a record.
+const DATABASE_OWNED: &[&str] = &["id", "first_seen_at", "updated_at", "deleted_at"];
+
+/// Inserts or updates `rows` (JSON objects whose keys are column names) in one
+/// statement, undeleting any that were soft-deleted. Returns `remote_id -> (id,
+/// inserted)`.
+pub async fn upsert_rows(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    table: &str,
+    rows: &[Value],
+) -> Result<HashMap<String, (Uuid, bool)>, sqlx::Error> {
+    let Some(Value::Object(first)) = rows.first() else {
+        return Ok(HashMap::new());
+    };
+    let cols: Vec<&str> = first
+        .keys()
+        .map(String::as_str)
+        .filter(|c| columns.has(table, c) && !DATABASE_OWNED.contains(c))
+        .collect();
+    let col_list = cols.join(", ");
+    let updates: Vec<String> = cols
+        .iter()
+        .filter(|c| !matches!(**c, "connector_id" | "remote_id"))
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "insert into hiring.{table} ({col_list})
+         select {col_list} from jsonb_populate_recordset(null::hiring.{table}, $1)
+         on conflict (connector_id, remote_id) do update
+            set {updates}, updated_at = now(), deleted_at = null
+         returning id, remote_id, (xmax = 0) as inserted",
+        updates = updates.join(", ")
+    );
+    let result = sqlx::query(&sql)
+        .bind(Value::Array(rows.to_vec()))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = HashMap::with_capacity(result.len());
+    for row in result {
+        out.insert(
+            row.try_get::<String, _>("remote_id")?,
+            (row.try_get("id")?, row.try_get("inserted")?),
+        );
+    }
+    Ok(out)
+}
+
+/// Inserts rows (JSON objects keyed by column name) into an append-only table in one
+/// statement; columns the table does not have are ignored.
+pub async fn insert_rows(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    table: &str,
+    rows: &[Value],
+) -> Result<u64, sqlx::Error> {
+    let Some(Value::Object(first)) = rows.first() else {
+        return Ok(0);
+    };
+    let cols: Vec<&str> = first
+        .keys()
+        .map(String::as_str)
+        .filter(|c| columns.has(table, c))
+        .collect();
+    let col_list = cols.join(", ");
+    let sql = format!(
+        "insert into hiring.{table} ({col_list})
+         select {col_list} from jsonb_populate_recordset(null::hiring.{table}, $1)"
+    );
+    let done = sqlx::query(&sql)
+        .bind(Value::Array(rows.to_vec()))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// A reference kept as a remote id and resolved to our id when both sides are here.
+struct Reference {
+    table: &'static str,
+    remote_column: &'static str,
+    id_column: &'static str,
+    target: &'static str,
+}
+
+const REFERENCES: &[Reference] = &[
+    Reference { table: "applications", remote_column: "candidate_remote_id", id_column: "candidate_id", target: "candidates" },
+    Reference { table: "applications", remote_column: "job_remote_id", id_column: "job_id", target: "jobs" },
+    Reference { table: "job_postings", remote_column: "job_remote_id", id_column: "job_id", target: "jobs" },
+    Reference { table: "interviews", remote_column: "application_remote_id", id_column: "application_id", target: "applications" },
+    Reference { table: "interviews", remote_column: "candidate_remote_id", id_column: "candidate_id", target: "candidates" },
+    Reference { table: "offers", remote_column: "application_remote_id", id_column: "application_id", target: "applications" },
+    Reference { table: "assessments", remote_column: "application_remote_id", id_column: "application_id", target: "applications" },
+    Reference { table: "assessments", remote_column: "candidate_remote_id", id_column: "candidate_id", target: "candidates" },
+    Reference { table: "reviews", remote_column: "application_remote_id", id_column: "application_id", target: "applications" },
+    Reference { table: "reviews", remote_column: "interview_remote_id", id_column: "interview_id", target: "interviews" },
+    Reference { table: "background_checks", remote_column: "candidate_remote_id", id_column: "candidate_id", target: "candidates" },
+];
+
+/// Resolves the references of the rows `ids` of `table` in both directions: their
+/// own remote references to rows already stored, and rows stored earlier that were
+/// waiting for these.
+pub async fn resolve_references(
+    conn: &mut PgConnection,
+    table: &str,
+    ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    for r in REFERENCES.iter().filter(|r| r.table == table) {
+        let sql = format!(
+            "update hiring.{t} s set {id_col} = d.id
+               from hiring.{target} d
+              where s.id = any($1) and d.connector_id = s.connector_id
+                and d.remote_id = s.{remote_col} and s.{id_col} is distinct from d.id",
+            t = r.table,
+            id_col = r.id_column,
+            target = r.target,
+            remote_col = r.remote_column
+        );
+        sqlx::query(&sql).bind(ids).execute(&mut *conn).await?;
+    }
+    for r in REFERENCES.iter().filter(|r| r.target == table) {
+        let sql = format!(
+            "update hiring.{t} s set {id_col} = d.id
+               from hiring.{target} d
+              where d.id = any($1) and s.connector_id = d.connector_id
+                and s.{remote_col} = d.remote_id and s.{id_col} is distinct from d.id",
+            t = r.table,
+            id_col = r.id_column,
+            target = r.target,
+            remote_col = r.remote_column
+        );
+        sqlx::query(&sql).bind(ids).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A row that was soft-deleted, with its state before.
+#[derive(Debug, Clone)]
+pub struct DeletedRow {
+    pub id: Uuid,
+    pub remote_id: String,
+    pub row: Value,
+}
+
+/// Soft-deletes the live rows of `table` with these remote ids.
+pub async fn soft_delete(
+    conn: &mut PgConnection,
+    table: &str,
+    connector_id: &str,
+    remote_ids: &[String],
+) -> Result<Vec<DeletedRow>, sqlx::Error> {
+    let sql = format!(
+        "update hiring.{table} t set deleted_at = now(), updated_at = now()
+          where connector_id = $1 and deleted_at is null and remote_id = any($2)
+          returning id, remote_id, to_jsonb(t) as row"
+    );
+    deleted_rows(sqlx::query(&sql).bind(connector_id).bind(remote_ids), conn).await
+}
+
+/// Live rows of `table` for this connector whose remote id is NOT in `seen`: the
+/// candidates for deletion after a complete full pass.
+pub async fn count_live_missing(
+    conn: &mut PgConnection,
+    table: &str,
+    connector_id: &str,
+    seen: &[String],
+) -> Result<(i64, i64), sqlx::Error> {
+    let sql = format!(
+        "select count(*) filter (where not (remote_id = any($2))) as missing, count(*) as live
+           from hiring.{table} where connector_id = $1 and deleted_at is null"
+    );
+    let row = sqlx::query(&sql)
+        .bind(connector_id)
+        .bind(seen)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((row.try_get("missing")?, row.try_get("live")?))
+}
+
+/// Soft-deletes the live rows of `table` for this connector that a complete full
+/// pass did not see.
+pub async fn soft_delete_missing(
+    conn: &mut PgConnection,
+    table: &str,
+    connector_id: &str,
+    seen: &[String],
+) -> Result<Vec<DeletedRow>, sqlx::Error> {
+    let sql = format!(
+        "update hiring.{table} t set deleted_at = now(), updated_at = now()
+          where connector_id = $1 and deleted_at is null and not (remote_id = any($2))
+          returning id, remote_id, to_jsonb(t) as row"
+    );
+    deleted_rows(sqlx::query(&sql).bind(connector_id).bind(seen), conn).await
+}
+
+async fn deleted_rows(
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    conn: &mut PgConnection,
+) -> Result<Vec<DeletedRow>, sqlx::Error> {
+    query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(DeletedRow {
+                id: row.try_get("id")?,
+                remote_id: row.try_get("remote_id")?,
+                row: row.try_get("row")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,202 @@
+//! PostgreSQL: where the database comes from (a configured URL or the managed
+//! cluster), the connection pool, and the schema migrations.
+
+pub mod cluster;
+pub mod entities;
+pub mod sync_state;
+
+use crate::config::Config;
+use backon::{ExponentialBuilder, Retryable};
+use cluster::{ClusterError, ClusterOptions, ManagedCluster};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// The unified schema's migrations, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("database URL is not valid: {0}")]
+    InvalidUrl(String),
+    #[error("database not reachable after {waited:?}: {source}")]
+    Unreachable {
+        waited: Duration,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("applying migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+/// The daemon's database: the pool, and the managed cluster when it runs one.
+pub struct Database {
+    pub pool: PgPool,
+    cluster: Option<ManagedCluster>,
+}
+
+impl Database {
+    /// Connects to `database.url`, or starts the managed cluster under `data_dir`
+    /// when no URL is configured. Retries while the database is not up yet, for up
+    /// to `database.connect_timeout`.
+    pub async fn open(config: &Config) -> Result<Database, StoreError> {
+        let db = &config.database;
+        let (url, cluster) = match &db.url {
+            Some(url) => (SecretString::from(url.expose().to_string()), None),
+            None => {
+                let cluster = ManagedCluster::start(&ClusterOptions {
+                    data_dir: config.data_dir.clone(),
+                    port: db.managed.port,
+                    bin_dir: db.managed.bin_dir.clone(),
+                    system_user: db.managed.system_user.clone(),
+                })
+                .await?;
+                (cluster.url(), Some(cluster))
+            }
+        };
+        let settings = PoolSettings {
+            max_connections: db.max_connections,
+            min_connections: db.min_connections,
+            acquire_timeout: db.acquire_timeout,
+            statement_timeout: db.statement_timeout,
+            connect_timeout: db.connect_timeout,
+        };
+        let pool = match connect(&url, &settings).await {
+            Ok(pool) => pool,
+            Err(e) => {
+                if let Some(cluster) = cluster {
+                    let _ = cluster.stop().await;
+                }
+                return Err(e);
+            }
+        };
+        Ok(Database { pool, cluster })
+    }
+
+    /// Closes the pool and stops the managed cluster if this process started it.
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(cluster) = self.cluster {
+            if let Err(e) = cluster.stop().await {
+                tracing::warn!(error = %e, "stopping the managed PostgreSQL failed");
+            }
+        }
+    }
+
+    /// The managed cluster's port, when one is used (for status output).
+    pub fn managed_port(&self) -> Option<u16> {
+        self.cluster.as_ref().map(ManagedCluster::port)
+    }
+}
+
+/// How the pool is sized and how long start-up waits for the database.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Opens a pool, retrying with exponential backoff and jitter until
+/// `connect_timeout` has passed: the database may come up after the daemon.
+pub async fn connect(url: &SecretString, settings: &PoolSettings) -> Result<PgPool, StoreError> {
+    // The parse error of a URL can echo it, password included: keep only its kind.
+    let options = PgConnectOptions::from_str(url.expose_secret())
+        .map_err(|e| StoreError::InvalidUrl(redact_url_error(&e)))?
+        .application_name("hirebridge")
+        .options([(
+            "statement_timeout",
+            format!("{}", settings.statement_timeout.as_millis()),
+        )]);
+    let started = Instant::now();
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
+        .with_total_delay(Some(settings.connect_timeout));
+    let attempt = || async {
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(settings.min_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::query("select 1").execute(&pool).await?;
+        Ok::<_, sqlx::Error>(pool)
+    };
+    attempt
+        .retry(backoff)
+        .when(is_transient_connect_error)
+        .notify(|e, wait| {
+            tracing::warn!(error = %e, retry_in = ?wait, "database not reachable yet; retrying")
+        })
+        .await
+        .map_err(|source| StoreError::Unreachable {
+            waited: started.elapsed(),
+            source,
+        })
+}
+
+/// Connection failures worth waiting out (the server is starting or restarting);
+/// a wrong password or a missing database is not.
+fn is_transient_connect_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        // 57P03 cannot_connect_now: the server is starting up or shutting down.
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("57P03"),
+        _ => false,
+    }
+}
+
+fn redact_url_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Configuration(_) => "it must look like postgres://user:password@host:port/database".into(),
+        _ => "it could not be parsed".into(),
+    }
+}
+
+/// Applies every pending migration; a no-op when the schema is current.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// How many embedded migrations are not applied (successfully) to this database.
+pub async fn pending_migrations(pool: &PgPool) -> Result<usize, StoreError> {
+    let exists: bool = sqlx::query_scalar("select to_regclass('public._sqlx_migrations') is not null")
+        .fetch_one(pool)
+        .await?;
+    let applied: Vec<i64> = if exists {
+        sqlx::query_scalar("select version from _sqlx_migrations where success")
+            .fetch_all(pool)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+        .count())
+}

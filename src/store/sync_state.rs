@@ -1,0 +1,242 @@
+//! `hiring.sync_state` and `hiring.connector_state`: per (connector, stream) the
+//! resume cursor, the lease that keeps two daemons from polling the same stream,
+//! and the outcome of the last pass; per connector its health.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool, Row};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The state a pass starts from, read when the lease is taken.
+#[derive(Debug, Clone, Default)]
+pub struct StreamState {
+    pub cursor: Option<Value>,
+    /// Pages already committed in the pass in progress (0: a new pass starts).
+    pub pages_in_pass: i32,
+    pub pass_id: Option<Uuid>,
+}
+
+/// Takes the lease on a stream for `ttl` unless another live owner holds it.
+/// Returns the stream's state when the lease is ours.
+pub async fn acquire_lease(
+    pool: &PgPool,
+    connector_id: &str,
+    stream: &str,
+    owner: &str,
+    ttl: Duration,
+) -> Result<Option<StreamState>, sqlx::Error> {
+    let row = sqlx::query(
+        "insert into hiring.sync_state (connector_id, stream, lease_owner, lease_expires_at, last_attempt_at, updated_at)
+         values ($1, $2, $3, now() + $4 * interval '1 millisecond', now(), now())
+         on conflict (connector_id, stream) do update
+            set lease_owner = excluded.lease_owner,
+                lease_expires_at = excluded.lease_expires_at,
+                last_attempt_at = now(), updated_at = now()
+          where sync_state.lease_owner is null
+             or sync_state.lease_expires_at is null
+             or sync_state.lease_expires_at < now()
+             or sync_state.lease_owner = excluded.lease_owner
+         returning cursor, pages_in_pass, pass_id",
+    )
+    .bind(connector_id)
+    .bind(stream)
+    .bind(owner)
+    .bind(ttl.as_millis() as f64)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(StreamState {
+            cursor: row.try_get("cursor")?,
+            pages_in_pass: row.try_get("pages_in_pass")?,
+            pass_id: row.try_get("pass_id")?,
+        })
+    })
+    .transpose()
+}
+
+/// Saves the cursor after a page, in the page's transaction, and extends the lease.
+/// Returns false when the lease is no longer ours (it expired and another daemon
+/// took the stream): the caller must roll back.
+#[allow(clippy::too_many_arguments)]
+pub async fn save_page(
+    conn: &mut PgConnection,
+    connector_id: &str,
+    stream: &str,
+    owner: &str,
+    ttl: Duration,
+    cursor: &Value,
+    pass_id: Uuid,
+    full_pass: bool,
+    pass_complete: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update hiring.sync_state
+            set cursor = $4,
+                pass_id = case when $7 then null else $5 end,
+                pass_kind = case when $6 then 'full' else 'incremental' end,
+                pass_started_at = case when pass_id is distinct from $5 then now() else pass_started_at end,
+                pages_in_pass = case when $7 then 0 else pages_in_pass + 1 end,
+                lease_expires_at = now() + $8 * interval '1 millisecond',
+                updated_at = now()
+          where connector_id = $1 and stream = $2 and lease_owner = $3",
+    )
+    .bind(connector_id)
+    .bind(stream)
+    .bind(owner)
+    .bind(cursor)
+    .bind(pass_id)
+    .bind(full_pass)
+    .bind(pass_complete)
+    .bind(ttl.as_millis() as f64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Forgets the saved cursor (an expired sync token: the next pass is full).
+pub async fn reset_cursor(
+    pool: &PgPool,
+    connector_id: &str,
+    stream: &str,
+    owner: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.sync_state set cursor = null, pass_id = null, pages_in_pass = 0, updated_at = now()
+          where connector_id = $1 and stream = $2 and lease_owner = $3",
+    )
+    .bind(connector_id)
+    .bind(stream)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a finished pass (success or failure) and releases the lease.
+pub async fn finish_pass(
+    pool: &PgPool,
+    connector_id: &str,
+    stream: &str,
+    owner: &str,
+    duration: Duration,
+    counts: &Value,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.sync_state
+            set last_duration_ms = $4,
+                last_counts = $5,
+                last_success_at = case when $6::text is null then now() else last_success_at end,
+                last_error = case when $6::text is null then last_error else $6 end,
+                last_error_at = case when $6::text is null then last_error_at else now() end,
+                consecutive_failures = case when $6::text is null then 0 else consecutive_failures + 1 end,
+                lease_owner = null, lease_expires_at = null, updated_at = now()
+          where connector_id = $1 and stream = $2 and lease_owner = $3",
+    )
+    .bind(connector_id)
+    .bind(stream)
+    .bind(owner)
+    .bind(duration.as_millis() as i64)
+    .bind(counts)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Sets a connector's health (`healthy`, `degraded`, `unhealthy`) with a reason.
+pub async fn set_health(
+    pool: &PgPool,
+    connector_id: &str,
+    health: &str,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into hiring.connector_state (connector_id, health, health_reason, updated_at)
+         values ($1, $2, $3, now())
+         on conflict (connector_id) do update
+            set health = excluded.health, health_reason = excluded.health_reason, updated_at = now()",
+    )
+    .bind(connector_id)
+    .bind(health)
+    .bind(reason)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// One row of `hirebridge status`.
+#[derive(Debug, Clone)]
+pub struct StreamStatus {
+    pub connector_id: String,
+    pub stream: String,
+    pub health: Option<String>,
+    pub health_reason: Option<String>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: i32,
+    pub last_duration_ms: Option<i64>,
+    pub last_counts: Value,
+    pub leased_by: Option<String>,
+}
+
+pub async fn stream_statuses(pool: &PgPool) -> Result<Vec<StreamStatus>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select s.connector_id, s.stream, c.health, c.health_reason, s.last_success_at, s.last_attempt_at,
+                s.last_error, s.last_error_at, s.consecutive_failures, s.last_duration_ms, s.last_counts,
+                case when s.lease_expires_at > now() then s.lease_owner end as leased_by
+           from hiring.sync_state s
+           left join hiring.connector_state c using (connector_id)
+          order by s.connector_id, s.stream",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(StreamStatus {
+                connector_id: r.try_get("connector_id")?,
+                stream: r.try_get("stream")?,
+                health: r.try_get("health")?,
+                health_reason: r.try_get("health_reason")?,
+                last_success_at: r.try_get("last_success_at")?,
+                last_attempt_at: r.try_get("last_attempt_at")?,
+                last_error: r.try_get("last_error")?,
+                last_error_at: r.try_get("last_error_at")?,
+                consecutive_failures: r.try_get("consecutive_failures")?,
+                last_duration_ms: r.try_get("last_duration_ms")?,
+                last_counts: r.try_get("last_counts")?,
+                leased_by: r.try_get("leased_by")?,
+            })
+        })
+        .collect()
+}
+
+/// Keeps a payload that could not be normalised, with its reason, as a dead letter
+/// in the inbox (where `hirebridge dlq` finds webhook failures too).
+pub async fn dead_letter(
+    conn: &mut PgConnection,
+    connector_id: &str,
+    source: &str,
+    body: &[u8],
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let key = hirebridge_sdk::hex_lower(&sha2::Digest::finalize(
+        <sha2::Sha256 as sha2::Digest>::new_with_prefix(body),
+    ));
+    sqlx::query(
+        "insert into hiring.inbox (connector_id, dedup_key, event_type, body, status, last_error)
+         values ($1, $2, $3, $4, 'dead', $5)
+         on conflict (connector_id, dedup_key) do update set last_error = excluded.last_error",
+    )
+    .bind(connector_id)
+    .bind(format!("poll:{key}"))
+    .bind(source)
+    .bind(body)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! The daemon's start-up and shutdown against a real PostgreSQL: readiness follows
+//! migrations, `run` migrates and stops cleanly, and an unreachable database is a
+//! clear error that never shows the password.
+
+mod support;
+
+use hirebridge::admin::{self, AdminState};
+use hirebridge::app::App;
+use hirebridge::config::Config;
+use hirebridge::{store, telemetry};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn config(text: &str) -> Config {
+    match Config::from_str_with_env(text, Path::new("test.toml"), &|_| None) {
+        Ok(c) => c,
+        Err(e) => panic!("test config invalid:\n{e}"),
+    }
+}
+
+fn daemon_config(url: &str, connect_timeout: &str) -> Config {
+    config(&format!(
+        r#"
+data_dir = "/tmp/hirebridge-test-unused"
+[database]
+url = "{url}"
+connect_timeout = "{connect_timeout}"
+[server]
+admin_listen = "127.0.0.1:0"
+webhook_listen = "127.0.0.1:0"
+"#
+    ))
+}
+
+async fn get(url: &str) -> Option<(u16, String)> {
+    let resp = reqwest::get(url).await.ok()?;
+    let status = resp.status().as_u16();
+    Some((status, resp.text().await.unwrap_or_default()))
+}
+
+#[tokio::test]
+async fn readyz_turns_ready_only_after_migrations() {
+    let db = support::test_db().await;
+    let state = AdminState::new(telemetry::metrics_handle());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(axum::serve(listener, admin::router(state.clone())).into_future());
+    let readyz = format!("http://{addr}/readyz");
+
+    let (status, body) = get(&readyz).await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("not open"), "{body}");
+
+    state.set_pool(db.pool.clone());
+    let (status, body) = get(&readyz).await.unwrap();
+    assert_eq!(status, 503, "an unmigrated database is not ready: {body}");
+    assert!(body.contains("not applied"), "{body}");
+
+    store::migrate(&db.pool).await.unwrap();
+    let (status, body) = get(&readyz).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    let (status, _) = get(&format!("http://{addr}/healthz")).await.unwrap();
+    assert_eq!(status, 200);
+    let (status, metrics) = get(&format!("http://{addr}/metrics")).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(metrics.contains("hirebridge_database_ready"), "{metrics}");
+}
+
+#[tokio::test]
+async fn run_migrates_serves_and_stops_on_shutdown() {
+    let db = support::test_db().await;
+    let app = App::bind(daemon_config(&db.url, "10s")).await.unwrap();
+    let admin = app.admin_addr();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run(async {
+        let _ = stop_rx.await;
+    }));
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some((200, _)) = get(&format!("http://{admin}/readyz")).await {
+            break;
+        }
+        assert!(Instant::now() < deadline, "daemon never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tables: i64 = sqlx::query_scalar(
+        "select count(*) from information_schema.tables where table_schema = 'hiring'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(tables >= 15, "hiring schema has {tables} tables");
+
+    stop_tx.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(15), running)
+        .await
+        .expect("daemon did not stop within 15s")
+        .unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        get(&format!("http://{admin}/healthz")).await.is_none(),
+        "admin listener still answers after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_database_is_a_clear_error_without_the_password() {
+    // A port nothing listens on: bind, read the port, release it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://hb:pw-5ecr3t-value@127.0.0.1:{port}/hb");
+    let app = App::bind(daemon_config(&url, "1s")).await.unwrap();
+    let started = Instant::now();
+    let err = app.run(std::future::pending()).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("not reachable"), "{text}");
+    assert!(!text.contains("pw-5ecr3t-value"), "password leaked: {text}");
+    assert!(started.elapsed() >= Duration::from_millis(900), "gave up before connect_timeout");
+}
