@@ -54,7 +54,8 @@ async fn schedule_loop(
             if *stop.borrow() {
                 return;
             }
-            let pass = poller::run_pass(&engine, &handle, stream, &PassOptions::default());
+            let options = PassOptions::default();
+            let pass = poller::run_pass(&engine, &handle, stream, &options);
             tokio::select! {
                 _ = pass => {}
                 // Dropping the pass mid-page rolls its open transaction back; the

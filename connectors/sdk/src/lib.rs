@@ -8,6 +8,7 @@
 
 pub mod connector;
 pub mod error;
+pub mod http;
 pub mod model;
 pub mod signature;
 
@@ -15,4 +16,5 @@ pub use connector::{
     Connector, Cursor, Delivery, Inbound, Page, RemoteRef, StreamId, StreamSpec, SyncMode,
 };
 pub use error::{ConnectorError, WebhookError};
+pub use http::{HttpClient, HttpConfig, RateLimit};
 pub use model::*;

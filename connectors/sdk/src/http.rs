@@ -1,0 +1,354 @@
+//! The HTTP layer every connector uses: timeouts, a rate limiter per endpoint
+//! family, honest 429 handling (wait for `Retry-After` / `X-RateLimit-Reset`),
+//! capped exponential backoff with jitter for 5xx and network errors, and the
+//! mapping of HTTP outcomes onto [`ConnectorError`].
+
+use crate::error::ConnectorError;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use governor::{DefaultDirectRateLimiter, Quota};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// A request rate: `requests` per `per`, with up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+    pub burst: u32,
+}
+
+impl RateLimit {
+    fn quota(&self) -> Option<Quota> {
+        let requests = NonZeroU32::new(self.requests)?;
+        let burst = NonZeroU32::new(self.burst.max(1))?;
+        let period = self.per.checked_div(requests.get())?;
+        Quota::with_period(period).map(|q| q.allow_burst(burst))
+    }
+}
+
+/// How a connector's HTTP client behaves. Defaults suit a polite API client.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub user_agent: String,
+    /// The limit for requests of no listed family (and the default family).
+    pub rate_limit: Option<RateLimit>,
+    /// Separate limits per endpoint family, where a provider documents them.
+    pub family_limits: HashMap<String, RateLimit>,
+    /// Retries of 5xx, timeouts and connection errors before giving up.
+    pub max_retries: usize,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// 429s waited out within one call before it is handed back as retryable.
+    pub max_rate_limit_waits: usize,
+    /// The longest single wait a `Retry-After` may impose inside a call; longer
+    /// waits end the call with a retryable error carrying the wait.
+    pub max_rate_limit_wait: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            user_agent: format!("hirebridge/{}", env!("CARGO_PKG_VERSION")),
+            rate_limit: None,
+            family_limits: HashMap::new(),
+            max_retries: 5,
+            min_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            max_rate_limit_waits: 10,
+            max_rate_limit_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Counters of what the client did, for metrics and `sync` output.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+/// A snapshot of [`HttpStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HttpCounts {
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub failures: u64,
+}
+
+impl HttpStats {
+    pub fn snapshot(&self) -> HttpCounts {
+        HttpCounts {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A successful (2xx) response, read whole.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A client for one connector: one connection pool, its limiters and counters.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    config: Arc<HttpConfig>,
+    default_limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    family_limiters: Arc<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
+    pub stats: Arc<HttpStats>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").field("config", &self.config).finish()
+    }
+}
+
+impl HttpClient {
+    pub fn new(config: HttpConfig) -> Result<HttpClient, ConnectorError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .user_agent(config.user_agent.clone())
+            .build()
+            .map_err(|e| ConnectorError::Rejected {
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        let limiter = |rl: &RateLimit| {
+            rl.quota()
+                .map(|q| Arc::new(DefaultDirectRateLimiter::direct(q)))
+        };
+        let default_limiter = config.rate_limit.as_ref().and_then(limiter);
+        let family_limiters = config
+            .family_limits
+            .iter()
+            .filter_map(|(family, rl)| limiter(rl).map(|l| (family.clone(), l)))
+            .collect();
+        Ok(HttpClient {
+            client,
+            config: Arc::new(config),
+            default_limiter,
+            family_limiters: Arc::new(family_limiters),
+            stats: Arc::new(HttpStats::default()),
+        })
+    }
+
+    /// The underlying reqwest client, to build requests with.
+    pub fn inner(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends the request `build` makes (called again for every attempt), within
+    /// `family`'s rate limit, retrying what is worth retrying. Returns the 2xx
+    /// response or a classified error.
+    pub async fn send<F>(&self, family: &str, build: F) -> Result<HttpResponse, ConnectorError>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(self.config.min_backoff)
+            .with_max_delay(self.config.max_backoff)
+            .with_jitter()
+            .with_max_times(self.config.max_retries)
+            .build();
+        let mut rate_limit_waits = 0;
+        loop {
+            if let Some(limiter) = self.family_limiters.get(family).or(self.default_limiter.as_ref()) {
+                limiter.until_ready().await;
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = match build(&self.client).send().await {
+                Ok(resp) => classify(resp).await,
+                Err(e) => Err(network_error(&e)),
+            };
+            let err = match outcome {
+                Ok(resp) => return Ok(resp),
+                Err(e) => e,
+            };
+            match &err {
+                ConnectorError::Retryable {
+                    retry_after: Some(wait),
+                    ..
+                } => {
+                    // A 429 (or 503) that says how long to wait.
+                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    rate_limit_waits += 1;
+                    if rate_limit_waits > self.config.max_rate_limit_waits
+                        || *wait > self.config.max_rate_limit_wait
+                    {
+                        self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                        return Err(err);
+                    }
+                    tracing::debug!(family, wait_ms = wait.as_millis() as u64, "rate limited; waiting as asked");
+                    tokio::time::sleep(*wait).await;
+                }
+                ConnectorError::Retryable { message, .. } => match backoff.next() {
+                    Some(delay) => {
+                        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(family, error = %message, delay_ms = delay.as_millis() as u64, "retrying");
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => {
+                        self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                        return Err(err);
+                    }
+                },
+                _ => {
+                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+fn network_error(e: &reqwest::Error) -> ConnectorError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    // reqwest's Display includes the URL but never headers, so credentials sent
+    // as headers stay out of the message.
+    ConnectorError::retryable(format!("{what}: {}", without_url(e)))
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut parts = Vec::new();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// Maps a response onto success or a classified error.
+async fn classify(resp: reqwest::Response) -> Result<HttpResponse, ConnectorError> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = match resp.bytes().await {
+        Ok(b) => b.to_vec(),
+        Err(e) => return Err(network_error(&e)),
+    };
+    if (200..300).contains(&status) {
+        return Ok(HttpResponse { status, headers, body });
+    }
+    let snippet = body_snippet(&body);
+    let retry_after = retry_after(&headers, SystemTime::now());
+    Err(match status {
+        401 | 403 => ConnectorError::Auth {
+            message: format!("HTTP {status}: {snippet}"),
+        },
+        402 => ConnectorError::Quota {
+            message: format!("HTTP 402: {snippet}"),
+            retry_after,
+        },
+        429 => ConnectorError::Retryable {
+            message: format!("HTTP 429 rate limited: {snippet}"),
+            // No hint: a short pause rather than hammering.
+            retry_after: Some(retry_after.unwrap_or(Duration::from_secs(1))),
+        },
+        408 | 500..=599 => ConnectorError::Retryable {
+            message: format!("HTTP {status}: {snippet}"),
+            retry_after: if status == 503 { retry_after } else { None },
+        },
+        _ => ConnectorError::Rejected {
+            message: format!("HTTP {status}: {snippet}"),
+        },
+    })
+}
+
+fn body_snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.chars().count() > 300 {
+        format!("{}…", text.chars().take(300).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// How long the provider asked us to wait: `Retry-After` (seconds or an HTTP
+/// date), else `X-RateLimit-Reset` (epoch seconds, or seconds from now when small).
+pub fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(v) = header("retry-after") {
+        if let Ok(secs) = v.parse::<f64>() {
+            if secs.is_finite() && secs >= 0.0 {
+                return Some(Duration::from_secs_f64(secs));
+            }
+        }
+        if let Ok(at) = chrono::DateTime::parse_from_rfc2822(v) {
+            let at: SystemTime = at.with_timezone(&chrono::Utc).into();
+            return Some(at.duration_since(now).unwrap_or_default());
+        }
+    }
+    if let Some(v) = header("x-ratelimit-reset") {
+        if let Ok(n) = v.parse::<f64>() {
+            if !n.is_finite() || n < 0.0 {
+                return None;
+            }
+            // Values that look like epoch seconds are instants; small ones are delays.
+            if n > 1_000_000_000.0 {
+                let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(n);
+                return Some(at.duration_since(now).unwrap_or_default());
+            }
+            return Some(Duration::from_secs_f64(n));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_retry_after_in_all_its_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut h = http::HeaderMap::new();
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
+        h.insert("retry-after", "Fri, 15 Jan 2027 08:00:10 GMT".parse().unwrap());
+        let at = chrono::DateTime::parse_from_rfc2822("Fri, 15 Jan 2027 08:00:10 GMT").unwrap();
+        let now2: SystemTime = (at - chrono::Duration::seconds(10)).with_timezone(&chrono::Utc).into();
+        assert_eq!(retry_after(&h, now2), Some(Duration::from_secs(10)));
+        let mut h = http::HeaderMap::new();
+        h.insert("x-ratelimit-reset", "1800000003".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
+        h.insert("x-ratelimit-reset", "2".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&http::HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn quotas_follow_the_rate() {
+        let q = RateLimit { requests: 600, per: Duration::from_secs(60), burst: 5 }.quota().unwrap();
+        assert_eq!(q.replenish_interval(), Duration::from_millis(100));
+        assert_eq!(q.burst_size().get(), 5);
+        assert!(RateLimit { requests: 0, per: Duration::from_secs(1), burst: 1 }.quota().is_none());
+    }
+}
