@@ -1,0 +1,151 @@
+//! The Ashby API client: `POST /<object>.<verb>` with Basic auth (the key is the
+//! username), and Ashby's envelope, where logical errors arrive as HTTP 200 with
+//! `success:false` and an `errorInfo.code` that decides what the engine does.
+
+use crate::api::{ErrorInfo, ListResponse};
+use base64::Engine as _;
+use hirebridge_sdk::http::HttpClient;
+use hirebridge_sdk::ConnectorError;
+use http::HeaderValue;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Ashby's production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.ashbyhq.com";
+
+/// Sync error codes that invalidate the saved `syncToken`: drop it, run a full pass.
+pub const RESYNC_CODES: &[&str] = &["sync_token_expired", "sync_token_invalid", "incremental_sync_too_large"];
+/// Codes that invalidate the page cursor of the pass in progress: restart the pass.
+pub const RESTART_CODES: &[&str] = &["next_cursor_expired", "invalid_next_cursor"];
+
+/// A client for one Ashby account.
+#[derive(Clone)]
+pub struct AshbyClient {
+    http: HttpClient,
+    base_url: String,
+    /// `Basic base64(key:)`, marked sensitive so it never shows in debug output.
+    authorization: HeaderValue,
+}
+
+impl std::fmt::Debug for AshbyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AshbyClient").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
+}
+
+impl AshbyClient {
+    pub fn new(http: HttpClient, base_url: &str, api_key: &str) -> Result<AshbyClient, ConnectorError> {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{api_key}:"));
+        let mut authorization = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| ConnectorError::Auth {
+            message: "the Ashby API key contains characters not allowed in an HTTP header".into(),
+        })?;
+        authorization.set_sensitive(true);
+        Ok(AshbyClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            authorization,
+        })
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// Calls `method` (e.g. `candidate.list`) and returns the whole success body.
+    pub async fn call(&self, method: &str, body: &Value) -> Result<Value, ConnectorError> {
+        let url = format!("{}/{}", self.base_url, method);
+        let payload = serde_json::to_vec(body).map_err(|e| ConnectorError::Rejected {
+            message: format!("cannot encode the {method} request: {e}"),
+        })?;
+        let resp = self
+            .http
+            .send("api", |client| {
+                client
+                    .post(&url)
+                    .header(http::header::AUTHORIZATION, self.authorization.clone())
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .header(http::header::ACCEPT, "application/json")
+                    .body(payload.clone())
+            })
+            .await?;
+        let value: Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| ConnectorError::retryable(format!("{method}: the answer is not JSON ({e})")))?;
+        match value.get("success").and_then(Value::as_bool) {
+            Some(true) => Ok(value),
+            Some(false) => Err(logical_error(method, &value)),
+            None => Err(ConnectorError::retryable(format!("{method}: the answer has no `success` field"))),
+        }
+    }
+
+    /// Calls a list method and reads its pagination fields.
+    pub async fn list(&self, method: &str, body: &Value) -> Result<ListResponse, ConnectorError> {
+        let value = self.call(method, body).await?;
+        serde_json::from_value(value).map_err(|e| ConnectorError::retryable(format!("{method}: unexpected list shape ({e})")))
+    }
+
+    /// Calls an `.info` method; `Ok(None)` when Ashby says the object does not exist.
+    pub async fn info(&self, method: &str, body: &Value) -> Result<Option<Value>, ConnectorError> {
+        match self.call(method, body).await {
+            Ok(mut value) => Ok(value.get_mut("results").map(Value::take)),
+            Err(ConnectorError::Rejected { message }) if message.contains("_not_found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Classifies a `success:false` answer by its `errorInfo.code` (or the deprecated
+/// `errors` list when `errorInfo` is missing).
+pub fn logical_error(method: &str, body: &Value) -> ConnectorError {
+    let info: ErrorInfo = body
+        .get("errorInfo")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let code = info
+        .code
+        .clone()
+        .or_else(|| body.pointer("/errors/0").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| "unknown_error".into());
+    let message = format!(
+        "{method}: {code}{}{}",
+        info.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(),
+        info.request_id.as_deref().map(|r| format!(" [request {r}]")).unwrap_or_default()
+    );
+    if RESYNC_CODES.contains(&code.as_str()) {
+        return ConnectorError::ResyncRequired { code };
+    }
+    if RESTART_CODES.contains(&code.as_str()) {
+        return ConnectorError::RestartPass { code };
+    }
+    match code.as_str() {
+        "rate_limit_exceeded" | "concurrent_limit_exceeded" => ConnectorError::Retryable {
+            message,
+            retry_after: Some(Duration::from_secs(5)),
+        },
+        "unauthenticated" | "unauthorized" | "invalid_api_key" | "forbidden" | "missing_permission" => {
+            ConnectorError::Auth { message }
+        }
+        "internal_error" | "service_unavailable" | "timeout" => ConnectorError::retryable(message),
+        _ => ConnectorError::Rejected { message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn classifies_logical_errors_by_code() {
+        let e = |code: &str| logical_error("candidate.list", &json!({"success": false, "errorInfo": {"code": code}}));
+        assert!(matches!(e("sync_token_expired"), ConnectorError::ResyncRequired { .. }));
+        assert!(matches!(e("sync_token_invalid"), ConnectorError::ResyncRequired { .. }));
+        assert!(matches!(e("incremental_sync_too_large"), ConnectorError::ResyncRequired { .. }));
+        assert!(matches!(e("next_cursor_expired"), ConnectorError::RestartPass { .. }));
+        assert!(matches!(e("invalid_next_cursor"), ConnectorError::RestartPass { .. }));
+        assert!(matches!(e("rate_limit_exceeded"), ConnectorError::Retryable { .. }));
+        assert!(matches!(e("invalid_input"), ConnectorError::Rejected { .. }));
+        let legacy = logical_error("x", &json!({"success": false, "errors": ["sync_token_expired"]}));
+        assert!(matches!(legacy, ConnectorError::ResyncRequired { .. }));
+    }
+}

@@ -1,0 +1,579 @@
+//! The Ashby [`Connector`]: its streams with their real incremental support, the
+//! cursor that carries `syncToken` and page cursor, reference caches for
+//! mapping, and webhook verification and parsing.
+//!
+//! Cursor protocol: `{"sync_token": T?, "page_cursor": C?}`. A pass without `T`
+//! is a full pass. Ashby returns the next `syncToken` only on the last page, so
+//! `T` is carried unchanged through a pass and replaced only when the last page
+//! commits; a crash mid-pass resumes from `C` with the old `T` still in hand.
+
+use crate::api;
+use crate::client::{AshbyClient, DEFAULT_BASE_URL};
+use crate::map::{self, References};
+use hirebridge_sdk::http::{HttpClient, HttpConfig};
+use hirebridge_sdk::signature::{decode_hex, matches_any_secret};
+use hirebridge_sdk::{
+    Connector, ConnectorError, Cursor, Delivery, EntityKind, Inbound, Page, Provider, Record, RemoteRef,
+    StageCategory, StreamId, StreamSpec, SyncMode, WebhookError,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+use std::time::SystemTime;
+
+/// Ashby's documented (and maximum) page size.
+pub const MAX_PAGE_SIZE: u32 = 100;
+/// The webhook signature header.
+pub const SIGNATURE_HEADER: &str = "ashby-signature";
+
+const fn stream(name: &'static str, entity: Option<EntityKind>, mode: SyncMode) -> StreamSpec {
+    StreamSpec { name, entity, mode }
+}
+
+/// Reference lists first (mapping needs them), then the entities.
+pub const STREAMS: &[StreamSpec] = &[
+    stream("users", None, SyncMode::Incremental),
+    stream("departments", None, SyncMode::Incremental),
+    stream("locations", None, SyncMode::Incremental),
+    stream("sources", None, SyncMode::FullOnly),
+    stream("archive_reasons", None, SyncMode::FullOnly),
+    stream("interview_stages", None, SyncMode::FullOnly),
+    stream("jobs", Some(EntityKind::Job), SyncMode::Incremental),
+    stream("job_postings", Some(EntityKind::JobPosting), SyncMode::FullOnly),
+    stream("candidates", Some(EntityKind::Candidate), SyncMode::Incremental),
+    stream("applications", Some(EntityKind::Application), SyncMode::Incremental),
+    stream("interview_schedules", Some(EntityKind::Interview), SyncMode::Incremental),
+    stream("offers", Some(EntityKind::Offer), SyncMode::Incremental),
+    stream("application_feedback", Some(EntityKind::Review), SyncMode::Incremental),
+];
+
+/// The list method behind each paginated stream.
+fn list_method(stream: &str) -> Option<&'static str> {
+    Some(match stream {
+        "users" => "user.list",
+        "departments" => "department.list",
+        "locations" => "location.list",
+        "jobs" => "job.list",
+        "candidates" => "candidate.list",
+        "applications" => "application.list",
+        "interview_schedules" => "interviewSchedule.list",
+        "offers" => "offer.list",
+        "application_feedback" => "applicationFeedback.list",
+        _ => return None,
+    })
+}
+
+/// How one Ashby account is reached and mapped.
+#[derive(Clone)]
+pub struct AshbyConfig {
+    pub api_key: SecretString,
+    pub base_url: String,
+    pub http: HttpConfig,
+    /// Page size per stream (at most 100, Ashby's maximum and default).
+    pub page_sizes: HashMap<String, u32>,
+    /// Stage title or id to category, overriding the built-in mapping.
+    pub stage_map: BTreeMap<String, StageCategory>,
+    pub webhook_secrets: Vec<SecretString>,
+}
+
+impl AshbyConfig {
+    pub fn new(api_key: impl Into<String>) -> AshbyConfig {
+        AshbyConfig {
+            api_key: SecretString::from(api_key.into()),
+            base_url: DEFAULT_BASE_URL.to_string(),
+            http: HttpConfig::default(),
+            page_sizes: HashMap::new(),
+            stage_map: BTreeMap::new(),
+            webhook_secrets: Vec::new(),
+        }
+    }
+}
+
+/// Resume state of one stream (see the module docs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AshbyCursor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_cursor: Option<String>,
+}
+
+impl AshbyCursor {
+    fn from_cursor(cursor: Option<&Cursor>) -> AshbyCursor {
+        cursor
+            .and_then(|c| serde_json::from_value(c.0.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    fn to_cursor(&self) -> Cursor {
+        Cursor(serde_json::to_value(self).unwrap_or(Value::Null))
+    }
+}
+
+pub struct AshbyConnector {
+    client: AshbyClient,
+    page_sizes: HashMap<String, u32>,
+    webhook_secrets: Vec<SecretString>,
+    refs: RwLock<References>,
+    /// Whether the reference caches were loaded in full at least once.
+    refs_loaded: tokio::sync::Mutex<bool>,
+}
+
+impl AshbyConnector {
+    pub fn new(config: AshbyConfig) -> Result<AshbyConnector, ConnectorError> {
+        let http = HttpClient::new(config.http)?;
+        let client = AshbyClient::new(http, &config.base_url, config.api_key.expose_secret())?;
+        let refs = References {
+            stage_map: config
+                .stage_map
+                .into_iter()
+                .map(|(k, v)| (k.to_lowercase(), v))
+                .collect(),
+            ..Default::default()
+        };
+        Ok(AshbyConnector {
+            client,
+            page_sizes: config.page_sizes,
+            webhook_secrets: config.webhook_secrets,
+            refs: RwLock::new(refs),
+            refs_loaded: tokio::sync::Mutex::new(false),
+        })
+    }
+
+    pub fn client(&self) -> &AshbyClient {
+        &self.client
+    }
+
+    fn page_size(&self, stream: &str) -> u32 {
+        self.page_sizes.get(stream).copied().unwrap_or(MAX_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE)
+    }
+
+    fn refs(&self) -> References {
+        match self.refs.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn update_refs(&self, f: impl FnOnce(&mut References)) {
+        match self.refs.write() {
+            Ok(mut r) => f(&mut r),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// Pages through a whole list (reference lists are small).
+    async fn list_all(&self, method: &str, base: Value) -> Result<Vec<Value>, ConnectorError> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut body = base.clone();
+            if let Some(c) = &cursor {
+                body["cursor"] = json!(c);
+            }
+            let page = self.client.list(method, &body).await?;
+            out.extend(page.results);
+            match (page.more_data_available, page.next_cursor) {
+                (Some(true), Some(next)) => cursor = Some(next),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Loads departments, locations and interview stages once, so that jobs and
+    /// interviews map with names even when their reference streams ran
+    /// incrementally (or not yet) in this process.
+    async fn ensure_refs(&self) -> Result<(), ConnectorError> {
+        let mut loaded = self.refs_loaded.lock().await;
+        if *loaded {
+            return Ok(());
+        }
+        let departments = self.list_all("department.list", json!({"includeArchived": true})).await?;
+        let locations = self.list_all("location.list", json!({"includeArchived": true})).await?;
+        let stages = self.load_stages().await?;
+        self.update_refs(|r| {
+            cache_departments(r, &departments);
+            cache_locations(r, &locations);
+            cache_stages(r, &stages);
+        });
+        *loaded = true;
+        Ok(())
+    }
+
+    async fn load_stages(&self) -> Result<Vec<Value>, ConnectorError> {
+        let plans = self.list_all("interviewPlan.list", json!({"includeArchived": true})).await?;
+        let mut stages = Vec::new();
+        for plan in &plans {
+            if let Some(id) = plan.get("id").and_then(Value::as_str) {
+                let page = self.client.list("interviewStage.list", &json!({"interviewPlanId": id})).await?;
+                stages.extend(page.results);
+            }
+        }
+        Ok(stages)
+    }
+
+    /// One page of a paginated stream, carrying the sync token through the pass.
+    async fn poll_paginated(&self, stream: &str, method: &str, cursor: Option<&Cursor>) -> Result<Page, ConnectorError> {
+        let state = AshbyCursor::from_cursor(cursor);
+        let mut body = json!({"limit": self.page_size(stream)});
+        if let Some(token) = &state.sync_token {
+            body["syncToken"] = json!(token);
+        }
+        if let Some(c) = &state.page_cursor {
+            body["cursor"] = json!(c);
+        }
+        match stream {
+            "users" => body["includeDeactivated"] = json!(true),
+            "departments" | "locations" => body["includeArchived"] = json!(true),
+            // Draft jobs are only listed when asked for.
+            "jobs" => body["status"] = json!(["Draft", "Open", "Closed", "Archived"]),
+            _ => {}
+        }
+        let page = self.client.list(method, &body).await?;
+        let full_pass = state.sync_token.is_none();
+        let more = page.more_data_available.unwrap_or(false);
+        let next = match (more, page.next_cursor) {
+            (true, Some(next)) => AshbyCursor {
+                sync_token: state.sync_token.clone(),
+                page_cursor: Some(next),
+            },
+            (true, None) => {
+                return Err(ConnectorError::retryable(format!(
+                    "{method}: moreDataAvailable without a nextCursor"
+                )))
+            }
+            (false, _) => AshbyCursor {
+                // Keep the old token if Ashby sent none, so the next pass stays incremental.
+                sync_token: page.sync_token.or(state.sync_token.clone()),
+                page_cursor: None,
+            },
+        };
+        let (records, rejected) = self.map_results(stream, page.results).await?;
+        Ok(Page {
+            records,
+            cursor: next.to_cursor(),
+            complete: !more,
+            full_pass,
+            rejected,
+        })
+    }
+
+    async fn map_results(
+        &self,
+        stream: &str,
+        results: Vec<Value>,
+    ) -> Result<(Vec<Record>, Vec<(Value, String)>), ConnectorError> {
+        match stream {
+            "departments" => {
+                self.update_refs(|r| cache_departments(r, &results));
+                return Ok((Vec::new(), Vec::new()));
+            }
+            "locations" => {
+                self.update_refs(|r| cache_locations(r, &results));
+                return Ok((Vec::new(), Vec::new()));
+            }
+            "users" => return Ok((Vec::new(), Vec::new())),
+            "jobs" | "interview_schedules" => self.ensure_refs().await?,
+            _ => {}
+        }
+        let refs = self.refs();
+        let mut records = Vec::with_capacity(results.len());
+        let mut rejected = Vec::new();
+        for raw in results {
+            match map_object(stream, &raw, &refs) {
+                Ok(record) => records.push(record),
+                Err(reason) => rejected.push((raw, reason)),
+            }
+        }
+        Ok((records, rejected))
+    }
+
+    /// A stream Ashby does not paginate: one complete page.
+    async fn poll_whole(&self, stream: &str) -> Result<Page, ConnectorError> {
+        let records = match stream {
+            "sources" => {
+                self.client.list("source.list", &json!({"includeArchived": true})).await?;
+                (Vec::new(), Vec::new())
+            }
+            "archive_reasons" => {
+                self.client.list("archiveReason.list", &json!({"includeArchived": true})).await?;
+                (Vec::new(), Vec::new())
+            }
+            "interview_stages" => {
+                let stages = self.load_stages().await?;
+                self.update_refs(|r| cache_stages(r, &stages));
+                (Vec::new(), Vec::new())
+            }
+            "job_postings" => {
+                let page = self.client.list("jobPosting.list", &json!({})).await?;
+                self.map_results(stream, page.results).await?
+            }
+            other => {
+                return Err(ConnectorError::Rejected {
+                    message: format!("Ashby has no stream {other:?}"),
+                })
+            }
+        };
+        Ok(Page {
+            records: records.0,
+            cursor: Cursor(json!({})),
+            complete: true,
+            full_pass: true,
+            rejected: records.1,
+        })
+    }
+}
+
+fn cache_departments(r: &mut References, list: &[Value]) {
+    for d in list.iter().filter_map(|v| serde_json::from_value::<api::Department>(v.clone()).ok()) {
+        if let (Some(id), Some(name)) = (d.id, d.external_name.or(d.name)) {
+            r.departments.insert(id, name);
+        }
+    }
+}
+
+fn cache_locations(r: &mut References, list: &[Value]) {
+    for l in list.iter().filter_map(|v| serde_json::from_value::<api::Location>(v.clone()).ok()) {
+        if let (Some(id), Some(name)) = (l.id, l.external_name.or(l.name)) {
+            r.locations.insert(id, (name, l.workplace_type));
+        }
+    }
+}
+
+fn cache_stages(r: &mut References, list: &[Value]) {
+    for s in list.iter().filter_map(|v| serde_json::from_value::<api::InterviewStage>(v.clone()).ok()) {
+        if let Some(id) = s.id.clone() {
+            r.stages.insert(id, s);
+        }
+    }
+}
+
+/// Maps one object of `stream` to its canonical record.
+pub fn map_object(stream: &str, raw: &Value, refs: &References) -> Result<Record, String> {
+    match stream {
+        "candidates" => map::candidate(raw),
+        "jobs" => map::job(raw, refs),
+        "job_postings" => map::job_posting(raw),
+        "applications" => map::application(raw, refs),
+        "interview_schedules" => map::interview(raw, refs),
+        "offers" => map::offer(raw),
+        "application_feedback" => map::review(raw),
+        other => Err(format!("Ashby stream {other:?} has no canonical entity")),
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for AshbyConnector {
+    fn provider(&self) -> Provider {
+        Provider::Ashby
+    }
+
+    fn streams(&self) -> &[StreamSpec] {
+        STREAMS
+    }
+
+    async fn poll(&self, stream: &StreamId, cursor: Option<&Cursor>) -> Result<Page, ConnectorError> {
+        match list_method(stream) {
+            Some(method) => self.poll_paginated(stream, method, cursor).await,
+            None => self.poll_whole(stream).await,
+        }
+    }
+
+    fn restart_pass(&self, _stream: &StreamId, cursor: Option<&Cursor>) -> Option<Cursor> {
+        let state = AshbyCursor::from_cursor(cursor);
+        state.sync_token.map(|token| {
+            AshbyCursor {
+                sync_token: Some(token),
+                page_cursor: None,
+            }
+            .to_cursor()
+        })
+    }
+
+    fn verify(&self, headers: &http::HeaderMap, body: &[u8], _now: SystemTime) -> Result<Delivery, WebhookError> {
+        if self.webhook_secrets.is_empty() {
+            return Err(WebhookError::NoSecretConfigured);
+        }
+        let header = headers
+            .get(SIGNATURE_HEADER)
+            .ok_or(WebhookError::MissingSignature { header: "Ashby-Signature" })?;
+        let malformed = WebhookError::MalformedSignature { header: "Ashby-Signature" };
+        let text = header.to_str().map_err(|_| malformed.clone())?;
+        let hex = text.trim().strip_prefix("sha256=").ok_or(malformed.clone())?;
+        let signature = decode_hex(hex).filter(|s| s.len() == 32).ok_or(malformed)?;
+        let secrets = self.webhook_secrets.iter().map(|s| s.expose_secret().as_bytes());
+        if !matches_any_secret(secrets, &[body], &signature) {
+            return Err(WebhookError::BadSignature);
+        }
+        // Authenticated. A body that is not JSON is still kept (and dead-lettered by
+        // the normaliser with its reason), so only read the action if we can.
+        let action = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("action").and_then(Value::as_str).map(str::to_string));
+        Ok(Delivery {
+            is_ping: action.as_deref() == Some("ping"),
+            event_type: action,
+            delivery_id: None,
+            sent_at: None,
+        })
+    }
+
+    fn parse(&self, _delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| ConnectorError::bad_payload(format!("the webhook body is not JSON: {e}")))?;
+        parse_webhook(&value, &self.refs())
+    }
+
+    async fn fetch(&self, remote: &RemoteRef) -> Result<Option<Record>, ConnectorError> {
+        let (method, key, stream) = match remote.kind {
+            EntityKind::Candidate => ("candidate.info", "candidateId", "candidates"),
+            EntityKind::Application => ("application.info", "applicationId", "applications"),
+            EntityKind::Job => ("job.info", "jobId", "jobs"),
+            EntityKind::JobPosting => ("jobPosting.info", "jobPostingId", "job_postings"),
+            EntityKind::Offer => ("offer.info", "offerId", "offers"),
+            other => {
+                return Err(ConnectorError::Rejected {
+                    message: format!("Ashby cannot fetch a single {other}"),
+                })
+            }
+        };
+        if remote.kind == EntityKind::Job {
+            self.ensure_refs().await?;
+        }
+        let Some(raw) = self.client.info(method, &json!({ key: remote.remote_id })).await? else {
+            return Ok(None);
+        };
+        map_object(stream, &raw, &self.refs())
+            .map(Some)
+            .map_err(ConnectorError::bad_payload)
+    }
+}
+
+/// Turns an Ashby webhook body `{action, data}` into canonical changes.
+pub fn parse_webhook(value: &Value, refs: &References) -> Result<Vec<Inbound>, ConnectorError> {
+    let action = value
+        .get("action")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ConnectorError::bad_payload("the webhook body has no `action`"))?;
+    let data = value
+        .get("data")
+        .ok_or_else(|| ConnectorError::bad_payload(format!("{action}: the webhook body has no `data`")))?;
+    let field = |name: &str| {
+        data.get(name)
+            .ok_or_else(|| ConnectorError::bad_payload(format!("{action}: `data.{name}` is missing")))
+    };
+    let id_of = |v: &Value, what: &str| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ConnectorError::bad_payload(format!("{action}: `{what}.id` is missing")))
+    };
+    let upsert = |stream: &str, raw: &Value| {
+        map_object(stream, raw, refs)
+            .map(Inbound::Upsert)
+            .map_err(ConnectorError::bad_payload)
+    };
+    Ok(match action {
+        "applicationSubmit" | "applicationUpdate" | "candidateStageChange" | "pushToHRIS" => {
+            vec![upsert("applications", field("application")?)?]
+        }
+        "candidateHire" => {
+            let mut out = vec![upsert("applications", field("application")?)?];
+            if let Some(offer) = data.get("offer").filter(|o| !o.is_null()) {
+                out.push(upsert("offers", offer)?);
+            }
+            out
+        }
+        "candidateDelete" => vec![Inbound::Deleted(RemoteRef {
+            kind: EntityKind::Candidate,
+            remote_id: id_of(field("candidate")?, "candidate")?,
+        })],
+        "candidateMerge" => vec![Inbound::Merged {
+            kind: EntityKind::Candidate,
+            removed: id_of(field("deletedCandidate")?, "deletedCandidate")?,
+            survivor: id_of(field("mergedCandidate")?, "mergedCandidate")?,
+        }],
+        "interviewScheduleCreate" | "interviewScheduleUpdate" => {
+            vec![upsert("interview_schedules", field("interviewSchedule")?)?]
+        }
+        "jobCreate" | "jobUpdate" => vec![upsert("jobs", field("job")?)?],
+        "jobPostingPublish" | "jobPostingUnpublish" | "jobPostingUpdate" => {
+            vec![upsert("job_postings", field("jobPosting")?)?]
+        }
+        "offerCreate" | "offerUpdate" => vec![upsert("offers", field("offer")?)?],
+        "offerDelete" => vec![Inbound::Deleted(RemoteRef {
+            kind: EntityKind::Offer,
+            remote_id: id_of(field("offer")?, "offer")?,
+        })],
+        "interviewPlanTransition" | "openingCreate" | "signatureRequestUpdate" | "surveySubmit" | "ping" => {
+            vec![Inbound::Stored {
+                event_type: action.to_string(),
+            }]
+        }
+        other => {
+            return Err(ConnectorError::bad_payload(format!("unknown Ashby webhook action {other:?}")));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hirebridge_sdk::signature::hmac_sha256;
+    use hirebridge_sdk::hex_lower;
+
+    fn connector(secrets: &[&str]) -> AshbyConnector {
+        let mut config = AshbyConfig::new("key");
+        config.webhook_secrets = secrets.iter().map(|s| SecretString::from(s.to_string())).collect();
+        AshbyConnector::new(config).unwrap()
+    }
+
+    fn signed(secret: &str, body: &[u8]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        let sig = format!("sha256={}", hex_lower(&hmac_sha256(secret.as_bytes(), &[body])));
+        h.insert("Ashby-Signature", sig.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn verifies_signatures_with_any_configured_secret() {
+        let c = connector(&["old", "new"]);
+        let body = br#"{"action":"ping","data":{"webhookActionType":"ping"}}"#;
+        let d = c.verify(&signed("new", body), body, SystemTime::now()).unwrap();
+        assert!(d.is_ping);
+        assert!(c.verify(&signed("old", body), body, SystemTime::now()).is_ok());
+        assert_eq!(c.verify(&signed("other", body), body, SystemTime::now()), Err(WebhookError::BadSignature));
+        let tampered = br#"{"action":"ping","data":{"webhookActionType":"pong"}}"#;
+        assert_eq!(c.verify(&signed("new", body), tampered, SystemTime::now()), Err(WebhookError::BadSignature));
+        assert!(matches!(c.verify(&http::HeaderMap::new(), body, SystemTime::now()), Err(WebhookError::MissingSignature { .. })));
+        let mut bad = http::HeaderMap::new();
+        bad.insert("Ashby-Signature", "md5=abc".parse().unwrap());
+        assert!(matches!(c.verify(&bad, body, SystemTime::now()), Err(WebhookError::MalformedSignature { .. })));
+    }
+
+    #[test]
+    fn restart_keeps_the_token_and_drops_the_page_cursor() {
+        let c = connector(&[]);
+        let cur = AshbyCursor { sync_token: Some("t".into()), page_cursor: Some("p".into()) }.to_cursor();
+        let restarted = c.restart_pass("candidates", Some(&cur)).unwrap();
+        assert_eq!(AshbyCursor::from_cursor(Some(&restarted)), AshbyCursor { sync_token: Some("t".into()), page_cursor: None });
+        let full = AshbyCursor { sync_token: None, page_cursor: Some("p".into()) }.to_cursor();
+        assert!(c.restart_pass("candidates", Some(&full)).is_none());
+    }
+
+    #[test]
+    fn parses_webhook_actions() {
+        let refs = References::default();
+        let merge = json!({"action": "candidateMerge", "data": {"deletedCandidate": {"id": "a"}, "mergedCandidate": {"id": "b"}}});
+        assert_eq!(
+            parse_webhook(&merge, &refs).unwrap(),
+            vec![Inbound::Merged { kind: EntityKind::Candidate, removed: "a".into(), survivor: "b".into() }]
+        );
+        let unknown = json!({"action": "somethingNew", "data": {}});
+        assert!(matches!(parse_webhook(&unknown, &refs), Err(ConnectorError::BadPayload { .. })));
+        let thin = json!({"action": "applicationUpdate", "data": {}});
+        assert!(matches!(parse_webhook(&thin, &refs), Err(ConnectorError::BadPayload { .. })));
+    }
+}
