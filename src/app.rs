@@ -1,15 +1,26 @@
 //! Start-up and shutdown of the daemon: bind the listeners first (so tests can bind
-//! port 0 and read the address), then open and migrate the database, serve until
-//! asked to stop, and stop in order.
+//! port 0 and read the addresses), then open and migrate the database, start the
+//! scheduler and the normaliser workers, serve until asked to stop, and stop in order.
 
 use crate::admin::{self, AdminState};
 use crate::config::Config;
+use crate::connectors;
+use crate::engine::{normalizer, scheduler, ConnectorHandle, Engine};
+use crate::ingress::{self, IngressState};
 use crate::store::{self, Database, StoreError};
 use crate::telemetry;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Normaliser workers per daemon.
+const NORMALIZER_WORKERS: usize = 2;
+/// How often an idle normaliser looks for new deliveries.
+const NORMALIZER_IDLE: Duration = Duration::from_millis(200);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -22,32 +33,46 @@ pub enum AppError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("admin listener failed: {0}")]
-    Serve(#[source] std::io::Error),
+    #[error("{what} listener failed: {source}")]
+    Serve {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A daemon whose listeners are bound but which is not running yet.
 pub struct App {
     config: Config,
     admin_listener: TcpListener,
+    webhook_listener: TcpListener,
     admin_state: AdminState,
+    ingress_state: IngressState,
+    connectors: Vec<Arc<ConnectorHandle>>,
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, AppError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Bind { what, addr, source })
 }
 
 impl App {
-    /// Binds the admin listener. Nothing else happens until [`App::run`].
+    /// Binds the listeners and builds the connectors. Nothing runs until [`App::run`].
     pub async fn bind(config: Config) -> Result<App, AppError> {
-        let addr = config.server.admin_listen;
-        let admin_listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| AppError::Bind {
-                what: "admin",
-                addr,
-                source,
-            })?;
+        let admin_listener = bind("admin", config.server.admin_listen).await?;
+        let webhook_listener = bind("webhooks", config.server.webhook_listen).await?;
+        let (connectors, unbuilt) = connectors::build_all(&config.connectors, &config.server);
+        for e in &unbuilt {
+            tracing::error!(error = %e, "connector not started");
+        }
         Ok(App {
             admin_state: AdminState::new(telemetry::metrics_handle()),
+            ingress_state: IngressState::new(&connectors, config.server.max_body_bytes),
+            connectors,
             config,
             admin_listener,
+            webhook_listener,
         })
     }
 
@@ -58,10 +83,18 @@ impl App {
             .unwrap_or(self.config.server.admin_listen)
     }
 
+    /// The address the webhook listener got.
+    pub fn webhook_addr(&self) -> SocketAddr {
+        self.webhook_listener
+            .local_addr()
+            .unwrap_or(self.config.server.webhook_listen)
+    }
+
     /// Serves until `shutdown` completes: opens the database (starting the managed
-    /// cluster when no URL is set), applies pending migrations, then waits. On
-    /// shutdown the listeners drain, the pool closes and a cluster this process
-    /// started is stopped.
+    /// cluster when no URL is set), applies pending migrations, then polls on
+    /// schedule and processes webhooks. On shutdown the listeners drain, the
+    /// workers finish their current unit, the pool closes and a cluster this
+    /// process started is stopped.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
@@ -71,18 +104,15 @@ impl App {
 
         metrics::gauge!("hirebridge_up", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         let admin_addr = self.admin_addr();
-        let admin = tokio::spawn({
-            let router = admin::router(self.admin_state.clone());
-            let mut stop = stop_rx.clone();
-            async move {
-                axum::serve(self.admin_listener, router)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .await
-            }
-        });
-        tracing::info!(%admin_addr, "admin listener up (/healthz, /readyz, /metrics)");
+        let webhook_addr = self.webhook_addr();
+        let admin = serve(self.admin_listener, admin::router(self.admin_state.clone()), "admin", stop_rx.clone());
+        let webhooks = serve(
+            self.webhook_listener,
+            ingress::router(self.ingress_state.clone()),
+            "webhooks",
+            stop_rx.clone(),
+        );
+        tracing::info!(%admin_addr, %webhook_addr, "listening (admin: /healthz /readyz /metrics; webhooks: /webhooks/{{connector}})");
 
         let mut stop = stop_rx.clone();
         let opened = tokio::select! {
@@ -93,34 +123,88 @@ impl App {
             Some(Ok(db)) => db,
             Some(Err(e)) => {
                 admin.abort();
+                webhooks.abort();
                 return Err(e.into());
             }
             None => {
                 tracing::info!("shutdown requested before the database was open");
                 let _ = admin.await;
+                let _ = webhooks.await;
                 return Ok(());
             }
         };
-        if let Err(e) = store::migrate(&db.pool).await {
-            admin.abort();
-            db.close().await;
-            return Err(e.into());
-        }
+        let engine = match start_engine(&db, self.connectors.clone()).await {
+            Ok(engine) => engine,
+            Err(e) => {
+                admin.abort();
+                webhooks.abort();
+                db.close().await;
+                return Err(e);
+            }
+        };
         self.admin_state.set_pool(db.pool.clone());
-        tracing::info!(managed_port = ?db.managed_port(), "database migrated; ready");
+        self.ingress_state.set_pool(db.pool.clone());
+        tracing::info!(
+            managed_port = ?db.managed_port(),
+            connectors = engine.connectors.len(),
+            owner = %engine.owner,
+            "database migrated; polling on schedule and accepting webhooks"
+        );
+        let mut workers: Vec<JoinHandle<()>> = vec![tokio::spawn(scheduler::run(engine.clone(), stop_rx.clone()))];
+        for _ in 0..NORMALIZER_WORKERS {
+            workers.push(tokio::spawn(normalizer::run(engine.clone(), NORMALIZER_IDLE, stop_rx.clone())));
+        }
 
         let mut stop = stop_rx.clone();
         let _ = stop.wait_for(|s| *s).await;
         tracing::info!("shutting down");
         let grace = self.config.server.shutdown_grace;
-        let served = match tokio::time::timeout(grace, admin).await {
-            Ok(Ok(result)) => result.map_err(AppError::Serve),
-            Ok(Err(_)) | Err(_) => Ok(()),
-        };
+        let deadline = tokio::time::Instant::now() + grace;
+        for mut worker in workers {
+            if tokio::time::timeout_at(deadline, &mut worker).await.is_err() {
+                tracing::warn!(?grace, "a worker did not stop within the grace period; its open transaction rolls back");
+                worker.abort();
+            }
+        }
+        let mut served = Ok(());
+        for (what, server) in [("admin", admin), ("webhooks", webhooks)] {
+            match tokio::time::timeout_at(deadline, server).await {
+                Ok(Ok(Err(source))) => served = Err(AppError::Serve { what, source }),
+                Ok(_) => {}
+                Err(_) => tracing::warn!(what, "listener did not drain within the grace period"),
+            }
+        }
         db.close().await;
         tracing::info!("stopped");
         served
     }
+}
+
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    what: &'static str,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>> {
+    tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = &result {
+            tracing::error!(what, error = %e, "listener failed");
+        }
+        result
+    })
+}
+
+async fn start_engine(db: &Database, connectors: Vec<Arc<ConnectorHandle>>) -> Result<Arc<Engine>, AppError> {
+    store::migrate(&db.pool).await?;
+    let engine = Engine::new(db.pool.clone(), connectors)
+        .await
+        .map_err(|e| AppError::Store(StoreError::Sql(e)))?;
+    Ok(Arc::new(engine))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -7,8 +7,11 @@
 
 pub mod admin;
 pub mod app;
+pub mod commands;
 pub mod config;
+pub mod connectors;
 pub mod engine;
 pub mod identity;
+pub mod ingress;
 pub mod store;
 pub mod telemetry;

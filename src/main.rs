@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hirebridge::app::{self, App};
+use hirebridge::commands;
 use hirebridge::config::{Config, ConfigErrors};
 use hirebridge::store::{self, Database};
 use hirebridge::telemetry;
@@ -10,7 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hirebridge", version, about = "Bridges Applicant Tracking Systems into one hiring schema in PostgreSQL")]
+#[command(
+    name = "hirebridge",
+    version,
+    about = "Bridges Applicant Tracking Systems into one hiring schema in PostgreSQL"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,7 +24,12 @@ struct Cli {
 #[derive(clap::Args)]
 struct ConfigArg {
     /// The TOML configuration file.
-    #[arg(long, short, env = "HIREBRIDGE_CONFIG", default_value = "config/hirebridge.toml")]
+    #[arg(
+        long,
+        short,
+        env = "HIREBRIDGE_CONFIG",
+        default_value = "config/hirebridge.toml"
+    )]
     config: PathBuf,
 }
 
@@ -31,6 +41,72 @@ enum Command {
     Check(ConfigArg),
     /// Apply pending schema migrations and exit.
     Migrate(ConfigArg),
+    /// Run one poll pass now and print what it did per stream.
+    Sync {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this connector.
+        #[arg(long)]
+        connector: Option<String>,
+        /// Only this stream (e.g. `candidates`).
+        #[arg(long)]
+        stream: Option<String>,
+        /// Ignore saved cursors: list everything (and detect deletions).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Per connector and stream: health, last success, last error, records held.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a provider simulator alone.
+    Simulate {
+        #[command(subcommand)]
+        provider: SimulateCommand,
+    },
+    /// Measure throughput (results belong in the README).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimulateCommand {
+    /// The Ashby API simulator.
+    Ashby {
+        #[arg(long, default_value = "127.0.0.1:9401")]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1000)]
+        records: usize,
+        /// The API key clients must send (Basic auth username).
+        #[arg(long, default_value = "sim-key")]
+        api_key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Backfill from the Ashby simulator into PostgreSQL, then re-poll unchanged data.
+    Sync {
+        /// Total simulated records across entities.
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Use this PostgreSQL instead of a managed cluster.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+        /// Where the managed cluster lives.
+        #[arg(long, default_value = "./var/bench")]
+        data_dir: PathBuf,
+    },
 }
 
 /// Exit status for an invalid configuration, distinct from runtime failures (1).
@@ -38,7 +114,10 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -50,6 +129,48 @@ fn main() -> ExitCode {
             Command::Check(args) => check(&args.config),
             Command::Run(args) => with_config(&args.config, run).await,
             Command::Migrate(args) => with_config(&args.config, migrate).await,
+            Command::Sync {
+                config,
+                connector,
+                stream,
+                full,
+            } => {
+                let args = commands::SyncArgs {
+                    connector,
+                    stream,
+                    full,
+                };
+                with_config(&config.config, |c| commands::sync(c, args)).await
+            }
+            Command::Status { config, json } => {
+                with_config(&config.config, |c| commands::status(c, json)).await
+            }
+            Command::Simulate {
+                provider:
+                    SimulateCommand::Ashby {
+                        listen,
+                        seed,
+                        records,
+                        api_key,
+                    },
+            } => edge(commands::simulate::ashby(listen, seed, records, api_key).await),
+            Command::Bench {
+                what:
+                    BenchCommand::Sync {
+                        records,
+                        seed,
+                        database_url,
+                        data_dir,
+                    },
+            } => {
+                let args = commands::bench::BenchSyncArgs {
+                    records,
+                    seed,
+                    database_url,
+                    data_dir,
+                };
+                edge(commands::bench::sync(args).await)
+            }
         }
     })
 }
@@ -101,6 +222,17 @@ where
     }
 }
 
+/// Commands without a config file: log to stderr as text, report errors the same way.
+fn edge(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(config: Config) -> anyhow::Result<()> {
     let app = App::bind(config).await?;
     app.run(app::shutdown_signal()).await?;
@@ -108,7 +240,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
-    let db = Database::open(&config).await.context("opening the database")?;
+    let db = Database::open(&config)
+        .await
+        .context("opening the database")?;
     let pending = store::pending_migrations(&db.pool).await?;
     let result = store::migrate(&db.pool).await;
     db.close().await;

@@ -18,9 +18,16 @@ fn check_accepts_the_example_config() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.starts_with("ok"), "{stdout}");
-    assert!(stdout.contains("connector "), "one line per connector: {stdout}");
+    assert!(
+        stdout.contains("connector "),
+        "one line per connector: {stdout}"
+    );
     assert!(stdout.contains("sink "), "one line per sink: {stdout}");
 }
 
@@ -65,7 +72,9 @@ secrets = ["whsec_%%%"]
     ] {
         let wanted = format!("{file}:{line}:");
         assert!(
-            stderr.lines().any(|l| l.contains(&wanted) && l.contains(key)),
+            stderr
+                .lines()
+                .any(|l| l.contains(&wanted) && l.contains(key)),
             "no error at {wanted} for {key} in:\n{stderr}"
         );
     }
@@ -81,7 +90,12 @@ fn wait_ready(url: &str, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         let status = rt.block_on(async {
-            let resp = client.get(url).timeout(Duration::from_secs(2)).send().await.ok()?;
+            let resp = client
+                .get(url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .ok()?;
             Some(resp.status().as_u16())
         });
         if status == Some(200) {
@@ -96,7 +110,10 @@ fn wait_ready(url: &str, timeout: Duration) -> bool {
 fn run_without_database_url_starts_its_own_postgres_and_stops_on_sigint() {
     // Under /tmp and world-traversable, so the server can run as an unprivileged
     // user when the tests run as root.
-    let dir = tempfile::Builder::new().prefix("hb-run-").tempdir_in("/tmp").unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("hb-run-")
+        .tempdir_in("/tmp")
+        .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let admin_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -158,7 +175,10 @@ log_format = "json"
         s
     };
     assert!(ready, "never became ready:\n{stderr}");
-    assert!(server_was_running, "no managed cluster under data_dir:\n{stderr}");
+    assert!(
+        server_was_running,
+        "no managed cluster under data_dir:\n{stderr}"
+    );
     let status = status.unwrap_or_else(|| panic!("did not exit within 30s of SIGINT:\n{stderr}"));
     assert!(status.success(), "exit {status:?}:\n{stderr}");
     assert!(

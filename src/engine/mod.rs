@@ -3,6 +3,7 @@
 //! (`poller`) and the cron scheduler that runs passes (`scheduler`).
 
 pub mod events;
+pub mod normalizer;
 pub mod poller;
 pub mod scheduler;
 pub mod writer;

@@ -318,3 +318,57 @@ pub async fn emit_deleted(
     let events = insert_events(conn, columns, &new_events).await?;
     Ok(WriteCounts { deleted: deleted_count, events, ..Default::default() })
 }
+
+/// Two remote objects became one at the provider: the removed row is
+/// soft-deleted, everything that pointed at it now points at the survivor (so the
+/// survivor keeps the history), and one `<kind>.merged` event says so.
+pub async fn merge_records(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    ctx: &WriteContext<'_>,
+    kind: EntityKind,
+    removed: &str,
+    survivor: &str,
+) -> Result<WriteCounts, sqlx::Error> {
+    let table = kind.table();
+    let ids: HashMap<String, uuid::Uuid> = sqlx::query_as::<_, (String, uuid::Uuid)>(&format!(
+        "select remote_id, id from hiring.{table} where connector_id = $1 and remote_id = any($2)"
+    ))
+    .bind(ctx.connector_id)
+    .bind([removed.to_string(), survivor.to_string()])
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let survivor_id = ids.get(survivor).copied();
+    entities::repoint_references(conn, table, ctx.connector_id, removed, survivor, survivor_id).await?;
+    let deleted = entities::soft_delete(conn, table, ctx.connector_id, &[removed.to_string()]).await?;
+    let Some(entity_id) = survivor_id.or(ids.get(removed).copied()) else {
+        return Ok(WriteCounts::default());
+    };
+    let event = NewEvent {
+        id: NewEvent::new_id(),
+        event_type: format!("{}.merged", kind.as_str()),
+        connector_id: ctx.connector_id.to_string(),
+        provider: ctx.provider,
+        entity_type: events::entity_type(kind),
+        entity_id,
+        remote_id: Some(survivor.to_string()),
+        via: ctx.via,
+        occurred_at: Utc::now(),
+        data: json!({
+            "id": entity_id,
+            "connector_id": ctx.connector_id,
+            "remote_id": survivor,
+            "merged_remote_id": removed,
+            "merged_id": ids.get(removed),
+        }),
+        changes: None,
+    };
+    let events = insert_events(conn, columns, &[event]).await?;
+    Ok(WriteCounts {
+        deleted: deleted.len() as u64,
+        events,
+        ..Default::default()
+    })
+}

@@ -301,3 +301,32 @@ async fn deleted_rows(
         })
         .collect()
 }
+
+/// Points every reference to `removed` (remote id in `target`) at `survivor`
+/// instead, for merges.
+pub async fn repoint_references(
+    conn: &mut PgConnection,
+    target: &str,
+    connector_id: &str,
+    removed: &str,
+    survivor: &str,
+    survivor_id: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    for r in REFERENCES.iter().filter(|r| r.target == target) {
+        let sql = format!(
+            "update hiring.{t} set {remote_col} = $3, {id_col} = $4, updated_at = now()
+              where connector_id = $1 and {remote_col} = $2",
+            t = r.table,
+            remote_col = r.remote_column,
+            id_col = r.id_column,
+        );
+        sqlx::query(&sql)
+            .bind(connector_id)
+            .bind(removed)
+            .bind(survivor)
+            .bind(survivor_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod entities;
+pub mod inbox;
 pub mod sync_state;
 
 use crate::config::Config;

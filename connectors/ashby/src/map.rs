@@ -202,22 +202,7 @@ pub fn stage_category(
     if let Some(c) = refs.stage_map.get(&title) {
         return Some(*c);
     }
-    let by_title = || {
-        let has = |words: &[&str]| words.iter().any(|w| title.contains(w));
-        if has(&["take-home", "take home", "assignment", "assessment", "exercise", "challenge", "test", "case study"]) {
-            StageCategory::Assessment
-        } else if has(&["screen", "phone", "intro call"]) {
-            StageCategory::Screening
-        } else if has(&["offer"]) {
-            StageCategory::Offer
-        } else if has(&["hired"]) {
-            StageCategory::Hired
-        } else if has(&["application review", "new", "applied", "lead", "sourced"]) {
-            StageCategory::Applied
-        } else {
-            StageCategory::Interview
-        }
-    };
+    let by_title = || hirebridge_sdk::stage_category_from_title(&title);
     Some(match stage.kind.as_deref() {
         Some("Lead") => StageCategory::Applied,
         Some("PreInterviewScreen") => {

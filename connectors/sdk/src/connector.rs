@@ -105,8 +105,11 @@ pub trait Connector: Send + Sync {
     fn streams(&self) -> &[StreamSpec];
 
     /// One page of one stream from a cursor (`None`: start a full pass).
-    async fn poll(&self, stream: &StreamId, cursor: Option<&Cursor>)
-        -> Result<Page, ConnectorError>;
+    async fn poll(
+        &self,
+        stream: &StreamId,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page, ConnectorError>;
 
     /// Authenticates a webhook delivery on its raw body; no side effects.
     fn verify(

@@ -116,7 +116,9 @@ pub struct HttpClient {
 
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpClient").field("config", &self.config).finish()
+        f.debug_struct("HttpClient")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -169,7 +171,11 @@ impl HttpClient {
             .build();
         let mut rate_limit_waits = 0;
         loop {
-            if let Some(limiter) = self.family_limiters.get(family).or(self.default_limiter.as_ref()) {
+            if let Some(limiter) = self
+                .family_limiters
+                .get(family)
+                .or(self.default_limiter.as_ref())
+            {
                 limiter.until_ready().await;
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -195,7 +201,11 @@ impl HttpClient {
                         self.stats.failures.fetch_add(1, Ordering::Relaxed);
                         return Err(err);
                     }
-                    tracing::debug!(family, wait_ms = wait.as_millis() as u64, "rate limited; waiting as asked");
+                    tracing::debug!(
+                        family,
+                        wait_ms = wait.as_millis() as u64,
+                        "rate limited; waiting as asked"
+                    );
                     tokio::time::sleep(*wait).await;
                 }
                 ConnectorError::Retryable { message, .. } => match backoff.next() {
@@ -254,7 +264,11 @@ async fn classify(resp: reqwest::Response) -> Result<HttpResponse, ConnectorErro
         Err(e) => return Err(network_error(&e)),
     };
     if (200..300).contains(&status) {
-        return Ok(HttpResponse { status, headers, body });
+        return Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        });
     }
     let snippet = body_snippet(&body);
     let retry_after = retry_after(&headers, SystemTime::now());
@@ -294,7 +308,12 @@ fn body_snippet(body: &[u8]) -> String {
 /// How long the provider asked us to wait: `Retry-After` (seconds or an HTTP
 /// date), else `X-RateLimit-Reset` (epoch seconds, or seconds from now when small).
 pub fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(v) = header("retry-after") {
         if let Ok(secs) = v.parse::<f64>() {
             if secs.is_finite() && secs >= 0.0 {
@@ -332,9 +351,14 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert("retry-after", "7".parse().unwrap());
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
-        h.insert("retry-after", "Fri, 15 Jan 2027 08:00:10 GMT".parse().unwrap());
+        h.insert(
+            "retry-after",
+            "Fri, 15 Jan 2027 08:00:10 GMT".parse().unwrap(),
+        );
         let at = chrono::DateTime::parse_from_rfc2822("Fri, 15 Jan 2027 08:00:10 GMT").unwrap();
-        let now2: SystemTime = (at - chrono::Duration::seconds(10)).with_timezone(&chrono::Utc).into();
+        let now2: SystemTime = (at - chrono::Duration::seconds(10))
+            .with_timezone(&chrono::Utc)
+            .into();
         assert_eq!(retry_after(&h, now2), Some(Duration::from_secs(10)));
         let mut h = http::HeaderMap::new();
         h.insert("x-ratelimit-reset", "1800000003".parse().unwrap());
@@ -346,9 +370,21 @@ mod tests {
 
     #[test]
     fn quotas_follow_the_rate() {
-        let q = RateLimit { requests: 600, per: Duration::from_secs(60), burst: 5 }.quota().unwrap();
+        let q = RateLimit {
+            requests: 600,
+            per: Duration::from_secs(60),
+            burst: 5,
+        }
+        .quota()
+        .unwrap();
         assert_eq!(q.replenish_interval(), Duration::from_millis(100));
         assert_eq!(q.burst_size().get(), 5);
-        assert!(RateLimit { requests: 0, per: Duration::from_secs(1), burst: 1 }.quota().is_none());
+        assert!(RateLimit {
+            requests: 0,
+            per: Duration::from_secs(1),
+            burst: 1
+        }
+        .quota()
+        .is_none());
     }
 }

@@ -529,7 +529,11 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 pub fn normalize_email(email: &str) -> Option<String> {
     let e = email.trim().to_lowercase();
     let (local, domain) = e.split_once('@')?;
-    if local.is_empty() || domain.is_empty() || !domain.contains('.') || e.contains(char::is_whitespace) {
+    if local.is_empty()
+        || domain.is_empty()
+        || !domain.contains('.')
+        || e.contains(char::is_whitespace)
+    {
         return None;
     }
     Some(e)
@@ -542,7 +546,11 @@ pub fn normalize_phone(phone: &str) -> Option<String> {
     if digits.len() < 7 {
         return None;
     }
-    Some(if phone.trim_start().starts_with('+') { format!("+{digits}") } else { digits })
+    Some(if phone.trim_start().starts_with('+') {
+        format!("+{digits}")
+    } else {
+        digits
+    })
 }
 
 #[cfg(test)]
@@ -561,7 +569,10 @@ mod tests {
 
     #[test]
     fn content_hash_ignores_raw_data_and_update_time() {
-        let mut a = Candidate { name: Some("Ada".into()), ..Default::default() };
+        let mut a = Candidate {
+            name: Some("Ada".into()),
+            ..Default::default()
+        };
         a.meta.remote_id = "c1".into();
         let h1 = Record::Candidate(a.clone()).content_hash();
         a.meta.remote_data = serde_json::json!({"x": 1});
@@ -573,9 +584,56 @@ mod tests {
 
     #[test]
     fn emails_and_phones_normalise() {
-        assert_eq!(normalize_email("  Ada@Example.COM ").as_deref(), Some("ada@example.com"));
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").as_deref(),
+            Some("ada@example.com")
+        );
         assert_eq!(normalize_email("not-an-email"), None);
-        assert_eq!(normalize_phone("+1 (415) 555-0100").as_deref(), Some("+14155550100"));
+        assert_eq!(
+            normalize_phone("+1 (415) 555-0100").as_deref(),
+            Some("+14155550100")
+        );
         assert_eq!(normalize_phone("12"), None);
+    }
+}
+
+/// A stage category guessed from a stage's name, for providers whose stages are
+/// free text (Kit) or whose stage type is too coarse (Ashby "Active"). Operators
+/// override it per connector with `stage_map`.
+pub fn stage_category_from_title(title: &str) -> StageCategory {
+    let title = title.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| title.contains(w));
+    if has(&["reject", "declin", "disqualif", "archiv"]) {
+        StageCategory::Rejected
+    } else if has(&["withdr"]) {
+        StageCategory::Withdrawn
+    } else if has(&["hired", "onboard"]) {
+        StageCategory::Hired
+    } else if has(&["offer"]) {
+        StageCategory::Offer
+    } else if has(&[
+        "take-home",
+        "take home",
+        "assignment",
+        "assessment",
+        "exercise",
+        "challenge",
+        "test",
+        "case study",
+    ]) {
+        StageCategory::Assessment
+    } else if has(&["screen", "phone", "intro call"]) {
+        StageCategory::Screening
+    } else if has(&[
+        "application review",
+        "new",
+        "applied",
+        "lead",
+        "sourced",
+        "inbox",
+    ]) {
+        StageCategory::Applied
+    } else {
+        StageCategory::Interview
     }
 }

@@ -83,7 +83,11 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
         let sig = hmac_sha256(b"new", &[b"body"]);
-        assert!(matches_any_secret([&b"old"[..], &b"new"[..]], &[b"body"], &sig));
+        assert!(matches_any_secret(
+            [&b"old"[..], &b"new"[..]],
+            &[b"body"],
+            &sig
+        ));
         assert!(!matches_any_secret([&b"old"[..]], &[b"body"], &sig));
     }
 }

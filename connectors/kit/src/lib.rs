@@ -1,0 +1,281 @@
+//! The Kit (StartupKit) connector. Kit documents webhooks, not a polling API for
+//! its hiring data (seed 002, provider-facts.md §2), so this connector has no
+//! streams: it verifies deliveries and maps their payloads onto canonical
+//! applications, offers, interviews, assessments (code assignments), reviews and
+//! job postings. Behind the `sim` feature, [`sim::KitSender`] signs and sends
+//! deliveries exactly as Kit does.
+//!
+//! Documented: headers `X-Webhook-Event`, `X-Webhook-Timestamp` (ISO 8601) and
+//! `X-Webhook-Signature` = lowercase hex HMAC-SHA256(secret, "<timestamp>.<raw
+//! body>"), the 5-minute replay window, the envelope `{event, created_at, data}`
+//! and the application payload. The other payloads are not published; their
+//! field names here follow the application payload's style, and every field is
+//! optional so a difference costs a field, not the delivery.
+
+#[cfg(feature = "sim")]
+pub mod sim;
+
+mod map;
+
+use chrono::{DateTime, Utc};
+use hirebridge_sdk::signature::{decode_hex, matches_any_secret};
+use hirebridge_sdk::{
+    Connector, ConnectorError, Cursor, Delivery, Inbound, Page, Provider, Record, RemoteRef,
+    StageCategory, StreamId, StreamSpec, WebhookError,
+};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+pub use map::parse_webhook;
+
+pub const EVENT_HEADER: &str = "x-webhook-event";
+pub const TIMESTAMP_HEADER: &str = "x-webhook-timestamp";
+pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
+
+/// Every event type Kit documents, plus its test ping.
+pub const EVENT_TYPES: &[&str] = &[
+    "application.submitted",
+    "application.rejected",
+    "application.advanced",
+    "application.withdrawn",
+    "application.offer_extended",
+    "offer.accepted",
+    "offer.declined",
+    "offer.candidate_accepted",
+    "offer.candidate_declined",
+    "offer.revised",
+    "interview.scheduled",
+    "interview.confirmed",
+    "interview.completed",
+    "interview.cancelled",
+    "interview.no_show",
+    "code_assignment.submitted",
+    "code_assignment.auto_submitted",
+    "review.submitted",
+    "job_posting.published",
+    "job_posting.paused",
+    "job_posting.closed",
+    "job_posting.reopened",
+    "test.ping",
+];
+
+#[derive(Clone)]
+pub struct KitConfig {
+    /// Signing secrets; several while a secret is rotated (Kit invalidates the
+    /// old one at once, so both must be accepted during the rollover).
+    pub webhook_secrets: Vec<SecretString>,
+    /// Deliveries whose timestamp is further than this from our clock are refused.
+    pub tolerance: Duration,
+    /// Stage name (lowercase) to category, overriding the built-in guess.
+    pub stage_map: BTreeMap<String, StageCategory>,
+}
+
+impl Default for KitConfig {
+    fn default() -> Self {
+        KitConfig {
+            webhook_secrets: Vec::new(),
+            tolerance: Duration::from_secs(300),
+            stage_map: BTreeMap::new(),
+        }
+    }
+}
+
+pub struct KitConnector {
+    config: KitConfig,
+}
+
+impl KitConnector {
+    pub fn new(mut config: KitConfig) -> KitConnector {
+        config.stage_map = config
+            .stage_map
+            .into_iter()
+            .map(|(k, v)| (k.to_lowercase(), v))
+            .collect();
+        KitConnector { config }
+    }
+}
+
+/// The signature Kit sends for `timestamp` and `body` under `secret`.
+pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    hirebridge_sdk::hex_lower(&hirebridge_sdk::signature::hmac_sha256(
+        secret.as_bytes(),
+        &[timestamp.as_bytes(), b".", body],
+    ))
+}
+
+#[async_trait::async_trait]
+impl Connector for KitConnector {
+    fn provider(&self) -> Provider {
+        Provider::Kit
+    }
+
+    fn streams(&self) -> &[StreamSpec] {
+        &[]
+    }
+
+    async fn poll(
+        &self,
+        stream: &StreamId,
+        _cursor: Option<&Cursor>,
+    ) -> Result<Page, ConnectorError> {
+        Err(ConnectorError::Rejected {
+            message: format!("Kit has no pollable stream {stream:?}: it is driven by webhooks"),
+        })
+    }
+
+    fn verify(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Delivery, WebhookError> {
+        if self.config.webhook_secrets.is_empty() {
+            return Err(WebhookError::NoSecretConfigured);
+        }
+        let signature = headers
+            .get(SIGNATURE_HEADER)
+            .ok_or(WebhookError::MissingSignature {
+                header: "X-Webhook-Signature",
+            })?;
+        let malformed = WebhookError::MalformedSignature {
+            header: "X-Webhook-Signature",
+        };
+        let signature = signature.to_str().map_err(|_| malformed.clone())?.trim();
+        let signature = decode_hex(signature)
+            .filter(|s| s.len() == 32)
+            .ok_or(malformed)?;
+        let timestamp = headers
+            .get(TIMESTAMP_HEADER)
+            .ok_or(WebhookError::MissingTimestamp {
+                header: "X-Webhook-Timestamp",
+            })?
+            .to_str()
+            .map_err(|_| WebhookError::MalformedTimestamp {
+                header: "X-Webhook-Timestamp",
+            })?;
+        let sent_at = DateTime::parse_from_rfc3339(timestamp.trim())
+            .map_err(|_| WebhookError::MalformedTimestamp {
+                header: "X-Webhook-Timestamp",
+            })?
+            .with_timezone(&Utc);
+        let secrets = self
+            .config
+            .webhook_secrets
+            .iter()
+            .map(|s| s.expose_secret().as_bytes());
+        if !matches_any_secret(secrets, &[timestamp.as_bytes(), b".", body], &signature) {
+            return Err(WebhookError::BadSignature);
+        }
+        let now: DateTime<Utc> = now.into();
+        let tolerance = chrono::Duration::from_std(self.config.tolerance)
+            .unwrap_or(chrono::Duration::minutes(5));
+        if sent_at < now - tolerance {
+            return Err(WebhookError::StaleTimestamp);
+        }
+        if sent_at > now + tolerance {
+            return Err(WebhookError::FutureTimestamp);
+        }
+        let event = headers
+            .get(EVENT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| {
+                serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_string))
+            });
+        Ok(Delivery {
+            is_ping: event.as_deref() == Some("test.ping"),
+            event_type: event,
+            delivery_id: None,
+            sent_at: Some(sent_at),
+        })
+    }
+
+    fn parse(&self, _delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError> {
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+            ConnectorError::bad_payload(format!("the webhook body is not JSON: {e}"))
+        })?;
+        parse_webhook(&value, &self.config.stage_map)
+    }
+
+    async fn fetch(&self, remote: &RemoteRef) -> Result<Option<Record>, ConnectorError> {
+        Err(ConnectorError::Rejected {
+            message: format!("Kit has no API to fetch a {} by id", remote.kind),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector(secrets: &[&str]) -> KitConnector {
+        KitConnector::new(KitConfig {
+            webhook_secrets: secrets
+                .iter()
+                .map(|s| SecretString::from(s.to_string()))
+                .collect(),
+            ..KitConfig::default()
+        })
+    }
+
+    fn headers(secret: &str, ts: &str, body: &[u8]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(EVENT_HEADER, "application.submitted".parse().unwrap());
+        h.insert(TIMESTAMP_HEADER, ts.parse().unwrap());
+        h.insert(SIGNATURE_HEADER, sign(secret, ts, body).parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn verification_covers_signature_window_and_rotation() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_768_487_400); // 2026-01-15T14:30:00Z
+        let ts = "2026-01-15T14:30:00Z";
+        let body = br#"{"event":"application.submitted","created_at":"2026-01-15T14:30:00Z","data":{"id":1}}"#;
+        let c = connector(&["old-secret", "new-secret"]);
+        assert!(c
+            .verify(&headers("old-secret", ts, body), body, now)
+            .is_ok());
+        assert!(c
+            .verify(&headers("new-secret", ts, body), body, now)
+            .is_ok());
+        assert_eq!(
+            c.verify(&headers("wrong", ts, body), body, now),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            c.verify(&headers("new-secret", ts, body), b"{}", now),
+            Err(WebhookError::BadSignature)
+        );
+        let stale = "2026-01-15T14:24:59Z";
+        assert_eq!(
+            c.verify(&headers("new-secret", stale, body), body, now),
+            Err(WebhookError::StaleTimestamp)
+        );
+        let future = "2026-01-15T14:35:01Z";
+        assert_eq!(
+            c.verify(&headers("new-secret", future, body), body, now),
+            Err(WebhookError::FutureTimestamp)
+        );
+        let mut missing = headers("new-secret", ts, body);
+        missing.remove(SIGNATURE_HEADER);
+        assert!(matches!(
+            c.verify(&missing, body, now),
+            Err(WebhookError::MissingSignature { .. })
+        ));
+        let mut bad_ts = headers("new-secret", ts, body);
+        bad_ts.insert(TIMESTAMP_HEADER, "yesterday".parse().unwrap());
+        assert!(matches!(
+            c.verify(&bad_ts, body, now),
+            Err(WebhookError::MalformedTimestamp { .. })
+        ));
+        let mut bad_sig = headers("new-secret", ts, body);
+        bad_sig.insert(SIGNATURE_HEADER, "sha256=zz".parse().unwrap());
+        assert!(matches!(
+            c.verify(&bad_sig, body, now),
+            Err(WebhookError::MalformedSignature { .. })
+        ));
+    }
+}

@@ -1,0 +1,289 @@
+//! Operator commands beyond `run`: `sync` (one pass now), `status`, and the
+//! helpers they share for opening the database and printing tables.
+
+pub mod bench;
+pub mod simulate;
+
+use crate::config::Config;
+use crate::connectors;
+use crate::engine::poller::{self, PassOptions, PassOutcome, PassReport};
+use crate::engine::Engine;
+use crate::store::{self, sync_state, Database};
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use hirebridge_sdk::EntityKind;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Opens (or starts) the database and brings the schema up to date.
+pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
+    let db = Database::open(config).await.context("opening the database")?;
+    if let Err(e) = store::migrate(&db.pool).await {
+        db.close().await;
+        return Err(e).context("applying migrations");
+    }
+    Ok(db)
+}
+
+/// What `hirebridge sync` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct SyncArgs {
+    pub connector: Option<String>,
+    pub stream: Option<String>,
+    pub full: bool,
+}
+
+/// Runs one pass of each selected stream now, printing progress on a terminal
+/// and a per-stream table at the end. Fails if any pass failed.
+pub async fn sync(config: Config, args: SyncArgs) -> anyhow::Result<()> {
+    let selected: Vec<_> = config
+        .connectors
+        .iter()
+        .filter(|c| args.connector.as_ref().is_none_or(|id| &c.id == id))
+        .cloned()
+        .collect();
+    if selected.is_empty() {
+        match &args.connector {
+            Some(id) => bail!("no connector {id:?} in {}", config.source_path.display()),
+            None => bail!("{} configures no connectors", config.source_path.display()),
+        }
+    }
+    let mut handles = Vec::new();
+    for c in &selected {
+        handles.push(connectors::build(c, &config.server)?);
+    }
+    let db = open_database(&config).await?;
+    let result = sync_with(&db, handles, &args).await;
+    db.close().await;
+    let reports = result?;
+    print_reports(&reports);
+    let failed: Vec<_> = reports.iter().filter(|r| r.outcome == PassOutcome::Failed).collect();
+    if !failed.is_empty() {
+        bail!("{} of {} stream pass(es) failed", failed.len(), reports.len());
+    }
+    Ok(())
+}
+
+async fn sync_with(
+    db: &Database,
+    handles: Vec<Arc<crate::engine::ConnectorHandle>>,
+    args: &SyncArgs,
+) -> anyhow::Result<Vec<PassReport>> {
+    let engine = Engine::new(db.pool.clone(), handles).await?;
+    let mut reports = Vec::new();
+    let interactive = std::io::stderr().is_terminal();
+    for handle in &engine.connectors {
+        let streams: Vec<_> = handle
+            .enabled_streams()
+            .into_iter()
+            .filter(|s| args.stream.as_ref().is_none_or(|name| s.name == name))
+            .collect();
+        if let Some(name) = &args.stream {
+            if streams.is_empty() {
+                let known: Vec<_> = handle.connector.streams().iter().map(|s| s.name).collect();
+                bail!("connector {} has no enabled stream {name:?} (streams: {})", handle.id, known.join(", "));
+            }
+        }
+        for stream in streams {
+            let bar = interactive.then(|| {
+                let bar = ProgressBar::new_spinner();
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(format!("{}/{}", handle.id, stream.name));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            });
+            let progress: Option<poller::ProgressFn> = bar.clone().map(|bar| {
+                Arc::new(move |r: &PassReport| {
+                    bar.set_message(format!(
+                        "page {}, {} seen, {} created, {} updated",
+                        r.pages, r.seen, r.created, r.updated
+                    ))
+                }) as poller::ProgressFn
+            });
+            let options = PassOptions {
+                full: args.full,
+                progress,
+            };
+            let report = poller::run_pass(&engine, handle, &stream, &options).await;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            reports.push(report);
+        }
+    }
+    Ok(reports)
+}
+
+fn print_reports(reports: &[PassReport]) {
+    let header = [
+        "connector", "stream", "pages", "seen", "created", "updated", "unchanged", "deleted", "events", "duration",
+        "result",
+    ];
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            vec![
+                r.connector_id.clone(),
+                r.stream.clone(),
+                r.pages.to_string(),
+                r.seen.to_string(),
+                r.created.to_string(),
+                r.updated.to_string(),
+                r.unchanged.to_string(),
+                r.deleted.to_string(),
+                r.events.to_string(),
+                format!("{:.2}s", r.duration_ms as f64 / 1000.0),
+                match r.outcome {
+                    PassOutcome::Completed if r.full_pass => "ok (full)".to_string(),
+                    PassOutcome::Completed => "ok".to_string(),
+                    PassOutcome::Skipped => "skipped: leased by another daemon".to_string(),
+                    PassOutcome::Failed => format!("FAILED: {}", r.error.as_deref().unwrap_or("unknown")),
+                },
+            ]
+        })
+        .collect();
+    print_table(&header, &rows);
+    for r in reports.iter().filter(|r| r.warning.is_some()) {
+        println!("warning: {}/{}: {}", r.connector_id, r.stream, r.warning.as_deref().unwrap_or_default());
+    }
+}
+
+/// Prints an aligned text table (numbers right-aligned).
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let last = cells.len().saturating_sub(1);
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let numeric = !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.' || ch == 's');
+                if i == last {
+                    c.clone()
+                } else if numeric {
+                    format!("{c:>w$}", w = widths[i])
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
+            })
+            .collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+fn ago(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match t {
+        None => "never".into(),
+        Some(t) => {
+            let secs = (now - t).num_seconds().max(0) as u64;
+            format!("{} ago", humantime::format_duration(Duration::from_secs(secs)))
+        }
+    }
+}
+
+/// Records held per (connector, entity), live rows only.
+async fn records_held(pool: &sqlx::PgPool) -> anyhow::Result<Vec<(String, EntityKind, i64)>> {
+    let mut out = Vec::new();
+    for &kind in EntityKind::ALL {
+        let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "select connector_id, count(*) from hiring.{} where deleted_at is null group by connector_id",
+            kind.table()
+        ))
+        .fetch_all(pool)
+        .await?;
+        out.extend(rows.into_iter().map(|(c, n)| (c, kind, n)));
+    }
+    Ok(out)
+}
+
+/// `hirebridge status`: per connector and stream, health, last success and
+/// error, and the records held.
+pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let result = status_report(&db.pool, &config).await;
+    db.close().await;
+    let report = result?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for s in report["streams"].as_array().into_iter().flatten() {
+        let get = |k: &str| s[k].as_str().map(str::to_string);
+        let time = |k: &str| get(k).and_then(|t| t.parse::<DateTime<Utc>>().ok());
+        rows.push(vec![
+            get("connector").unwrap_or_default(),
+            get("stream").unwrap_or_default(),
+            get("health").unwrap_or_else(|| "unknown".into()),
+            ago(time("last_success_at"), now),
+            s["records"].as_i64().map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            get("last_error").map(|e| truncate(&e, 80)).unwrap_or_default(),
+        ]);
+    }
+    print_table(&["connector", "stream", "health", "last success", "records", "last error"], &rows);
+    Ok(())
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+/// The status as JSON (also what `--json` prints).
+pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Result<Value> {
+    let statuses = sync_state::stream_statuses(pool).await?;
+    let held = records_held(pool).await?;
+    let (handles, _) = connectors::build_all(&config.connectors, &config.server);
+    let now = Utc::now();
+    let mut streams = Vec::new();
+    for c in &config.connectors {
+        let handle = handles.iter().find(|h| h.id == c.id);
+        let specs: Vec<_> = handle.map(|h| h.connector.streams().to_vec()).unwrap_or_default();
+        for spec in specs {
+            let st = statuses.iter().find(|s| s.connector_id == c.id && s.stream == spec.name);
+            let records = spec
+                .entity
+                .map(|k| held.iter().filter(|(id, kind, _)| id == &c.id && *kind == k).map(|(_, _, n)| *n).sum::<i64>());
+            streams.push(json!({
+                "connector": c.id,
+                "provider": c.provider.as_str(),
+                "stream": spec.name,
+                "enabled": c.enabled && !handle.is_some_and(|h| h.disabled_streams.contains(spec.name)),
+                "health": st.and_then(|s| s.health.clone()),
+                "health_reason": st.and_then(|s| s.health_reason.clone()),
+                "last_success_at": st.and_then(|s| s.last_success_at),
+                "seconds_since_success": st.and_then(|s| s.last_success_at).map(|t| (now - t).num_seconds()),
+                "last_attempt_at": st.and_then(|s| s.last_attempt_at),
+                "last_error": st.and_then(|s| s.last_error.clone()),
+                "last_error_at": st.and_then(|s| s.last_error_at),
+                "consecutive_failures": st.map(|s| s.consecutive_failures).unwrap_or(0),
+                "last_duration_ms": st.and_then(|s| s.last_duration_ms),
+                "last_counts": st.map(|s| s.last_counts.clone()),
+                "leased_by": st.and_then(|s| s.leased_by.clone()),
+                "records": records,
+            }));
+        }
+    }
+    Ok(json!({ "generated_at": now, "streams": streams }))
+}

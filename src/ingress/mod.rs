@@ -1,0 +1,155 @@
+//! The webhook listener: `POST /webhooks/{connector_id}`. Each delivery is
+//! verified by its connector on the raw body, committed to the inbox, and only
+//! then acknowledged; a database outage answers 503 so the provider retries.
+
+use crate::engine::ConnectorHandle;
+use crate::store::inbox::{self, NewDelivery};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+/// What the webhook handlers share.
+#[derive(Clone)]
+pub struct IngressState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connectors: HashMap<String, Arc<ConnectorHandle>>,
+    pool: OnceLock<PgPool>,
+    max_body_bytes: usize,
+}
+
+impl IngressState {
+    pub fn new(connectors: &[Arc<ConnectorHandle>], max_body_bytes: usize) -> IngressState {
+        IngressState {
+            inner: Arc::new(Inner {
+                connectors: connectors.iter().map(|c| (c.id.clone(), c.clone())).collect(),
+                pool: OnceLock::new(),
+                max_body_bytes,
+            }),
+        }
+    }
+
+    /// Deliveries are refused with 503 until the database is open and migrated.
+    pub fn set_pool(&self, pool: PgPool) {
+        let _ = self.inner.pool.set(pool);
+    }
+}
+
+pub fn router(state: IngressState) -> Router {
+    Router::new()
+        .route("/webhooks/{connector_id}", post(receive))
+        .with_state(state)
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    (status, text.to_string()).into_response()
+}
+
+/// The headers worth keeping with a delivery (for debugging and replays);
+/// nothing that could carry our own credentials.
+fn kept_headers(headers: &HeaderMap) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (name, value) in headers {
+        let name = name.as_str();
+        if matches!(name, "authorization" | "cookie" | "proxy-authorization") {
+            continue;
+        }
+        if let Ok(v) = value.to_str() {
+            map.insert(name.to_string(), serde_json::Value::String(v.to_string()));
+        }
+    }
+    serde_json::Value::Object(map)
+}
+
+async fn receive(
+    State(state): State<IngressState>,
+    Path(connector_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let inner = &state.inner;
+    let Some(handle) = inner.connectors.get(&connector_id) else {
+        metrics::counter!("hirebridge_webhooks_total", "connector" => "unknown", "outcome" => "not_found").increment(1);
+        return plain(StatusCode::NOT_FOUND, "no such connector");
+    };
+    let label = connector_id.clone();
+    // Refuse oversized bodies from the declared length, before reading any of it.
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > inner.max_body_bytes) {
+        metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "too_large").increment(1);
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    }
+    let bytes = match axum::body::to_bytes(body, inner.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "too_large").increment(1);
+            return plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+        }
+    };
+    let delivery = match handle.connector.verify(&headers, &bytes, SystemTime::now()) {
+        Ok(d) => d,
+        Err(e) => {
+            let reason = e.reason();
+            metrics::counter!("hirebridge_webhook_rejections_total", "connector" => label.clone(), "reason" => reason)
+                .increment(1);
+            tracing::warn!(connector = %connector_id, reason, "webhook rejected");
+            if let Some(pool) = inner.pool.get() {
+                if let Err(e) = inbox::count_rejection(pool, &connector_id, reason).await {
+                    tracing::debug!(error = %e, "counting a rejection failed");
+                }
+            }
+            return plain(StatusCode::UNAUTHORIZED, "signature verification failed");
+        }
+    };
+    let Some(pool) = inner.pool.get() else {
+        metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "unavailable").increment(1);
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "starting up; retry later");
+    };
+    if delivery.is_ping {
+        if let Err(e) = inbox::heard_from(pool, &connector_id).await {
+            tracing::warn!(connector = %connector_id, error = %e, "recording a ping failed");
+        }
+        metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "ping").increment(1);
+        return plain(StatusCode::OK, "pong");
+    }
+    let dedup_key = match &delivery.delivery_id {
+        Some(id) => format!("id:{id}"),
+        None => format!("sha256:{}", hirebridge_sdk::hex_lower(&Sha256::digest(&bytes))),
+    };
+    let stored = inbox::store(
+        pool,
+        &NewDelivery {
+            connector_id: &connector_id,
+            dedup_key: &dedup_key,
+            event_type: delivery.event_type.as_deref(),
+            headers: kept_headers(&headers),
+            body: &bytes,
+        },
+    )
+    .await;
+    match stored {
+        Ok(new) => {
+            let outcome = if new { "accepted" } else { "duplicate" };
+            metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => outcome).increment(1);
+            plain(StatusCode::OK, outcome)
+        }
+        Err(e) => {
+            tracing::error!(connector = %connector_id, error = %e, "storing a webhook failed; answering 503");
+            metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "unavailable").increment(1);
+            plain(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable; retry later")
+        }
+    }
+}

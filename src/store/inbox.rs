@@ -1,0 +1,273 @@
+//! `hiring.inbox`: webhook deliveries committed before they are acknowledged,
+//! claimed by normaliser workers with FOR UPDATE SKIP LOCKED and a lease, retried
+//! with backoff, and dead-lettered with their reason when they cannot be processed.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Row};
+use std::time::Duration;
+
+/// A delivery to store.
+pub struct NewDelivery<'a> {
+    pub connector_id: &'a str,
+    pub dedup_key: &'a str,
+    pub event_type: Option<&'a str>,
+    pub headers: Value,
+    pub body: &'a [u8],
+}
+
+/// Stores a delivery unless one with the same key is already there (a provider
+/// retry). Returns true when it was new. Also records when the provider was last
+/// heard from.
+pub async fn store(pool: &PgPool, d: &NewDelivery<'_>) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "insert into hiring.inbox (connector_id, dedup_key, event_type, headers, body)
+         values ($1, $2, $3, $4, $5)
+         on conflict (connector_id, dedup_key) do nothing",
+    )
+    .bind(d.connector_id)
+    .bind(d.dedup_key)
+    .bind(d.event_type)
+    .bind(&d.headers)
+    .bind(d.body)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    heard_from_in(&mut tx, d.connector_id).await?;
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+async fn heard_from_in(conn: &mut sqlx::PgConnection, connector_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into hiring.connector_state (connector_id, last_heard_at, updated_at) values ($1, now(), now())
+         on conflict (connector_id) do update set last_heard_at = now(), updated_at = now()",
+    )
+    .bind(connector_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that the provider reached us (a ping).
+pub async fn heard_from(pool: &PgPool, connector_id: &str) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    heard_from_in(&mut conn, connector_id).await
+}
+
+/// Counts a rejected delivery by reason (nothing of the delivery is stored).
+pub async fn count_rejection(pool: &PgPool, connector_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into hiring.webhook_rejections (connector_id, reason, count, last_at) values ($1, $2, 1, now())
+         on conflict (connector_id, reason) do update
+            set count = hiring.webhook_rejections.count + 1, last_at = now()",
+    )
+    .bind(connector_id)
+    .bind(reason)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A delivery claimed for processing.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub connector_id: String,
+    pub event_type: Option<String>,
+    pub body: Vec<u8>,
+    pub attempts: i32,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Claims up to `limit` deliveries that are due: pending, failed and due for a
+/// retry, or processing under a lease that expired (a crashed worker's rows).
+pub async fn claim(pool: &PgPool, owner: &str, lease: Duration, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+    let rows = sqlx::query(
+        "update hiring.inbox i
+            set status = 'processing', lease_owner = $1,
+                lease_expires_at = now() + $2 * interval '1 millisecond', attempts = i.attempts + 1
+          where i.id in (
+                select id from hiring.inbox
+                 where (status in ('pending', 'failed') and next_attempt_at <= now())
+                    or (status = 'processing' and lease_expires_at < now())
+                 order by id
+                 for update skip locked
+                 limit $3)
+         returning i.id, i.connector_id, i.event_type, i.body, i.attempts, i.received_at",
+    )
+    .bind(owner)
+    .bind(lease.as_millis() as f64)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut out: Vec<Claimed> = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.try_get("id")?,
+                connector_id: r.try_get("connector_id")?,
+                event_type: r.try_get("event_type")?,
+                body: r.try_get("body")?,
+                attempts: r.try_get("attempts")?,
+                received_at: r.try_get("received_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    out.sort_by_key(|c| c.id);
+    Ok(out)
+}
+
+/// Marks a claimed delivery done, in the transaction that wrote its records, and
+/// only if this worker still holds it.
+pub async fn complete(conn: &mut sqlx::PgConnection, id: i64, owner: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update hiring.inbox set status = 'done', processed_at = now(), lease_owner = null,
+                lease_expires_at = null, last_error = null
+          where id = $1 and status = 'processing' and lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    Ok(done)
+}
+
+/// Records a failed attempt: retried after `retry_in`, or dead when `dead`.
+pub async fn fail(
+    pool: &PgPool,
+    id: i64,
+    owner: &str,
+    error: &str,
+    retry_in: Duration,
+    dead: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.inbox set status = case when $4 then 'dead' else 'failed' end,
+                next_attempt_at = now() + $3 * interval '1 millisecond', last_error = $5,
+                lease_owner = null, lease_expires_at = null
+          where id = $1 and lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(retry_in.as_millis() as f64)
+    .bind(dead)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// One dead (or failing) delivery, for `hirebridge dlq`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub connector_id: String,
+    pub event_type: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub received_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+}
+
+pub async fn dead_letters(pool: &PgPool, connector: Option<&str>) -> Result<Vec<DeadLetter>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, connector_id, event_type, status, attempts, received_at, last_error
+           from hiring.inbox where status = 'dead' and ($1::text is null or connector_id = $1)
+          order by id",
+    )
+    .bind(connector)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(DeadLetter {
+                id: r.try_get("id")?,
+                connector_id: r.try_get("connector_id")?,
+                event_type: r.try_get("event_type")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                received_at: r.try_get("received_at")?,
+                last_error: r.try_get("last_error")?,
+            })
+        })
+        .collect()
+}
+
+/// The stored body of one inbox row.
+pub async fn body(pool: &PgPool, id: i64) -> Result<Option<(DeadLetter, Vec<u8>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "select id, connector_id, event_type, status, attempts, received_at, last_error, body
+           from hiring.inbox where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok((
+            DeadLetter {
+                id: r.try_get("id")?,
+                connector_id: r.try_get("connector_id")?,
+                event_type: r.try_get("event_type")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                received_at: r.try_get("received_at")?,
+                last_error: r.try_get("last_error")?,
+            },
+            r.try_get("body")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Puts dead deliveries back in the queue (all of them when `ids` is empty).
+pub async fn retry_dead(pool: &PgPool, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let n = sqlx::query(
+        "update hiring.inbox set status = 'pending', attempts = 0, next_attempt_at = now()
+          where status = 'dead' and (cardinality($1::bigint[]) = 0 or id = any($1))",
+    )
+    .bind(ids)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n)
+}
+
+/// Per connector: inbox backlog, dead letters, rejected deliveries by reason and
+/// when the provider was last heard from (for `hirebridge status`).
+pub async fn ingress_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select c.connector_id,
+                (select count(*) from hiring.inbox i where i.connector_id = c.connector_id
+                    and i.status in ('pending', 'processing', 'failed')) as backlog,
+                (select count(*) from hiring.inbox i where i.connector_id = c.connector_id
+                    and i.status = 'dead') as dead,
+                (select coalesce(jsonb_object_agg(r.reason, r.count), '{}'::jsonb)
+                   from hiring.webhook_rejections r where r.connector_id = c.connector_id) as rejected,
+                c.last_heard_at
+           from (select connector_id, max(last_heard_at) as last_heard_at from (
+                    select connector_id, last_heard_at from hiring.connector_state
+                    union all select connector_id, null from hiring.inbox
+                    union all select connector_id, null from hiring.webhook_rejections) u
+                  group by connector_id) c
+          order by c.connector_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let last: Option<DateTime<Utc>> = r.try_get("last_heard_at")?;
+            Ok(serde_json::json!({
+                "connector": r.try_get::<String, _>("connector_id")?,
+                "inbox_backlog": r.try_get::<i64, _>("backlog")?,
+                "dead_letters": r.try_get::<i64, _>("dead")?,
+                "rejected": r.try_get::<Value, _>("rejected")?,
+                "last_heard_at": last,
+            }))
+        })
+        .collect()
+}
