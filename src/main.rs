@@ -63,6 +63,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Dead letters: deliveries that could not be processed.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqCommand,
+    },
     /// Run a provider simulator alone.
     Simulate {
         #[command(subcommand)]
@@ -72,6 +77,34 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List dead letters.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        connector: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one entry with its body and reason.
+    Show {
+        #[command(flatten)]
+        config: ConfigArg,
+        id: i64,
+    },
+    /// Queue dead letters for processing again.
+    Retry {
+        #[command(flatten)]
+        config: ConfigArg,
+        ids: Vec<i64>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -145,6 +178,19 @@ fn main() -> ExitCode {
             Command::Status { config, json } => {
                 with_config(&config.config, |c| commands::status(c, json)).await
             }
+            Command::Dlq { action } => match action {
+                DlqCommand::List {
+                    config,
+                    connector,
+                    json,
+                } => with_config(&config.config, |c| commands::dlq::list(c, connector, json)).await,
+                DlqCommand::Show { config, id } => {
+                    with_config(&config.config, |c| commands::dlq::show(c, id)).await
+                }
+                DlqCommand::Retry { config, ids, all } => {
+                    with_config(&config.config, |c| commands::dlq::retry(c, ids, all)).await
+                }
+            },
             Command::Simulate {
                 provider:
                     SimulateCommand::Ashby {

@@ -8,6 +8,7 @@ use hirebridge::admin::{self, AdminState};
 use hirebridge::app::App;
 use hirebridge::config::Config;
 use hirebridge::{store, telemetry};
+use std::future::IntoFuture;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -2,6 +2,7 @@
 //! helpers they share for opening the database and printing tables.
 
 pub mod bench;
+pub mod dlq;
 pub mod simulate;
 
 use crate::config::Config;
@@ -239,6 +240,28 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
         ]);
     }
     print_table(&["connector", "stream", "health", "last success", "records", "last error"], &rows);
+    let ingress: Vec<Vec<String>> = report["ingress"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let last = i["last_heard_at"].as_str().and_then(|t| t.parse::<DateTime<Utc>>().ok());
+            vec![
+                i["connector"].as_str().unwrap_or_default().to_string(),
+                i["inbox_backlog"].to_string(),
+                i["dead_letters"].to_string(),
+                i["rejected"]
+                    .as_object()
+                    .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
+                    .unwrap_or_default(),
+                ago(last, now),
+            ]
+        })
+        .collect();
+    if !ingress.is_empty() {
+        println!();
+        print_table(&["connector", "inbox backlog", "dead letters", "rejected", "last heard from"], &ingress);
+    }
     Ok(())
 }
 
@@ -285,5 +308,6 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
             }));
         }
     }
-    Ok(json!({ "generated_at": now, "streams": streams }))
+    let ingress = crate::store::inbox::ingress_status(pool).await?;
+    Ok(json!({ "generated_at": now, "streams": streams, "ingress": ingress }))
 }

@@ -287,6 +287,7 @@ mod tests {
             "HOST" => Some("db.internal".into()),
             "QUOTED" => Some("a\"b\\c".into()),
             "EMPTY" => Some(String::new()),
+            "APOS" => Some("it's".into()),
             _ => None,
         }
     }
@@ -307,7 +308,8 @@ mod tests {
     #[test]
     fn escapes_values_inside_basic_strings() {
         assert_eq!(run("a = \"${QUOTED}\"").unwrap(), r#"a = "a\"b\\c""#);
-        assert_eq!(run("a = '${QUOTED}'").unwrap_err().len(), 1);
+        assert_eq!(run("a = '${QUOTED}'").unwrap(), r#"a = 'a"b\c'"#);
+        assert_eq!(run("a = '${APOS}'").unwrap_err().len(), 1);
     }
 
     #[test]

@@ -661,12 +661,16 @@ impl Config {
         )];
         for c in &self.connectors {
             let disabled = c.streams.values().filter(|s| !s.enabled).count();
+            let polling = if matches!(c.provider, Provider::Kit) && c.credentials.api_key.is_none() {
+                "webhooks only".to_string()
+            } else {
+                format!("polls on \"{}\"", c.schedule.expr)
+            };
             lines.push(format!(
-                "connector {} ({}){}: polls on \"{}\", {} stream override(s){}, {} webhook secret(s), credentials {}",
+                "connector {} ({}){}: {polling}, {} stream override(s){}, {} webhook secret(s), credentials {}",
                 c.id,
                 c.provider,
                 if c.enabled { "" } else { " [disabled]" },
-                c.schedule.expr,
                 c.streams.len(),
                 if disabled > 0 { format!(" ({disabled} off)") } else { String::new() },
                 c.webhook_secrets.len(),

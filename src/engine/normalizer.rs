@@ -111,7 +111,7 @@ async fn process_one(engine: &Engine, owner: &str, claimed: Claimed) -> Result<W
     for item in inbound {
         match item {
             Inbound::Fetch(remote) => match handle.connector.fetch(&remote).await? {
-                Some(record) => resolved.push(Inbound::Upsert(record)),
+                Some(record) => resolved.push(Inbound::Upsert(Box::new(record))),
                 None => resolved.push(Inbound::Deleted(remote)),
             },
             other => resolved.push(other),
@@ -127,7 +127,7 @@ async fn process_one(engine: &Engine, owner: &str, claimed: Claimed) -> Result<W
     let mut upserts: Vec<Record> = Vec::new();
     for item in resolved {
         match item {
-            Inbound::Upsert(record) => upserts.push(record),
+            Inbound::Upsert(record) => upserts.push(*record),
             Inbound::Deleted(remote) => {
                 counts.add(writer::delete_records(&mut tx, &engine.columns, &ctx, remote.kind, &[remote.remote_id]).await?);
             }

@@ -472,7 +472,7 @@ pub fn parse_webhook(value: &Value, refs: &References) -> Result<Vec<Inbound>, C
     };
     let upsert = |stream: &str, raw: &Value| {
         map_object(stream, raw, refs)
-            .map(Inbound::Upsert)
+            .map(|r| Inbound::Upsert(Box::new(r)))
             .map_err(ConnectorError::bad_payload)
     };
     Ok(match action {

@@ -98,7 +98,7 @@ pub fn parse_webhook(
             "unknown Kit event {event:?}"
         )));
     }
-    Ok(vec![Inbound::Upsert(record)])
+    Ok(vec![Inbound::Upsert(Box::new(record))])
 }
 
 fn application(
@@ -340,7 +340,10 @@ mod tests {
             "job_posting": {"id": 3, "title": "Backend Engineer"}, "current_stage": "Technical Interview",
             "submitted_at": "2026-01-10T09:00:00Z", "rejected": false, "withdrawn": false, "offered": false}});
         let out = parse_webhook(&body, &BTreeMap::new()).unwrap();
-        let Inbound::Upsert(Record::Application(a)) = &out[0] else {
+        let Inbound::Upsert(record) = &out[0] else {
+            panic!()
+        };
+        let Record::Application(a) = record.as_ref() else {
             panic!("{out:?}")
         };
         assert_eq!(a.meta.remote_id, "4711");
@@ -352,9 +355,11 @@ mod tests {
             Some("2026-01-15T14:30:00+00:00".into())
         );
         let rejected = json!({"event": "application.rejected", "created_at": "2026-01-16T00:00:00Z", "data": {"id": 4711, "rejected": true}});
-        let Inbound::Upsert(Record::Application(a)) =
-            &parse_webhook(&rejected, &BTreeMap::new()).unwrap()[0]
-        else {
+        let parsed = parse_webhook(&rejected, &BTreeMap::new()).unwrap();
+        let Inbound::Upsert(record) = &parsed[0] else {
+            panic!()
+        };
+        let Record::Application(a) = record.as_ref() else {
             panic!()
         };
         assert_eq!(a.status, Some(ApplicationStatus::Rejected));

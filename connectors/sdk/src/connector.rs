@@ -78,8 +78,8 @@ pub struct Delivery {
 /// What a verified delivery means for the unified schema.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
-    /// The full object after the change.
-    Upsert(Record),
+    /// The full object after the change (boxed: records are large).
+    Upsert(Box<Record>),
     /// A thin notification: fetch the object to learn its state.
     Fetch(RemoteRef),
     /// The object was deleted at the provider.
