@@ -64,7 +64,7 @@ pub async fn stored_rows(
     remote_ids: &[String],
 ) -> Result<HashMap<String, StoredRow>, sqlx::Error> {
     let sql = format!(
-        "select id, remote_id, content_hash, remote_updated_at, deleted_at, to_jsonb(t) as row
+        "select id, remote_id, content_hash, remote_updated_at, deleted_at, to_jsonb(t) - 'remote_data' as row
            from hiring.{table} t where connector_id = $1 and remote_id = any($2)"
     );
     let rows = sqlx::query(&sql)
