@@ -1,0 +1,414 @@
+//! Tests of the Ashby simulator over real HTTP: auth, envelope, full and incremental
+//! paging, token and cursor errors, faults and deterministic seeding.
+#![cfg(feature = "sim")]
+
+use hirebridge_ashby::sim::{Faults, SimConfig, SimServer, Simulator};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+const KEY: &str = "test-key";
+
+async fn start(records: usize, seed: u64) -> (Simulator, SimServer) {
+    start_with(SimConfig {
+        api_key: KEY.into(),
+        seed,
+        records,
+        ..SimConfig::default()
+    })
+    .await
+}
+
+async fn start_with(config: SimConfig) -> (Simulator, SimServer) {
+    let sim = Simulator::new(config);
+    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    (sim, server)
+}
+
+async fn call(server: &SimServer, route: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/{route}", server.base_url()))
+        .basic_auth(KEY, Some(""))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn code(body: &Value) -> &str {
+    assert_eq!(body["success"], false, "{body}");
+    body["errorInfo"]["code"].as_str().unwrap()
+}
+
+/// Pages through a listing; returns the ids in order and the final sync token.
+async fn list_all(server: &SimServer, object: &str, mut body: Value) -> (Vec<String>, String) {
+    let mut ids = Vec::new();
+    loop {
+        let (status, page) = call(server, &format!("{object}.list"), body.clone()).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["success"], true, "{page}");
+        for item in page["results"].as_array().unwrap() {
+            ids.push(item["id"].as_str().unwrap().to_string());
+        }
+        if page["moreDataAvailable"] == true {
+            assert!(
+                page.get("syncToken").is_none(),
+                "syncToken only on the last page"
+            );
+            body["cursor"] = page["nextCursor"].clone();
+        } else {
+            assert!(page.get("nextCursor").is_none());
+            return (ids, page["syncToken"].as_str().unwrap().to_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn wrong_or_missing_key_is_401() {
+    let (sim, server) = start(50, 1).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/candidate.list", server.base_url());
+    for auth in [Some(("wrong", "")), Some((KEY, "password")), None] {
+        let mut request = client.post(&url).json(&json!({}));
+        if let Some((user, pass)) = auth {
+            request = request.basic_auth(user, Some(pass));
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(code(&body), "unauthenticated");
+        assert_eq!(body["errors"], json!(["unauthenticated"]));
+    }
+    assert_eq!(sim.request_count(), 3);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn routes_methods_and_bodies() {
+    let (sim, server) = start(50, 1).await;
+    let (status, body) = call(&server, "nothing.list", json!({})).await;
+    assert_eq!((status, code(&body)), (404, "not_found"));
+    let response = reqwest::Client::new()
+        .get(format!("{}/candidate.list", server.base_url()))
+        .basic_auth(KEY, Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let response = reqwest::Client::new()
+        .post(format!("{}/candidate.list", server.base_url()))
+        .basic_auth(KEY, Some(""))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(code(&response.json().await.unwrap()), "invalid_input");
+    let (_, body) = call(&server, "candidate.list", json!({"limit": 0})).await;
+    assert_eq!(code(&body), "invalid_input");
+
+    let app = sim.ids("application")[0].clone();
+    let (_, body) = call(&server, "application.info", json!({"applicationId": app})).await;
+    assert_eq!(body["results"]["id"], app.as_str());
+    let (_, body) = call(
+        &server,
+        "application.info",
+        json!({"applicationId": "nope"}),
+    )
+    .await;
+    assert_eq!(code(&body), "application_not_found");
+
+    let (_, body) = call(&server, "interviewStage.list", json!({})).await;
+    assert_eq!(code(&body), "invalid_input");
+    let plan = sim.ids("interviewPlan")[0].clone();
+    let (_, body) = call(
+        &server,
+        "interviewStage.list",
+        json!({"interviewPlanId": plan}),
+    )
+    .await;
+    assert_eq!(body["moreDataAvailable"], false);
+    let stages = body["results"].as_array().unwrap();
+    assert!((6..=8).contains(&stages.len()));
+    let (_, body) = call(&server, "jobPosting.list", json!({})).await;
+    assert_eq!(
+        body["results"].as_array().unwrap().len(),
+        sim.counts()["jobPosting"]
+    );
+    assert!(body.get("syncToken").is_none());
+    let (_, body) = call(&server, "source.list", json!({})).await;
+    assert_eq!(body["moreDataAvailable"], false);
+}
+
+#[tokio::test]
+async fn full_listing_pages_through_every_candidate_once() {
+    let (sim, server) = start(1000, 3).await;
+    let expected = sim.counts()["candidate"];
+    assert_eq!(expected, 400);
+    let (ids, token) = list_all(&server, "candidate", json!({"limit": 100})).await;
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), expected);
+    assert_eq!(unique.len(), expected);
+    assert_eq!(ids, sim.ids("candidate"));
+    assert!(!token.is_empty());
+
+    // Limits over 100 are clamped; the default is 100.
+    let (_, page) = call(&server, "candidate.list", json!({"limit": 500})).await;
+    assert_eq!(page["results"].as_array().unwrap().len(), 100);
+    let (_, page) = call(&server, "candidate.list", json!({})).await;
+    assert_eq!(page["results"].as_array().unwrap().len(), 100);
+
+    // createdAfter filters on createdAt.
+    let all = sim.ids("candidate");
+    let created: Vec<i64> = all
+        .iter()
+        .map(|id| {
+            let c = sim.get("candidate", id).unwrap();
+            chrono::DateTime::parse_from_rfc3339(c["createdAt"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis()
+        })
+        .collect();
+    let mut sorted = created.clone();
+    sorted.sort();
+    let cut = sorted[sorted.len() / 2];
+    let (after, _) = list_all(&server, "candidate", json!({"createdAfter": cut})).await;
+    assert_eq!(after.len(), created.iter().filter(|c| **c > cut).count());
+}
+
+#[tokio::test]
+async fn incremental_sync_returns_exactly_the_changes() {
+    let (sim, server) = start(500, 5).await;
+    let (_, token) = list_all(&server, "candidate", json!({})).await;
+    let new_id = sim.create_candidate("Grace Hopper", "grace@navy.example");
+    let existing = sim.ids("candidate")[7].clone();
+    sim.update_candidate(&existing, |c| c["name"] = "Renamed Person".into());
+    let (ids, token2) = list_all(
+        &server,
+        "candidate",
+        json!({"syncToken": token, "limit": 1}),
+    )
+    .await;
+    let got: BTreeSet<String> = ids.into_iter().collect();
+    assert_eq!(got, BTreeSet::from([new_id.clone(), existing.clone()]));
+    assert_eq!(
+        sim.get("candidate", &existing).unwrap()["name"],
+        "Renamed Person"
+    );
+
+    // Nothing changed since: empty, with a fresh token.
+    let (ids, _) = list_all(&server, "candidate", json!({"syncToken": token2.clone()})).await;
+    assert!(ids.is_empty());
+
+    // Application mutations show up on applications only.
+    let job = sim.ids("job")[0].clone();
+    let app = sim.create_application(&new_id, &job);
+    let created = sim.get("application", &app).unwrap();
+    assert_eq!(created["status"], "Active");
+    let (_, app_token) = list_all(&server, "application", json!({})).await;
+    let stage = sim.ids("interviewStage")[0].clone();
+    sim.move_application_stage(&app, &stage);
+    let (ids, _) = list_all(&server, "application", json!({"syncToken": app_token})).await;
+    assert_eq!(ids, vec![app.clone()]);
+    assert_eq!(
+        sim.get("candidate", &new_id).unwrap()["applicationIds"],
+        json!([app])
+    );
+
+    // Deletions are not reported incrementally, but full listings drop the object.
+    sim.delete("candidate", &existing);
+    let (_, token3) = list_all(&server, "candidate", json!({})).await;
+    let (full, _) = list_all(&server, "candidate", json!({})).await;
+    assert!(!full.contains(&existing));
+    let (ids, _) = list_all(&server, "candidate", json!({"syncToken": token3})).await;
+    assert!(ids.is_empty());
+}
+
+#[tokio::test]
+async fn changes_during_a_full_pass_reach_the_next_incremental() {
+    let (sim, server) = start(500, 8).await;
+    let (_, first) = call(&server, "candidate.list", json!({"limit": 50})).await;
+    let early = sim.ids("candidate")[0].clone(); // already served on page one
+    sim.update_candidate(&early, |c| c["position"] = "CTO".into());
+    let (rest, token) =
+        list_all(&server, "candidate", json!({"cursor": first["nextCursor"]})).await;
+    assert_eq!(rest.len() + 50, sim.counts()["candidate"]);
+    let (ids, _) = list_all(&server, "candidate", json!({"syncToken": token})).await;
+    assert_eq!(ids, vec![early]);
+}
+
+#[tokio::test]
+async fn bad_and_expired_tokens_and_cursors() {
+    let (sim, server) = start(300, 2).await;
+    let (_, body) = call(&server, "candidate.list", json!({"syncToken": "garbage!!"})).await;
+    assert_eq!(code(&body), "sync_token_invalid");
+    let (_, app_token) = list_all(&server, "application", json!({})).await;
+    let (_, body) = call(&server, "candidate.list", json!({"syncToken": app_token})).await;
+    assert_eq!(code(&body), "sync_token_invalid");
+
+    let (_, body) = call(
+        &server,
+        "candidate.list",
+        json!({"cursor": "%%%not-a-cursor"}),
+    )
+    .await;
+    assert_eq!(code(&body), "invalid_next_cursor");
+    let (_, page) = call(&server, "application.list", json!({"limit": 10})).await;
+    let (_, body) = call(
+        &server,
+        "candidate.list",
+        json!({"cursor": page["nextCursor"]}),
+    )
+    .await;
+    assert_eq!(code(&body), "invalid_next_cursor");
+
+    let (_, token) = list_all(&server, "candidate", json!({})).await;
+    sim.expire_sync_tokens();
+    let (_, body) = call(&server, "candidate.list", json!({"syncToken": token})).await;
+    assert_eq!(code(&body), "sync_token_expired");
+    let (_, fresh) = list_all(&server, "candidate", json!({})).await;
+    let (status, body) = call(&server, "candidate.list", json!({"syncToken": fresh})).await;
+    assert_eq!((status, body["success"].clone()), (200, json!(true)));
+
+    sim.set_faults(Faults {
+        sync_token_ttl: Some(std::time::Duration::from_millis(1)),
+        cursor_ttl: Some(std::time::Duration::from_millis(1)),
+        ..Faults::default()
+    });
+    let (_, page) = call(&server, "candidate.list", json!({"limit": 10})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (_, body) = call(&server, "candidate.list", json!({"syncToken": fresh})).await;
+    assert_eq!(code(&body), "sync_token_expired");
+    let (_, body) = call(
+        &server,
+        "candidate.list",
+        json!({"cursor": page["nextCursor"]}),
+    )
+    .await;
+    assert_eq!(code(&body), "next_cursor_expired");
+}
+
+#[tokio::test]
+async fn incremental_sync_too_large() {
+    let (sim, server) = start_with(SimConfig {
+        api_key: KEY.into(),
+        records: 500,
+        max_incremental_pages: 2,
+        ..SimConfig::default()
+    })
+    .await;
+    let (_, token) = list_all(&server, "candidate", json!({})).await;
+    for id in sim.ids("candidate").iter().take(25) {
+        sim.update_candidate(id, |c| c["company"] = "Changed".into());
+    }
+    let (_, body) = call(
+        &server,
+        "candidate.list",
+        json!({"syncToken": token, "limit": 10}),
+    )
+    .await;
+    assert_eq!(code(&body), "incremental_sync_too_large");
+    let (ids, _) = list_all(
+        &server,
+        "candidate",
+        json!({"syncToken": token, "limit": 13}),
+    )
+    .await;
+    assert_eq!(ids.len(), 25);
+}
+
+#[tokio::test]
+async fn storm_429_and_rate_limit() {
+    let (sim, server) = start(50, 1).await;
+    sim.set_faults(Faults {
+        storm_429: 2,
+        ..Faults::default()
+    });
+    for _ in 0..2 {
+        let response = reqwest::Client::new()
+            .post(format!("{}/candidate.list", server.base_url()))
+            .basic_auth(KEY, Some(""))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 429);
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(code(&response.json().await.unwrap()), "rate_limit_exceeded");
+    }
+    let (status, _) = call(&server, "candidate.list", json!({})).await;
+    assert_eq!(status, 200);
+
+    sim.set_faults(Faults {
+        rate_limit_per_sec: Some(3),
+        ..Faults::default()
+    });
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(call(&server, "user.list", json!({})).await.0);
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200]);
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+
+    sim.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let (status, _) = call(&server, "user.list", json!({})).await;
+    assert!([500, 502, 503].contains(&status));
+    assert_eq!(sim.request_count(), 3 + 5 + 1);
+}
+
+#[tokio::test]
+async fn same_seed_same_data_other_seed_other_data() {
+    let a = Simulator::new(SimConfig {
+        seed: 42,
+        records: 2000,
+        ..SimConfig::default()
+    });
+    let b = Simulator::new(SimConfig {
+        seed: 42,
+        records: 2000,
+        ..SimConfig::default()
+    });
+    let c = Simulator::new(SimConfig {
+        seed: 43,
+        records: 2000,
+        ..SimConfig::default()
+    });
+    assert_eq!(a.counts(), b.counts());
+    for (object, _) in a.counts() {
+        let ids = a.ids(object);
+        assert_eq!(ids, b.ids(object), "{object}");
+        for id in &ids {
+            assert_eq!(a.get(object, id), b.get(object, id), "{object} {id}");
+        }
+    }
+    assert_ne!(a.ids("candidate"), c.ids("candidate"));
+    let counts = a.counts();
+    assert_eq!(counts["candidate"], 800);
+    assert_eq!(counts["application"], 800);
+    assert_eq!(counts["job"], 40);
+    assert_eq!(counts["interviewSchedule"], 200);
+    assert_eq!(counts["offer"], 40);
+    assert_eq!(counts["applicationFeedback"], 160);
+
+    // Candidates' applicationIds match the applications.
+    let mut linked = 0;
+    for id in a.ids("candidate") {
+        let candidate = a.get("candidate", &id).unwrap();
+        let apps = candidate["applicationIds"].as_array().unwrap();
+        assert!(apps.len() <= 3);
+        for app in apps {
+            let app = a.get("application", app.as_str().unwrap()).unwrap();
+            assert_eq!(app["candidate"]["id"], id.as_str());
+            linked += 1;
+        }
+    }
+    assert_eq!(linked, counts["application"]);
+}

@@ -1,0 +1,371 @@
+//! Webhook ingress end to end: the daemon's real listener, real PostgreSQL, and
+//! deliveries signed exactly as Kit and Ashby sign them. Verification failures
+//! store nothing and are counted; accepted deliveries are stored once and
+//! processed once, through the same write path as polling.
+
+mod support;
+
+use chrono::{Duration as ChronoDuration, Utc};
+use hirebridge::app::App;
+use hirebridge::config::Config;
+use hirebridge_ashby::sim::{SimConfig, SimServer, Simulator};
+use hirebridge_kit::sim::{KitSender, Sent};
+use hirebridge_sdk::hex_lower;
+use hirebridge_sdk::signature::hmac_sha256;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+struct Daemon {
+    webhooks: SocketAddr,
+    admin: SocketAddr,
+    pool: PgPool,
+    sim: Simulator,
+    _sim_server: SimServer,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _db: support::TestDb,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Daemon {
+    async fn start() -> Daemon {
+        let db = support::TestDb::migrated().await;
+        let sim = Simulator::new(SimConfig {
+            api_key: "test-key".into(),
+            seed: 21,
+            records: 200,
+            ..SimConfig::default()
+        });
+        let sim_server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let text = format!(
+            r#"
+[database]
+url = "{url}"
+acquire_timeout = "2s"
+[server]
+admin_listen = "127.0.0.1:0"
+webhook_listen = "127.0.0.1:0"
+shutdown_grace = "5s"
+[[connectors]]
+id = "kit"
+provider = "kit"
+webhook_secrets = ["kit-old", "kit-new"]
+[[connectors]]
+id = "ashby"
+provider = "ashby"
+base_url = "{sim}"
+schedule = "0 0 0 1 1 *"
+credentials = {{ api_key = "test-key" }}
+webhook_secrets = ["ashby-secret"]
+"#,
+            url = db.url,
+            sim = sim_server.base_url()
+        );
+        let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
+        let app = App::bind(config).await.unwrap();
+        let webhooks = app.webhook_addr();
+        let admin = app.admin_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        let d = Daemon {
+            webhooks,
+            admin,
+            pool: db.pool.clone(),
+            sim,
+            _sim_server: sim_server,
+            stop: Some(stop),
+            task: Some(task),
+            _db: db,
+        };
+        d.wait_ready().await;
+        d
+    }
+
+    async fn wait_ready(&self) {
+        let url = format!("http://{}/readyz", self.admin);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(&url).await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("daemon never became ready");
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+
+    fn url(&self, connector: &str) -> String {
+        format!("http://{}/webhooks/{connector}", self.webhooks)
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    /// Waits until every stored delivery is processed (or dead).
+    async fn drained(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let open = self
+                .count("select count(*) from hiring.inbox where status in ('pending', 'processing', 'failed')")
+                .await;
+            if open == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the inbox did not drain");
+    }
+
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.admin)).await.unwrap().text().await.unwrap()
+    }
+
+    async fn post(&self, connector: &str, headers: &[(&str, String)], body: Vec<u8>) -> u16 {
+        let mut req = reqwest::Client::new().post(self.url(connector)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        req.send().await.unwrap().status().as_u16()
+    }
+}
+
+fn application(id: i64, stage: &str) -> Value {
+    json!({
+        "id": id, "candidate": {"id": 900 + id, "name": "Lin Chen", "email": "lin@example.com"},
+        "job_posting": {"id": 3, "title": "Backend Engineer"}, "current_stage": stage,
+        "submitted_at": "2026-01-10T09:00:00Z", "rejected": false, "withdrawn": false, "offered": false
+    })
+}
+
+fn ashby_headers(secret: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+    vec![
+        ("content-type", "application/json".into()),
+        ("ashby-signature", format!("sha256={}", hex_lower(&hmac_sha256(secret.as_bytes(), &[body])))),
+    ]
+}
+
+#[tokio::test]
+async fn kit_deliveries_are_verified_stored_once_and_processed() {
+    let d = Daemon::start().await;
+    let sender = KitSender::new(d.url("kit"), "kit-new");
+
+    // Good signature: stored and processed into a canonical application.
+    assert_eq!(sender.send("application.submitted", application(1, "Applied")).await.unwrap(), Sent::Status(200));
+    d.drained().await;
+    assert_eq!(d.count("select count(*) from hiring.applications where connector_id = 'kit'").await, 1);
+    assert_eq!(d.count("select count(*) from hiring.events where type = 'application.created'").await, 1);
+
+    // Rotation: the old secret is still accepted during the rollover.
+    let old = KitSender::new(d.url("kit"), "kit-old");
+    assert_eq!(old.send("application.advanced", application(2, "Phone Screen")).await.unwrap(), Sent::Status(200));
+
+    // Every kind of forgery or staleness is refused, stores nothing, and is counted.
+    let inbox_before = d.count("select count(*) from hiring.inbox").await;
+    let now = Utc::now();
+    let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = KitSender::envelope("application.advanced", now, application(3, "Onsite"));
+    let good = KitSender::headers("application.advanced", &ts, "kit-new", &body);
+    let with = |name: &str, value: Option<String>| -> Vec<(&str, String)> {
+        let mut h: Vec<(&str, String)> = good.iter().filter(|(k, _)| *k != name).cloned().collect();
+        if let Some(v) = value {
+            h.push((good.iter().find(|(k, _)| *k == name).unwrap().0, v));
+        }
+        h
+    };
+    let wrong_secret = KitSender::headers("application.advanced", &ts, "not-the-secret", &body);
+    let stale_at = now - ChronoDuration::minutes(6);
+    let stale_ts = stale_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let stale_body = KitSender::envelope("application.advanced", stale_at, application(3, "Onsite"));
+    let future_at = now + ChronoDuration::minutes(6);
+    let future_ts = future_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let future_body = KitSender::envelope("application.advanced", future_at, application(3, "Onsite"));
+    let mut tampered = body.clone();
+    tampered[10] ^= 1;
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, Vec<u8>);
+    let cases: Vec<Case> = vec![
+        ("bad_signature", wrong_secret, body.clone()),
+        ("bad_signature", good.clone(), tampered),
+        ("missing_signature", with("x-webhook-signature", None), body.clone()),
+        ("malformed_signature", with("x-webhook-signature", Some("v1=nothex".into())), body.clone()),
+        ("missing_timestamp", with("x-webhook-timestamp", None), body.clone()),
+        ("stale_timestamp", KitSender::headers("application.advanced", &stale_ts, "kit-new", &stale_body), stale_body.clone()),
+        ("future_timestamp", KitSender::headers("application.advanced", &future_ts, "kit-new", &future_body), future_body.clone()),
+    ];
+    for (reason, headers, body) in cases {
+        assert_eq!(d.post("kit", &headers, body).await, 401, "{reason}");
+        let counted = d
+            .count(&format!("select coalesce(sum(count), 0)::bigint from hiring.webhook_rejections where connector_id = 'kit' and reason = '{reason}'"))
+            .await;
+        assert!(counted >= 1, "{reason} not counted");
+    }
+    assert_eq!(d.count("select count(*) from hiring.inbox").await, inbox_before, "nothing stored");
+    let metrics = d.metrics().await;
+    assert!(metrics.contains("hirebridge_webhook_rejections_total"), "{metrics}");
+    assert!(metrics.contains("reason=\"stale_timestamp\""), "{metrics}");
+
+    // Unknown connector and oversized bodies.
+    assert_eq!(d.post("nope", &good, body.clone()).await, 404);
+    assert_eq!(d.post("kit", &good, vec![b' '; 2 * 1024 * 1024]).await, 413);
+
+    // A provider retry of the same delivery: stored and processed once.
+    assert_eq!(d.post("kit", &good, body.clone()).await, 200);
+    assert_eq!(d.post("kit", &good, body.clone()).await, 200);
+    d.drained().await;
+    assert_eq!(d.count("select count(*) from hiring.inbox where connector_id = 'kit' and status = 'done'").await, 3);
+    assert_eq!(
+        d.count("select count(*) from hiring.events where remote_id = '3' and connector_id = 'kit'").await,
+        1
+    );
+
+    // Pause drops events (Kit does not queue them); resume delivers again.
+    sender.pause();
+    assert_eq!(sender.send("application.advanced", application(4, "Onsite")).await.unwrap(), Sent::Dropped);
+    sender.resume();
+    assert_eq!(sender.send("test.ping", json!({})).await.unwrap(), Sent::Status(200));
+    assert_eq!(
+        d.count("select count(*) from hiring.connector_state where connector_id = 'kit' and last_heard_at is not null").await,
+        1
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn an_older_update_after_a_newer_one_changes_nothing() {
+    let d = Daemon::start().await;
+    let sender = KitSender::new(d.url("kit"), "kit-new");
+    let now = Utc::now();
+    let newer = KitSender::envelope("application.advanced", now, application(7, "Onsite"));
+    let older = KitSender::envelope("application.advanced", now - ChronoDuration::seconds(60), application(7, "Phone Screen"));
+    assert_eq!(sender.send_raw("application.advanced", now, newer).await.unwrap(), Sent::Status(200));
+    d.drained().await;
+    assert_eq!(sender.send_raw("application.advanced", now, older).await.unwrap(), Sent::Status(200));
+    d.drained().await;
+    let stage: String = sqlx::query_scalar("select stage_name from hiring.applications where remote_id = '7'")
+        .fetch_one(&d.pool)
+        .await
+        .unwrap();
+    assert_eq!(stage, "Onsite");
+    assert_eq!(d.count("select count(*) from hiring.events where remote_id = '7'").await, 1);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn ashby_webhooks_verify_process_and_agree_with_polling() {
+    let d = Daemon::start().await;
+    // A stage change at Ashby, delivered by webhook with the full application.
+    let application_id = d.sim.ids("application")[0].clone();
+    let current = d.sim.get("application", &application_id).unwrap()["currentInterviewStage"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stage = d.sim.ids("interviewStage").into_iter().find(|s| *s != current).unwrap();
+    d.sim.move_application_stage(&application_id, &stage);
+    let app = d.sim.get("application", &application_id).unwrap();
+    let body = serde_json::to_vec(&json!({"action": "candidateStageChange", "data": {"application": app}})).unwrap();
+
+    assert_eq!(d.post("ashby", &ashby_headers("wrong", &body), body.clone()).await, 401);
+    assert_eq!(d.post("ashby", &[], body.clone()).await, 401);
+    assert_eq!(d.post("ashby", &ashby_headers("ashby-secret", &body), body.clone()).await, 200);
+    let ping = serde_json::to_vec(&json!({"action": "ping", "data": {"webhookActionType": "ping"}})).unwrap();
+    assert_eq!(d.post("ashby", &ashby_headers("ashby-secret", &ping), ping).await, 200);
+    d.drained().await;
+    let events_after_webhook = d
+        .count(&format!("select count(*) from hiring.events where remote_id = '{application_id}'"))
+        .await;
+    assert_eq!(events_after_webhook, 1);
+
+    // The poll that later sees the same change emits nothing new for it.
+    let engine = hirebridge::engine::Engine::new(
+        d.pool.clone(),
+        vec![hirebridge::connectors::build(
+            &Config::from_str_with_env(
+                &format!(
+                    "[[connectors]]\nid = \"ashby\"\nprovider = \"ashby\"\nbase_url = \"{}\"\ncredentials = {{ api_key = \"test-key\" }}\n",
+                    d._sim_server.base_url()
+                ),
+                Path::new("t.toml"),
+                &|_| None,
+            )
+            .unwrap()
+            .connectors[0],
+            &hirebridge::config::ServerConfig::default(),
+        )
+        .unwrap()],
+    )
+    .await
+    .unwrap();
+    let handle = engine.connectors[0].clone();
+    let spec = handle.enabled_streams().into_iter().find(|s| s.name == "applications").unwrap();
+    let report = hirebridge::engine::poller::run_pass(&engine, &handle, &spec, &Default::default()).await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(
+        d.count(&format!("select count(*) from hiring.events where remote_id = '{application_id}'"))
+            .await,
+        events_after_webhook,
+        "webhook then poll of the same change: one event"
+    );
+
+    // Malformed JSON with a valid signature is kept, retried and dead-lettered with its reason.
+    let garbage = b"{not json".to_vec();
+    assert_eq!(d.post("ashby", &ashby_headers("ashby-secret", &garbage), garbage).await, 200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let failing = d
+            .count("select count(*) from hiring.inbox where status in ('failed', 'dead') and last_error like '%not JSON%'")
+            .await;
+        if failing == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the malformed delivery was not kept with its reason");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_crashed_workers_delivery_is_finished_by_another_after_its_lease() {
+    let d = Daemon::start().await;
+    // Store a delivery and claim it as a worker that then dies (never finishes).
+    let now = Utc::now();
+    let body = KitSender::envelope("application.submitted", now, application(11, "Applied"));
+    sqlx::query(
+        "insert into hiring.inbox (connector_id, dedup_key, event_type, body, status, lease_owner, lease_expires_at, attempts)
+         values ('kit', 'crash-1', 'application.submitted', $1, 'processing', 'dead-worker', now() + interval '1 second', 1)",
+    )
+    .bind(&body)
+    .execute(&d.pool)
+    .await
+    .unwrap();
+    d.drained().await;
+    assert_eq!(d.count("select count(*) from hiring.inbox where dedup_key = 'crash-1' and status = 'done'").await, 1);
+    assert_eq!(d.count("select count(*) from hiring.applications where remote_id = '11'").await, 1);
+    d.stop().await;
+}
