@@ -95,7 +95,10 @@ impl App {
     /// schedule and processes webhooks. On shutdown the listeners drain, the
     /// workers finish their current unit, the pool closes and a cluster this
     /// process started is stopped.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AppError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -105,7 +108,12 @@ impl App {
         metrics::gauge!("hirebridge_up", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         let admin_addr = self.admin_addr();
         let webhook_addr = self.webhook_addr();
-        let admin = serve(self.admin_listener, admin::router(self.admin_state.clone()), "admin", stop_rx.clone());
+        let admin = serve(
+            self.admin_listener,
+            admin::router(self.admin_state.clone()),
+            "admin",
+            stop_rx.clone(),
+        );
         let webhooks = serve(
             self.webhook_listener,
             ingress::router(self.ingress_state.clone()),
@@ -150,9 +158,16 @@ impl App {
             owner = %engine.owner,
             "database migrated; polling on schedule and accepting webhooks"
         );
-        let mut workers: Vec<JoinHandle<()>> = vec![tokio::spawn(scheduler::run(engine.clone(), stop_rx.clone()))];
+        let mut workers: Vec<JoinHandle<()>> = vec![tokio::spawn(scheduler::run(
+            engine.clone(),
+            stop_rx.clone(),
+        ))];
         for _ in 0..NORMALIZER_WORKERS {
-            workers.push(tokio::spawn(normalizer::run(engine.clone(), NORMALIZER_IDLE, stop_rx.clone())));
+            workers.push(tokio::spawn(normalizer::run(
+                engine.clone(),
+                NORMALIZER_IDLE,
+                stop_rx.clone(),
+            )));
         }
 
         let mut stop = stop_rx.clone();
@@ -161,7 +176,10 @@ impl App {
         let grace = self.config.server.shutdown_grace;
         let deadline = tokio::time::Instant::now() + grace;
         for mut worker in workers {
-            if tokio::time::timeout_at(deadline, &mut worker).await.is_err() {
+            if tokio::time::timeout_at(deadline, &mut worker)
+                .await
+                .is_err()
+            {
                 tracing::warn!(?grace, "a worker did not stop within the grace period; its open transaction rolls back");
                 worker.abort();
             }
@@ -199,7 +217,10 @@ fn serve(
     })
 }
 
-async fn start_engine(db: &Database, connectors: Vec<Arc<ConnectorHandle>>) -> Result<Arc<Engine>, AppError> {
+async fn start_engine(
+    db: &Database,
+    connectors: Vec<Arc<ConnectorHandle>>,
+) -> Result<Arc<Engine>, AppError> {
     store::migrate(&db.pool).await?;
     let engine = Engine::new(db.pool.clone(), connectors)
         .await

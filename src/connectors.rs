@@ -21,7 +21,11 @@ pub enum RegistryError {
         source: ConnectorError,
     },
     #[error("connector {id}: unknown stream {stream:?} in [connectors.streams] (known: {known})")]
-    UnknownStream { id: String, stream: String, known: String },
+    UnknownStream {
+        id: String,
+        stream: String,
+        known: String,
+    },
 }
 
 fn http_config(rate_limit: Option<&RateLimitConfig>, default: Option<RateLimit>) -> HttpConfig {
@@ -38,11 +42,19 @@ fn http_config(rate_limit: Option<&RateLimitConfig>, default: Option<RateLimit>)
 }
 
 /// Builds the connector of one config section.
-pub fn build(config: &ConnectorConfig, server: &ServerConfig) -> Result<Arc<ConnectorHandle>, RegistryError> {
+pub fn build(
+    config: &ConnectorConfig,
+    server: &ServerConfig,
+) -> Result<Arc<ConnectorHandle>, RegistryError> {
     let connector: Arc<dyn Connector> = match config.provider {
         Provider::Ashby => {
             let mut ashby = hirebridge_ashby::AshbyConfig::new(
-                config.credentials.api_key.as_ref().map(|k| k.expose()).unwrap_or_default(),
+                config
+                    .credentials
+                    .api_key
+                    .as_ref()
+                    .map(|k| k.expose())
+                    .unwrap_or_default(),
             );
             if let Some(url) = &config.base_url {
                 ashby.base_url = url.as_str().trim_end_matches('/').to_string();
@@ -60,21 +72,25 @@ pub fn build(config: &ConnectorConfig, server: &ServerConfig) -> Result<Arc<Conn
                 .iter()
                 .map(|s| SecretString::from(s.expose().to_string()))
                 .collect();
-            let c = hirebridge_ashby::AshbyConnector::new(ashby).map_err(|source| RegistryError::Build {
-                id: config.id.clone(),
-                source,
+            let c = hirebridge_ashby::AshbyConnector::new(ashby).map_err(|source| {
+                RegistryError::Build {
+                    id: config.id.clone(),
+                    source,
+                }
             })?;
             Arc::new(c)
         }
-        Provider::Kit => Arc::new(hirebridge_kit::KitConnector::new(hirebridge_kit::KitConfig {
-            webhook_secrets: config
-                .webhook_secrets
-                .iter()
-                .map(|s| SecretString::from(s.expose().to_string()))
-                .collect(),
-            tolerance: server.webhook_tolerance,
-            stage_map: config.stage_map.clone(),
-        })),
+        Provider::Kit => Arc::new(hirebridge_kit::KitConnector::new(
+            hirebridge_kit::KitConfig {
+                webhook_secrets: config
+                    .webhook_secrets
+                    .iter()
+                    .map(|s| SecretString::from(s.expose().to_string()))
+                    .collect(),
+                tolerance: server.webhook_tolerance,
+                stage_map: config.stage_map.clone(),
+            },
+        )),
         provider => {
             return Err(RegistryError::NotImplemented {
                 id: config.id.clone(),
@@ -95,7 +111,11 @@ pub fn build(config: &ConnectorConfig, server: &ServerConfig) -> Result<Arc<Conn
     let stream_schedules: HashMap<String, cron::Schedule> = config
         .streams
         .iter()
-        .filter_map(|(name, s)| s.schedule.as_ref().map(|c| (name.clone(), c.schedule.clone())))
+        .filter_map(|(name, s)| {
+            s.schedule
+                .as_ref()
+                .map(|c| (name.clone(), c.schedule.clone()))
+        })
         .collect();
     let disabled_streams: HashSet<String> = config
         .streams
@@ -115,7 +135,10 @@ pub fn build(config: &ConnectorConfig, server: &ServerConfig) -> Result<Arc<Conn
 
 /// Builds every enabled connector. Ones that cannot be built are returned as
 /// errors next to the rest, so one unimplemented provider does not stop the others.
-pub fn build_all(configs: &[ConnectorConfig], server: &ServerConfig) -> (Vec<Arc<ConnectorHandle>>, Vec<RegistryError>) {
+pub fn build_all(
+    configs: &[ConnectorConfig],
+    server: &ServerConfig,
+) -> (Vec<Arc<ConnectorHandle>>, Vec<RegistryError>) {
     let mut handles = Vec::new();
     let mut errors = Vec::new();
     for config in configs.iter().filter(|c| c.enabled) {

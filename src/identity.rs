@@ -24,7 +24,9 @@ pub async fn link_candidates(
     let mut emails = Vec::new();
     let mut names = Vec::new();
     for (id, record) in candidates {
-        let Record::Candidate(c) = record else { continue };
+        let Record::Candidate(c) = record else {
+            continue;
+        };
         let Some(email) = c.email.as_deref().and_then(normalize_email) else {
             continue;
         };

@@ -121,5 +121,8 @@ async fn unreachable_database_is_a_clear_error_without_the_password() {
     let text = format!("{err} {err:?}");
     assert!(text.contains("not reachable"), "{text}");
     assert!(!text.contains("pw-5ecr3t-value"), "password leaked: {text}");
-    assert!(started.elapsed() >= Duration::from_millis(900), "gave up before connect_timeout");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "gave up before connect_timeout"
+    );
 }

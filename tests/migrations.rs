@@ -39,7 +39,10 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     .await
     .unwrap();
     for t in EXPECTED_TABLES {
-        assert!(tables.iter().any(|x| x == t), "missing table hiring.{t}: {tables:?}");
+        assert!(
+            tables.iter().any(|x| x == t),
+            "missing table hiring.{t}: {tables:?}"
+        );
     }
 }
 
@@ -56,13 +59,33 @@ async fn schema_enforces_canonical_values_and_uniqueness() {
     };
     insert_job("j1", "open").execute(&db.pool).await.unwrap();
 
-    let err = insert_job("j2", "sort-of-open").execute(&db.pool).await.unwrap_err();
-    let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.to_string());
-    assert_eq!(code.as_deref(), Some("23514"), "CHECK violation expected: {err}");
+    let err = insert_job("j2", "sort-of-open")
+        .execute(&db.pool)
+        .await
+        .unwrap_err();
+    let code = err
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.to_string());
+    assert_eq!(
+        code.as_deref(),
+        Some("23514"),
+        "CHECK violation expected: {err}"
+    );
 
-    let err = insert_job("j1", "closed").execute(&db.pool).await.unwrap_err();
-    let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.to_string());
-    assert_eq!(code.as_deref(), Some("23505"), "(connector_id, remote_id) is unique: {err}");
+    let err = insert_job("j1", "closed")
+        .execute(&db.pool)
+        .await
+        .unwrap_err();
+    let code = err
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.to_string());
+    assert_eq!(
+        code.as_deref(),
+        Some("23505"),
+        "(connector_id, remote_id) is unique: {err}"
+    );
 
     // The same remote id under another connector is another record.
     sqlx::query(

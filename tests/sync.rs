@@ -34,7 +34,9 @@ async fn rig(records: usize, seed: u64) -> Rig {
     });
     let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
     let handle = handle_for(&server, "ashby-test");
-    let engine = Engine::new(db.pool.clone(), vec![handle.clone()]).await.unwrap();
+    let engine = Engine::new(db.pool.clone(), vec![handle.clone()])
+        .await
+        .unwrap();
     Rig {
         sim,
         _server: server,
@@ -62,8 +64,21 @@ impl Rig {
             .into_iter()
             .find(|s| s.name == stream)
             .unwrap();
-        let report = poller::run_pass(&self.engine, &self.handle, &spec, &PassOptions { full, progress: None }).await;
-        assert_eq!(report.outcome, PassOutcome::Completed, "{stream}: {report:?}");
+        let report = poller::run_pass(
+            &self.engine,
+            &self.handle,
+            &spec,
+            &PassOptions {
+                full,
+                progress: None,
+            },
+        )
+        .await;
+        assert_eq!(
+            report.outcome,
+            PassOutcome::Completed,
+            "{stream}: {report:?}"
+        );
         report
     }
 
@@ -77,7 +92,10 @@ impl Rig {
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.pool).await.unwrap()
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 
     async fn events(&self) -> i64 {
@@ -87,7 +105,12 @@ impl Rig {
 
 fn totals(reports: &BTreeMap<String, PassReport>) -> (u64, u64, u64, u64) {
     reports.values().fold((0, 0, 0, 0), |acc, r| {
-        (acc.0 + r.created, acc.1 + r.updated, acc.2 + r.deleted, acc.3 + r.events)
+        (
+            acc.0 + r.created,
+            acc.1 + r.updated,
+            acc.2 + r.deleted,
+            acc.3 + r.events,
+        )
     })
 }
 
@@ -111,12 +134,17 @@ async fn backfill_lands_every_record_once_with_references_then_repolls_write_not
     let mut expected_total = 0;
     for (object, table) in ENTITY_OBJECTS {
         let held = rig
-            .count(&format!("select count(*) from hiring.{table} where deleted_at is null"))
+            .count(&format!(
+                "select count(*) from hiring.{table} where deleted_at is null"
+            ))
             .await;
         assert_eq!(held as usize, counts[object], "{table}");
         expected_total += counts[object];
     }
-    assert!(counts["candidate"] >= 2000, "thousands per entity: {counts:?}");
+    assert!(
+        counts["candidate"] >= 2000,
+        "thousands per entity: {counts:?}"
+    );
     assert_eq!(created as usize, expected_total);
     assert_eq!((updated, deleted), (0, 0));
     assert_eq!(rig.events().await as u64, events);
@@ -124,7 +152,9 @@ async fn backfill_lands_every_record_once_with_references_then_repolls_write_not
 
     // References resolved, whatever order the streams ran in.
     let dangling = rig
-        .count("select count(*) from hiring.applications where candidate_id is null or job_id is null")
+        .count(
+            "select count(*) from hiring.applications where candidate_id is null or job_id is null",
+        )
         .await;
     assert_eq!(dangling, 0);
     let persons = rig.count("select count(*) from hiring.persons").await;
@@ -143,24 +173,38 @@ async fn backfill_lands_every_record_once_with_references_then_repolls_write_not
 async fn incremental_pass_touches_exactly_what_changed() {
     let rig = rig(800, 11).await;
     rig.sync_all(false).await;
-    let seq: i64 = rig.count("select coalesce(max(seq), 0) from hiring.events").await;
+    let seq: i64 = rig
+        .count("select coalesce(max(seq), 0) from hiring.events")
+        .await;
 
-    let new_id = rig.sim.create_candidate("Grace Hopper", "grace@navy.example");
+    let new_id = rig
+        .sim
+        .create_candidate("Grace Hopper", "grace@navy.example");
     let existing = rig.sim.ids("candidate")[3].clone();
-    rig.sim.update_candidate(&existing, |c| c["name"] = "Renamed Person".into());
+    rig.sim
+        .update_candidate(&existing, |c| c["name"] = "Renamed Person".into());
     let application = rig.sim.ids("application")[5].clone();
-    let current_stage = rig.sim.get("application", &application).unwrap()["currentInterviewStage"]["id"]
+    let current_stage = rig.sim.get("application", &application).unwrap()["currentInterviewStage"]
+        ["id"]
         .as_str()
         .unwrap()
         .to_string();
     let stages = rig.sim.ids("interviewStage");
-    let other_stage = stages.iter().find(|s| **s != current_stage).unwrap().clone();
+    let other_stage = stages
+        .iter()
+        .find(|s| **s != current_stage)
+        .unwrap()
+        .clone();
     rig.sim.move_application_stage(&application, &other_stage);
     let posting = rig.sim.ids("jobPosting")[0].clone();
     rig.sim.delete("jobPosting", &posting);
 
     let c = rig.pass("candidates", false).await;
-    assert_eq!((c.seen, c.created, c.updated, c.events), (2, 1, 1, 2), "{c:?}");
+    assert_eq!(
+        (c.seen, c.created, c.updated, c.events),
+        (2, 1, 1, 2),
+        "{c:?}"
+    );
     let a = rig.pass("applications", false).await;
     assert_eq!((a.seen, a.updated), (1, 1), "{a:?}");
     let p = rig.pass("job_postings", false).await;
@@ -180,18 +224,27 @@ async fn incremental_pass_touches_exactly_what_changed() {
         .iter()
         .find(|(t, r, _)| t == "candidate.updated" && r.as_deref() == Some(existing.as_str()))
         .unwrap_or_else(|| panic!("no candidate.updated for {existing}: {events:?}"));
-    assert!(renamed.2.to_string().contains("name"), "changed fields: {}", renamed.2);
+    assert!(
+        renamed.2.to_string().contains("name"),
+        "changed fields: {}",
+        renamed.2
+    );
     assert!(
         events
             .iter()
-            .any(|(t, r, _)| t == "application.stage_changed" && r.as_deref() == Some(application.as_str())),
+            .any(|(t, r, _)| t == "application.stage_changed"
+                && r.as_deref() == Some(application.as_str())),
         "{types:?}"
     );
     let new_row = rig
-        .count(&format!("select count(*) from hiring.candidates where remote_id = '{new_id}'"))
+        .count(&format!(
+            "select count(*) from hiring.candidates where remote_id = '{new_id}'"
+        ))
         .await;
     assert_eq!(new_row, 1);
-    let stage_changes = rig.count("select count(*) from hiring.application_stage_changes").await;
+    let stage_changes = rig
+        .count("select count(*) from hiring.application_stage_changes")
+        .await;
     assert!(stage_changes >= 1);
 }
 
@@ -227,7 +280,10 @@ async fn rate_limit_storms_errors_and_latency_still_complete_with_correct_counts
     let reports = rig.sync_all(false).await;
     let counts = rig.sim.counts();
     assert_eq!(reports["candidates"].created as usize, counts["candidate"]);
-    assert_eq!(reports["applications"].created as usize, counts["application"]);
+    assert_eq!(
+        reports["applications"].created as usize,
+        counts["application"]
+    );
     let stats = rig.sim.request_count();
     assert!(stats > 0);
     rig.sim.set_faults(Faults::default());
@@ -244,7 +300,12 @@ async fn a_pass_killed_after_some_pages_resumes_without_loss_or_doubles() {
     let progress: poller::ProgressFn = Arc::new(move |r: &PassReport| {
         let _ = tx.send(r.pages);
     });
-    let spec = rig.handle.enabled_streams().into_iter().find(|s| s.name == "candidates").unwrap();
+    let spec = rig
+        .handle
+        .enabled_streams()
+        .into_iter()
+        .find(|s| s.name == "candidates")
+        .unwrap();
     let task = {
         let rig = rig.clone();
         let spec = spec.clone();
@@ -253,7 +314,16 @@ async fn a_pass_killed_after_some_pages_resumes_without_loss_or_doubles() {
                 latency: Duration::from_millis(30),
                 ..Faults::default()
             });
-            poller::run_pass(&rig.engine, &rig.handle, &spec, &PassOptions { full: false, progress: Some(progress) }).await
+            poller::run_pass(
+                &rig.engine,
+                &rig.handle,
+                &spec,
+                &PassOptions {
+                    full: false,
+                    progress: Some(progress),
+                },
+            )
+            .await
         })
     };
     while let Some(pages) = rx.recv().await {
@@ -265,16 +335,26 @@ async fn a_pass_killed_after_some_pages_resumes_without_loss_or_doubles() {
     let _ = task.await;
     rig.sim.set_faults(Faults::default());
     let committed = rig.count("select count(*) from hiring.candidates").await;
-    assert!(committed >= 300 && (committed as usize) < candidates, "{committed}");
+    assert!(
+        committed >= 300 && (committed as usize) < candidates,
+        "{committed}"
+    );
 
     let rest = rig.pass("candidates", false).await;
     let held = rig.count("select count(*) from hiring.candidates").await;
     assert_eq!(held as usize, candidates);
-    assert_eq!(committed as u64 + rest.created, candidates as u64, "{rest:?}");
+    assert_eq!(
+        committed as u64 + rest.created,
+        candidates as u64,
+        "{rest:?}"
+    );
     let events = rig
         .count("select count(*) from hiring.events where type = 'candidate.created'")
         .await;
-    assert_eq!(events as usize, candidates, "one created event per candidate, none doubled");
+    assert_eq!(
+        events as usize, candidates,
+        "one created event per candidate, none doubled"
+    );
 }
 
 #[tokio::test]
@@ -284,9 +364,16 @@ async fn two_engines_on_one_database_poll_each_stream_once() {
         latency: Duration::from_millis(20),
         ..Faults::default()
     });
-    let other = Engine::new(rig.pool.clone(), vec![rig.handle.clone()]).await.unwrap();
+    let other = Engine::new(rig.pool.clone(), vec![rig.handle.clone()])
+        .await
+        .unwrap();
     assert_ne!(other.owner, rig.engine.owner);
-    let spec = rig.handle.enabled_streams().into_iter().find(|s| s.name == "candidates").unwrap();
+    let spec = rig
+        .handle
+        .enabled_streams()
+        .into_iter()
+        .find(|s| s.name == "candidates")
+        .unwrap();
     let options = PassOptions::default();
     let (a, b) = tokio::join!(
         poller::run_pass(&rig.engine, &rig.handle, &spec, &options),
@@ -294,11 +381,18 @@ async fn two_engines_on_one_database_poll_each_stream_once() {
     );
     let outcomes = [a.outcome, b.outcome];
     assert!(outcomes.contains(&PassOutcome::Completed), "{a:?} {b:?}");
-    assert!(outcomes.contains(&PassOutcome::Skipped), "the second engine must find the lease taken: {a:?} {b:?}");
+    assert!(
+        outcomes.contains(&PassOutcome::Skipped),
+        "the second engine must find the lease taken: {a:?} {b:?}"
+    );
     let candidates = rig.sim.counts()["candidate"] as i64;
-    assert_eq!(rig.count("select count(*) from hiring.candidates").await, candidates);
     assert_eq!(
-        rig.count("select count(*) from hiring.events where type = 'candidate.created'").await,
+        rig.count("select count(*) from hiring.candidates").await,
+        candidates
+    );
+    assert_eq!(
+        rig.count("select count(*) from hiring.events where type = 'candidate.created'")
+            .await,
         candidates
     );
 }

@@ -126,7 +126,10 @@ webhook_secrets = ["ashby-secret"]
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.pool).await.unwrap()
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 
     /// Waits until every stored delivery is processed (or dead).
@@ -145,7 +148,12 @@ webhook_secrets = ["ashby-secret"]
     }
 
     async fn metrics(&self) -> String {
-        reqwest::get(format!("http://{}/metrics", self.admin)).await.unwrap().text().await.unwrap()
+        reqwest::get(format!("http://{}/metrics", self.admin))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     async fn post(&self, connector: &str, headers: &[(&str, String)], body: Vec<u8>) -> u16 {
@@ -168,7 +176,13 @@ fn application(id: i64, stage: &str) -> Value {
 fn ashby_headers(secret: &str, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![
         ("content-type", "application/json".into()),
-        ("ashby-signature", format!("sha256={}", hex_lower(&hmac_sha256(secret.as_bytes(), &[body])))),
+        (
+            "ashby-signature",
+            format!(
+                "sha256={}",
+                hex_lower(&hmac_sha256(secret.as_bytes(), &[body]))
+            ),
+        ),
     ]
 }
 
@@ -178,14 +192,33 @@ async fn kit_deliveries_are_verified_stored_once_and_processed() {
     let sender = KitSender::new(d.url("kit"), "kit-new");
 
     // Good signature: stored and processed into a canonical application.
-    assert_eq!(sender.send("application.submitted", application(1, "Applied")).await.unwrap(), Sent::Status(200));
+    assert_eq!(
+        sender
+            .send("application.submitted", application(1, "Applied"))
+            .await
+            .unwrap(),
+        Sent::Status(200)
+    );
     d.drained().await;
-    assert_eq!(d.count("select count(*) from hiring.applications where connector_id = 'kit'").await, 1);
-    assert_eq!(d.count("select count(*) from hiring.events where type = 'application.created'").await, 1);
+    assert_eq!(
+        d.count("select count(*) from hiring.applications where connector_id = 'kit'")
+            .await,
+        1
+    );
+    assert_eq!(
+        d.count("select count(*) from hiring.events where type = 'application.created'")
+            .await,
+        1
+    );
 
     // Rotation: the old secret is still accepted during the rollover.
     let old = KitSender::new(d.url("kit"), "kit-old");
-    assert_eq!(old.send("application.advanced", application(2, "Phone Screen")).await.unwrap(), Sent::Status(200));
+    assert_eq!(
+        old.send("application.advanced", application(2, "Phone Screen"))
+            .await
+            .unwrap(),
+        Sent::Status(200)
+    );
 
     // Every kind of forgery or staleness is refused, stores nothing, and is counted.
     let inbox_before = d.count("select count(*) from hiring.inbox").await;
@@ -203,21 +236,43 @@ async fn kit_deliveries_are_verified_stored_once_and_processed() {
     let wrong_secret = KitSender::headers("application.advanced", &ts, "not-the-secret", &body);
     let stale_at = now - ChronoDuration::minutes(6);
     let stale_ts = stale_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let stale_body = KitSender::envelope("application.advanced", stale_at, application(3, "Onsite"));
+    let stale_body =
+        KitSender::envelope("application.advanced", stale_at, application(3, "Onsite"));
     let future_at = now + ChronoDuration::minutes(6);
     let future_ts = future_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let future_body = KitSender::envelope("application.advanced", future_at, application(3, "Onsite"));
+    let future_body =
+        KitSender::envelope("application.advanced", future_at, application(3, "Onsite"));
     let mut tampered = body.clone();
     tampered[10] ^= 1;
     type Case<'a> = (&'a str, Vec<(&'a str, String)>, Vec<u8>);
     let cases: Vec<Case> = vec![
         ("bad_signature", wrong_secret, body.clone()),
         ("bad_signature", good.clone(), tampered),
-        ("missing_signature", with("x-webhook-signature", None), body.clone()),
-        ("malformed_signature", with("x-webhook-signature", Some("v1=nothex".into())), body.clone()),
-        ("missing_timestamp", with("x-webhook-timestamp", None), body.clone()),
-        ("stale_timestamp", KitSender::headers("application.advanced", &stale_ts, "kit-new", &stale_body), stale_body.clone()),
-        ("future_timestamp", KitSender::headers("application.advanced", &future_ts, "kit-new", &future_body), future_body.clone()),
+        (
+            "missing_signature",
+            with("x-webhook-signature", None),
+            body.clone(),
+        ),
+        (
+            "malformed_signature",
+            with("x-webhook-signature", Some("v1=nothex".into())),
+            body.clone(),
+        ),
+        (
+            "missing_timestamp",
+            with("x-webhook-timestamp", None),
+            body.clone(),
+        ),
+        (
+            "stale_timestamp",
+            KitSender::headers("application.advanced", &stale_ts, "kit-new", &stale_body),
+            stale_body.clone(),
+        ),
+        (
+            "future_timestamp",
+            KitSender::headers("application.advanced", &future_ts, "kit-new", &future_body),
+            future_body.clone(),
+        ),
     ];
     for (reason, headers, body) in cases {
         assert_eq!(d.post("kit", &headers, body).await, 401, "{reason}");
@@ -226,9 +281,16 @@ async fn kit_deliveries_are_verified_stored_once_and_processed() {
             .await;
         assert!(counted >= 1, "{reason} not counted");
     }
-    assert_eq!(d.count("select count(*) from hiring.inbox").await, inbox_before, "nothing stored");
+    assert_eq!(
+        d.count("select count(*) from hiring.inbox").await,
+        inbox_before,
+        "nothing stored"
+    );
     let metrics = d.metrics().await;
-    assert!(metrics.contains("hirebridge_webhook_rejections_total"), "{metrics}");
+    assert!(
+        metrics.contains("hirebridge_webhook_rejections_total"),
+        "{metrics}"
+    );
     assert!(metrics.contains("reason=\"stale_timestamp\""), "{metrics}");
 
     // Unknown connector and oversized bodies.
@@ -239,17 +301,33 @@ async fn kit_deliveries_are_verified_stored_once_and_processed() {
     assert_eq!(d.post("kit", &good, body.clone()).await, 200);
     assert_eq!(d.post("kit", &good, body.clone()).await, 200);
     d.drained().await;
-    assert_eq!(d.count("select count(*) from hiring.inbox where connector_id = 'kit' and status = 'done'").await, 3);
     assert_eq!(
-        d.count("select count(*) from hiring.events where remote_id = '3' and connector_id = 'kit'").await,
+        d.count("select count(*) from hiring.inbox where connector_id = 'kit' and status = 'done'")
+            .await,
+        3
+    );
+    assert_eq!(
+        d.count(
+            "select count(*) from hiring.events where remote_id = '3' and connector_id = 'kit'"
+        )
+        .await,
         1
     );
 
     // Pause drops events (Kit does not queue them); resume delivers again.
     sender.pause();
-    assert_eq!(sender.send("application.advanced", application(4, "Onsite")).await.unwrap(), Sent::Dropped);
+    assert_eq!(
+        sender
+            .send("application.advanced", application(4, "Onsite"))
+            .await
+            .unwrap(),
+        Sent::Dropped
+    );
     sender.resume();
-    assert_eq!(sender.send("test.ping", json!({})).await.unwrap(), Sent::Status(200));
+    assert_eq!(
+        sender.send("test.ping", json!({})).await.unwrap(),
+        Sent::Status(200)
+    );
     assert_eq!(
         d.count("select count(*) from hiring.connector_state where connector_id = 'kit' and last_heard_at is not null").await,
         1
@@ -263,17 +341,38 @@ async fn an_older_update_after_a_newer_one_changes_nothing() {
     let sender = KitSender::new(d.url("kit"), "kit-new");
     let now = Utc::now();
     let newer = KitSender::envelope("application.advanced", now, application(7, "Onsite"));
-    let older = KitSender::envelope("application.advanced", now - ChronoDuration::seconds(60), application(7, "Phone Screen"));
-    assert_eq!(sender.send_raw("application.advanced", now, newer).await.unwrap(), Sent::Status(200));
+    let older = KitSender::envelope(
+        "application.advanced",
+        now - ChronoDuration::seconds(60),
+        application(7, "Phone Screen"),
+    );
+    assert_eq!(
+        sender
+            .send_raw("application.advanced", now, newer)
+            .await
+            .unwrap(),
+        Sent::Status(200)
+    );
     d.drained().await;
-    assert_eq!(sender.send_raw("application.advanced", now, older).await.unwrap(), Sent::Status(200));
+    assert_eq!(
+        sender
+            .send_raw("application.advanced", now, older)
+            .await
+            .unwrap(),
+        Sent::Status(200)
+    );
     d.drained().await;
-    let stage: String = sqlx::query_scalar("select stage_name from hiring.applications where remote_id = '7'")
-        .fetch_one(&d.pool)
-        .await
-        .unwrap();
+    let stage: String =
+        sqlx::query_scalar("select stage_name from hiring.applications where remote_id = '7'")
+            .fetch_one(&d.pool)
+            .await
+            .unwrap();
     assert_eq!(stage, "Onsite");
-    assert_eq!(d.count("select count(*) from hiring.events where remote_id = '7'").await, 1);
+    assert_eq!(
+        d.count("select count(*) from hiring.events where remote_id = '7'")
+            .await,
+        1
+    );
     d.stop().await;
 }
 
@@ -286,19 +385,43 @@ async fn ashby_webhooks_verify_process_and_agree_with_polling() {
         .as_str()
         .unwrap()
         .to_string();
-    let stage = d.sim.ids("interviewStage").into_iter().find(|s| *s != current).unwrap();
+    let stage = d
+        .sim
+        .ids("interviewStage")
+        .into_iter()
+        .find(|s| *s != current)
+        .unwrap();
     d.sim.move_application_stage(&application_id, &stage);
     let app = d.sim.get("application", &application_id).unwrap();
-    let body = serde_json::to_vec(&json!({"action": "candidateStageChange", "data": {"application": app}})).unwrap();
+    let body = serde_json::to_vec(
+        &json!({"action": "candidateStageChange", "data": {"application": app}}),
+    )
+    .unwrap();
 
-    assert_eq!(d.post("ashby", &ashby_headers("wrong", &body), body.clone()).await, 401);
+    assert_eq!(
+        d.post("ashby", &ashby_headers("wrong", &body), body.clone())
+            .await,
+        401
+    );
     assert_eq!(d.post("ashby", &[], body.clone()).await, 401);
-    assert_eq!(d.post("ashby", &ashby_headers("ashby-secret", &body), body.clone()).await, 200);
-    let ping = serde_json::to_vec(&json!({"action": "ping", "data": {"webhookActionType": "ping"}})).unwrap();
-    assert_eq!(d.post("ashby", &ashby_headers("ashby-secret", &ping), ping).await, 200);
+    assert_eq!(
+        d.post("ashby", &ashby_headers("ashby-secret", &body), body.clone())
+            .await,
+        200
+    );
+    let ping =
+        serde_json::to_vec(&json!({"action": "ping", "data": {"webhookActionType": "ping"}}))
+            .unwrap();
+    assert_eq!(
+        d.post("ashby", &ashby_headers("ashby-secret", &ping), ping)
+            .await,
+        200
+    );
     d.drained().await;
     let events_after_webhook = d
-        .count(&format!("select count(*) from hiring.events where remote_id = '{application_id}'"))
+        .count(&format!(
+            "select count(*) from hiring.events where remote_id = '{application_id}'"
+        ))
         .await;
     assert_eq!(events_after_webhook, 1);
 
@@ -323,19 +446,30 @@ async fn ashby_webhooks_verify_process_and_agree_with_polling() {
     .await
     .unwrap();
     let handle = engine.connectors[0].clone();
-    let spec = handle.enabled_streams().into_iter().find(|s| s.name == "applications").unwrap();
-    let report = hirebridge::engine::poller::run_pass(&engine, &handle, &spec, &Default::default()).await;
+    let spec = handle
+        .enabled_streams()
+        .into_iter()
+        .find(|s| s.name == "applications")
+        .unwrap();
+    let report =
+        hirebridge::engine::poller::run_pass(&engine, &handle, &spec, &Default::default()).await;
     assert!(report.error.is_none(), "{report:?}");
     assert_eq!(
-        d.count(&format!("select count(*) from hiring.events where remote_id = '{application_id}'"))
-            .await,
+        d.count(&format!(
+            "select count(*) from hiring.events where remote_id = '{application_id}'"
+        ))
+        .await,
         events_after_webhook,
         "webhook then poll of the same change: one event"
     );
 
     // Malformed JSON with a valid signature is kept, retried and dead-lettered with its reason.
     let garbage = b"{not json".to_vec();
-    assert_eq!(d.post("ashby", &ashby_headers("ashby-secret", &garbage), garbage).await, 200);
+    assert_eq!(
+        d.post("ashby", &ashby_headers("ashby-secret", &garbage), garbage)
+            .await,
+        200
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let failing = d
@@ -344,7 +478,10 @@ async fn ashby_webhooks_verify_process_and_agree_with_polling() {
         if failing == 1 {
             break;
         }
-        assert!(Instant::now() < deadline, "the malformed delivery was not kept with its reason");
+        assert!(
+            Instant::now() < deadline,
+            "the malformed delivery was not kept with its reason"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     d.stop().await;
@@ -365,7 +502,17 @@ async fn a_crashed_workers_delivery_is_finished_by_another_after_its_lease() {
     .await
     .unwrap();
     d.drained().await;
-    assert_eq!(d.count("select count(*) from hiring.inbox where dedup_key = 'crash-1' and status = 'done'").await, 1);
-    assert_eq!(d.count("select count(*) from hiring.applications where remote_id = '11'").await, 1);
+    assert_eq!(
+        d.count(
+            "select count(*) from hiring.inbox where dedup_key = 'crash-1' and status = 'done'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        d.count("select count(*) from hiring.applications where remote_id = '11'")
+            .await,
+        1
+    );
     d.stop().await;
 }

@@ -40,7 +40,10 @@ pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
         ..SimConfig::default()
     });
     let generated = started.elapsed();
-    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.context("starting the simulator")?;
+    let server = sim
+        .serve(([127, 0, 0, 1], 0).into())
+        .await
+        .context("starting the simulator")?;
     let database = match &args.database_url {
         Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 8\n"),
         None => "[database]\nmax_connections = 8\n".to_string(),
@@ -78,7 +81,10 @@ pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
             ]
         })
         .collect::<Vec<_>>();
-    print_table(&["phase", "records", "written", "events", "time", "records/s"], &rows);
+    print_table(
+        &["phase", "records", "written", "events", "time", "records/s"],
+        &rows,
+    );
     if let Some(rss) = peak_rss_mib() {
         println!("peak RSS: {rss:.1} MiB (daemon, simulator and its data in one process)");
     }
@@ -104,9 +110,22 @@ async fn run(
         let t = Instant::now();
         let mut m = Measured::default();
         for stream in handle.enabled_streams() {
-            let report = poller::run_pass(&engine, &handle, &stream, &PassOptions { full, progress: None }).await;
+            let report = poller::run_pass(
+                &engine,
+                &handle,
+                &stream,
+                &PassOptions {
+                    full,
+                    progress: None,
+                },
+            )
+            .await;
             if report.outcome != PassOutcome::Completed {
-                bail!("{} pass failed: {}", stream.name, report.error.unwrap_or_default());
+                bail!(
+                    "{} pass failed: {}",
+                    stream.name,
+                    report.error.unwrap_or_default()
+                );
             }
             if stream.entity.is_some() {
                 m.records += report.seen;
@@ -123,13 +142,22 @@ async fn run(
         .filter(|(k, _)| {
             matches!(
                 **k,
-                "candidate" | "application" | "job" | "jobPosting" | "interviewSchedule" | "offer" | "applicationFeedback"
+                "candidate"
+                    | "application"
+                    | "job"
+                    | "jobPosting"
+                    | "interviewSchedule"
+                    | "offer"
+                    | "applicationFeedback"
             )
         })
         .map(|(_, n)| *n)
         .sum();
     if phases[0].records as usize != expected {
-        bail!("backfill saw {} records, the simulator holds {expected}", phases[0].records);
+        bail!(
+            "backfill saw {} records, the simulator holds {expected}",
+            phases[0].records
+        );
     }
     Ok((phases[0], phases[1]))
 }

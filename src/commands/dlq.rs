@@ -28,7 +28,10 @@ pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> a
             ]
         })
         .collect();
-    print_table(&["id", "connector", "event", "attempts", "received", "reason"], &rows);
+    print_table(
+        &["id", "connector", "event", "attempts", "received", "reason"],
+        &rows,
+    );
     println!("{} dead letter(s)", dead.len());
     Ok(())
 }

@@ -21,7 +21,9 @@ use std::time::Duration;
 
 /// Opens (or starts) the database and brings the schema up to date.
 pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
-    let db = Database::open(config).await.context("opening the database")?;
+    let db = Database::open(config)
+        .await
+        .context("opening the database")?;
     if let Err(e) = store::migrate(&db.pool).await {
         db.close().await;
         return Err(e).context("applying migrations");
@@ -61,9 +63,16 @@ pub async fn sync(config: Config, args: SyncArgs) -> anyhow::Result<()> {
     db.close().await;
     let reports = result?;
     print_reports(&reports);
-    let failed: Vec<_> = reports.iter().filter(|r| r.outcome == PassOutcome::Failed).collect();
+    let failed: Vec<_> = reports
+        .iter()
+        .filter(|r| r.outcome == PassOutcome::Failed)
+        .collect();
     if !failed.is_empty() {
-        bail!("{} of {} stream pass(es) failed", failed.len(), reports.len());
+        bail!(
+            "{} of {} stream pass(es) failed",
+            failed.len(),
+            reports.len()
+        );
     }
     Ok(())
 }
@@ -85,7 +94,11 @@ async fn sync_with(
         if let Some(name) = &args.stream {
             if streams.is_empty() {
                 let known: Vec<_> = handle.connector.streams().iter().map(|s| s.name).collect();
-                bail!("connector {} has no enabled stream {name:?} (streams: {})", handle.id, known.join(", "));
+                bail!(
+                    "connector {} has no enabled stream {name:?} (streams: {})",
+                    handle.id,
+                    known.join(", ")
+                );
             }
         }
         for stream in streams {
@@ -123,7 +136,16 @@ async fn sync_with(
 
 fn print_reports(reports: &[PassReport]) {
     let header = [
-        "connector", "stream", "pages", "seen", "created", "updated", "unchanged", "deleted", "events", "duration",
+        "connector",
+        "stream",
+        "pages",
+        "seen",
+        "created",
+        "updated",
+        "unchanged",
+        "deleted",
+        "events",
+        "duration",
         "result",
     ];
     let rows: Vec<Vec<String>> = reports
@@ -144,14 +166,21 @@ fn print_reports(reports: &[PassReport]) {
                     PassOutcome::Completed if r.full_pass => "ok (full)".to_string(),
                     PassOutcome::Completed => "ok".to_string(),
                     PassOutcome::Skipped => "skipped: leased by another daemon".to_string(),
-                    PassOutcome::Failed => format!("FAILED: {}", r.error.as_deref().unwrap_or("unknown")),
+                    PassOutcome::Failed => {
+                        format!("FAILED: {}", r.error.as_deref().unwrap_or("unknown"))
+                    }
                 },
             ]
         })
         .collect();
     print_table(&header, &rows);
     for r in reports.iter().filter(|r| r.warning.is_some()) {
-        println!("warning: {}/{}: {}", r.connector_id, r.stream, r.warning.as_deref().unwrap_or_default());
+        println!(
+            "warning: {}/{}: {}",
+            r.connector_id,
+            r.stream,
+            r.warning.as_deref().unwrap_or_default()
+        );
     }
 }
 
@@ -171,7 +200,9 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let numeric = !c.is_empty() && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.' || ch == 's');
+                let numeric = !c.is_empty()
+                    && c.chars()
+                        .all(|ch| ch.is_ascii_digit() || ch == '.' || ch == 's');
                 if i == last {
                     c.clone()
                 } else if numeric {
@@ -194,7 +225,10 @@ fn ago(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
         None => "never".into(),
         Some(t) => {
             let secs = (now - t).num_seconds().max(0) as u64;
-            format!("{} ago", humantime::format_duration(Duration::from_secs(secs)))
+            format!(
+                "{} ago",
+                humantime::format_duration(Duration::from_secs(secs))
+            )
         }
     }
 }
@@ -235,24 +269,46 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
             get("stream").unwrap_or_default(),
             get("health").unwrap_or_else(|| "unknown".into()),
             ago(time("last_success_at"), now),
-            s["records"].as_i64().map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
-            get("last_error").map(|e| truncate(&e, 80)).unwrap_or_default(),
+            s["records"]
+                .as_i64()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
+            get("last_error")
+                .map(|e| truncate(&e, 80))
+                .unwrap_or_default(),
         ]);
     }
-    print_table(&["connector", "stream", "health", "last success", "records", "last error"], &rows);
+    print_table(
+        &[
+            "connector",
+            "stream",
+            "health",
+            "last success",
+            "records",
+            "last error",
+        ],
+        &rows,
+    );
     let ingress: Vec<Vec<String>> = report["ingress"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|i| {
-            let last = i["last_heard_at"].as_str().and_then(|t| t.parse::<DateTime<Utc>>().ok());
+            let last = i["last_heard_at"]
+                .as_str()
+                .and_then(|t| t.parse::<DateTime<Utc>>().ok());
             vec![
                 i["connector"].as_str().unwrap_or_default().to_string(),
                 i["inbox_backlog"].to_string(),
                 i["dead_letters"].to_string(),
                 i["rejected"]
                     .as_object()
-                    .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
                     .unwrap_or_default(),
                 ago(last, now),
             ]
@@ -260,7 +316,16 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
         .collect();
     if !ingress.is_empty() {
         println!();
-        print_table(&["connector", "inbox backlog", "dead letters", "rejected", "last heard from"], &ingress);
+        print_table(
+            &[
+                "connector",
+                "inbox backlog",
+                "dead letters",
+                "rejected",
+                "last heard from",
+            ],
+            &ingress,
+        );
     }
     Ok(())
 }
@@ -282,12 +347,19 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
     let mut streams = Vec::new();
     for c in &config.connectors {
         let handle = handles.iter().find(|h| h.id == c.id);
-        let specs: Vec<_> = handle.map(|h| h.connector.streams().to_vec()).unwrap_or_default();
+        let specs: Vec<_> = handle
+            .map(|h| h.connector.streams().to_vec())
+            .unwrap_or_default();
         for spec in specs {
-            let st = statuses.iter().find(|s| s.connector_id == c.id && s.stream == spec.name);
-            let records = spec
-                .entity
-                .map(|k| held.iter().filter(|(id, kind, _)| id == &c.id && *kind == k).map(|(_, _, n)| *n).sum::<i64>());
+            let st = statuses
+                .iter()
+                .find(|s| s.connector_id == c.id && s.stream == spec.name);
+            let records = spec.entity.map(|k| {
+                held.iter()
+                    .filter(|(id, kind, _)| id == &c.id && *kind == k)
+                    .map(|(_, _, n)| *n)
+                    .sum::<i64>()
+            });
             streams.push(json!({
                 "connector": c.id,
                 "provider": c.provider.as_str(),

@@ -149,7 +149,9 @@ pub fn interpolate(
                 Some((len, reference)) => (len, resolve(&reference, env)),
                 None => (
                     rest.len().min(2),
-                    Err("unterminated `${`: write `${NAME}`, or `$$` for a literal `$`".to_string()),
+                    Err(
+                        "unterminated `${`: write `${NAME}`, or `$$` for a literal `$`".to_string(),
+                    ),
                 ),
             }
         } else {
@@ -227,7 +229,10 @@ fn parse_reference(s: &str) -> Option<(usize, Reference<'_>)> {
     Some((close + 1, Reference { name, fallback }))
 }
 
-fn resolve(reference: &Reference<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+fn resolve(
+    reference: &Reference<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let name = reference.name;
     let valid = name
         .chars()
@@ -243,7 +248,9 @@ fn resolve(reference: &Reference<'_>, env: &dyn Fn(&str) -> Option<String>) -> R
     match (value, &reference.fallback) {
         (Some(v), _) => Ok(v),
         (None, Fallback::Default(d)) => Ok((*d).to_string()),
-        (None, Fallback::Required(message)) => Err(format!("environment variable {name} is not set: {message}")),
+        (None, Fallback::Required(message)) => {
+            Err(format!("environment variable {name} is not set: {message}"))
+        }
         (None, Fallback::None) => Err(format!(
             "environment variable {name} is not set (write ${{{name}:-default}} to give a default)"
         )),
@@ -314,13 +321,17 @@ mod tests {
 
     #[test]
     fn comments_are_not_interpolated() {
-        assert_eq!(run("# ${NOPE}\na = 1 # ${NOPE}\n").unwrap(), "# ${NOPE}\na = 1 # ${NOPE}\n");
+        assert_eq!(
+            run("# ${NOPE}\na = 1 # ${NOPE}\n").unwrap(),
+            "# ${NOPE}\na = 1 # ${NOPE}\n"
+        );
         assert_eq!(run("a = \"#${HOST}\"").unwrap(), "a = \"#db.internal\"");
     }
 
     #[test]
     fn every_error_is_reported_at_its_offset() {
-        let text = "a = \"${ONE}\"\nb = \"${TWO:?set TWO to the key}\"\nc = \"${bad name}\"\nd = \"${X";
+        let text =
+            "a = \"${ONE}\"\nb = \"${TWO:?set TWO to the key}\"\nc = \"${bad name}\"\nd = \"${X";
         let errors = run(text).unwrap_err();
         assert_eq!(errors.len(), 4, "{errors:?}");
         assert_eq!(errors[0].offset, 5);

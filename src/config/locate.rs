@@ -188,7 +188,8 @@ mod tests {
 
     #[test]
     fn finds_keys_by_offset_and_spans_by_path() {
-        let text = "a = 1\n[[c]]\nid = \"x\"\n[[c]]\nid = \"y\"\nlist = [\"p\", \"q\"]\nt = { k = 2 }\n";
+        let text =
+            "a = 1\n[[c]]\nid = \"x\"\n[[c]]\nid = \"y\"\nlist = [\"p\", \"q\"]\nt = { k = 2 }\n";
         let doc: ImDocument<String> = ImDocument::parse(text.to_string()).unwrap();
         let q = text.find("\"q\"").unwrap();
         assert_eq!(path_at(&doc, q).to_string(), "c[1].list[1]");

@@ -354,7 +354,14 @@ fn default_rotate_bytes() -> u64 {
 pub const DEFAULT_SCHEDULE: &str = "*/5 * * * *";
 
 /// The top-level keys; anything else is an error.
-const TOP_LEVEL_KEYS: &[&str] = &["data_dir", "database", "server", "telemetry", "connectors", "sinks"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "data_dir",
+    "database",
+    "server",
+    "telemetry",
+    "connectors",
+    "sinks",
+];
 
 /// Durations must carry a unit: `"30s"`, `"5m"`, `"1h 30m"`.
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -404,7 +411,11 @@ fn crontab_day_of_week(field: &str) -> Result<String, String> {
     if field == "*" || field == "?" || field.chars().any(|c| c.is_ascii_alphabetic()) {
         return Ok(field.to_string());
     }
-    let bad = || format!("invalid day-of-week {field:?} (use 0-7, Sunday = 0 or 7, or names such as MON-FRI)");
+    let bad = || {
+        format!(
+            "invalid day-of-week {field:?} (use 0-7, Sunday = 0 or 7, or names such as MON-FRI)"
+        )
+    };
     let mut days = std::collections::BTreeSet::new();
     for item in field.split(',') {
         let (range, step) = match item.split_once('/') {
@@ -417,7 +428,10 @@ fn crontab_day_of_week(field: &str) -> Result<String, String> {
         let (lo, hi) = if range == "*" {
             (0, 6)
         } else if let Some((a, b)) = range.split_once('-') {
-            (a.parse::<u32>().map_err(|_| bad())?, b.parse::<u32>().map_err(|_| bad())?)
+            (
+                a.parse::<u32>().map_err(|_| bad())?,
+                b.parse::<u32>().map_err(|_| bad())?,
+            )
         } else {
             let a = range.parse::<u32>().map_err(|_| bad())?;
             (a, if step > 1 { 7 } else { a })
@@ -427,7 +441,11 @@ fn crontab_day_of_week(field: &str) -> Result<String, String> {
         }
         days.extend((lo..=hi).step_by(step as usize).map(|d| d % 7 + 1));
     }
-    Ok(days.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+    Ok(days
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 // ---------------------------------------------------------------------------
@@ -510,7 +528,11 @@ impl Checker<'_> {
         let key = match offset {
             Some(o) => {
                 let found = path_at(self.doc, o);
-                if found.0.len() >= prefix.0.len() { found } else { prefix.clone() }
+                if found.0.len() >= prefix.0.len() {
+                    found
+                } else {
+                    prefix.clone()
+                }
             }
             None => prefix.clone(),
         };
@@ -522,7 +544,11 @@ impl Checker<'_> {
     }
 
     /// Deserializes the item at `path` on its own.
-    fn section<T: DeserializeOwned>(&mut self, path: &KeyPath, item: &toml_edit::Item) -> Option<T> {
+    fn section<T: DeserializeOwned>(
+        &mut self,
+        path: &KeyPath,
+        item: &toml_edit::Item,
+    ) -> Option<T> {
         let value = match item.clone().into_value() {
             Ok(v) => v,
             Err(_) => return None,
@@ -552,7 +578,9 @@ impl Checker<'_> {
     fn id(&mut self, path: &KeyPath, id: &str, what: &str) -> bool {
         let ok = !id.is_empty()
             && id.len() <= 64
-            && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if !ok {
             self.at(
                 path,
@@ -624,7 +652,11 @@ impl Config {
                 let offset = interpolated.original_offset(e.span().map_or(0, |s| s.start));
                 let message = e.message().trim().to_string();
                 return Err(ConfigErrors {
-                    errors: vec![file_error(offset, String::new(), format!("not valid TOML: {message}"))],
+                    errors: vec![file_error(
+                        offset,
+                        String::new(),
+                        format!("not valid TOML: {message}"),
+                    )],
                 });
             }
         };
@@ -654,14 +686,18 @@ impl Config {
             if self.database.url.is_some() {
                 "configured URL".to_string()
             } else {
-                format!("managed cluster under {}", self.data_dir.join("postgres").display())
+                format!(
+                    "managed cluster under {}",
+                    self.data_dir.join("postgres").display()
+                )
             },
             self.server.webhook_listen,
             self.server.admin_listen
         )];
         for c in &self.connectors {
             let disabled = c.streams.values().filter(|s| !s.enabled).count();
-            let polling = if matches!(c.provider, Provider::Kit) && c.credentials.api_key.is_none() {
+            let polling = if matches!(c.provider, Provider::Kit) && c.credentials.api_key.is_none()
+            {
                 "webhooks only".to_string()
             } else {
                 format!("polls on \"{}\"", c.schedule.expr)
@@ -680,7 +716,11 @@ impl Config {
         for s in &self.sinks {
             let target = match s.kind {
                 SinkKind::Webhook => s.url.as_ref().map(redacted_url).unwrap_or_default(),
-                SinkKind::Jsonl => s.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                SinkKind::Jsonl => s
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
             };
             lines.push(format!(
                 "sink {} ({}): {}, events {}, {} secret(s)",
@@ -690,7 +730,11 @@ impl Config {
                     SinkKind::Jsonl => "jsonl",
                 },
                 target,
-                if s.events.is_empty() { "*".to_string() } else { s.events.join(",") },
+                if s.events.is_empty() {
+                    "*".to_string()
+                } else {
+                    s.events.join(",")
+                },
                 s.secrets.len()
             ));
         }
@@ -714,7 +758,10 @@ fn build(c: &mut Checker<'_>, path: &Path) -> Option<Config> {
         if !TOP_LEVEL_KEYS.contains(&key) {
             c.at(
                 &root.key(key),
-                format!("unknown key `{key}`, expected one of: {}", TOP_LEVEL_KEYS.join(", ")),
+                format!(
+                    "unknown key `{key}`, expected one of: {}",
+                    TOP_LEVEL_KEYS.join(", ")
+                ),
             );
         }
     }
@@ -746,15 +793,24 @@ fn build(c: &mut Checker<'_>, path: &Path) -> Option<Config> {
     }
     if let Some(t) = &telemetry {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&t.log_filter) {
-            c.at(&root.key("telemetry").key("log_filter"), format!("invalid log filter: {e}"));
+            c.at(
+                &root.key("telemetry").key("log_filter"),
+                format!("invalid log filter: {e}"),
+            );
         }
     }
     if let Some(s) = &server {
         if s.max_body_bytes == 0 {
-            c.at(&root.key("server").key("max_body_bytes"), "must be greater than 0");
+            c.at(
+                &root.key("server").key("max_body_bytes"),
+                "must be greater than 0",
+            );
         }
         if s.webhook_listen.port() != 0 && s.webhook_listen == s.admin_listen {
-            c.at(&root.key("server").key("admin_listen"), "must differ from webhook_listen");
+            c.at(
+                &root.key("server").key("admin_listen"),
+                "must differ from webhook_listen",
+            );
         }
     }
 
@@ -780,7 +836,10 @@ fn check_database(c: &mut Checker<'_>, db: &DatabaseConfig) {
         // Never echo the URL: it usually holds a password.
         match url::Url::parse(text) {
             Ok(u) if u.scheme() == "postgres" || u.scheme() == "postgresql" => {}
-            Ok(_) => c.at(&path.key("url"), "must be a postgres:// or postgresql:// URL"),
+            Ok(_) => c.at(
+                &path.key("url"),
+                "must be a postgres:// or postgresql:// URL",
+            ),
             Err(e) => c.at(&path.key("url"), format!("not a valid URL ({e})")),
         }
     }
@@ -788,7 +847,10 @@ fn check_database(c: &mut Checker<'_>, db: &DatabaseConfig) {
         c.at(&path.key("max_connections"), "must be at least 1");
     }
     if db.min_connections > db.max_connections {
-        c.at(&path.key("min_connections"), "must not exceed max_connections");
+        c.at(
+            &path.key("min_connections"),
+            "must not exceed max_connections",
+        );
     }
     if db.statement_timeout.is_zero() {
         c.at(&path.key("statement_timeout"), "must be greater than 0");
@@ -799,12 +861,17 @@ fn check_database(c: &mut Checker<'_>, db: &DatabaseConfig) {
 fn array_items(c: &mut Checker<'_>, path: &KeyPath, key: &str) -> Vec<toml_edit::Item> {
     match c.doc.get(key) {
         None => Vec::new(),
-        Some(toml_edit::Item::ArrayOfTables(a)) => a.iter().cloned().map(toml_edit::Item::Table).collect(),
+        Some(toml_edit::Item::ArrayOfTables(a)) => {
+            a.iter().cloned().map(toml_edit::Item::Table).collect()
+        }
         Some(toml_edit::Item::Value(toml_edit::Value::Array(a))) => {
             a.iter().cloned().map(toml_edit::Item::Value).collect()
         }
         Some(_) => {
-            c.at(path, format!("must be an array of tables: write [[{key}]] sections"));
+            c.at(
+                path,
+                format!("must be an array of tables: write [[{key}]] sections"),
+            );
             Vec::new()
         }
     }
@@ -820,7 +887,10 @@ fn connectors(c: &mut Checker<'_>, path: &KeyPath) -> Vec<ConnectorConfig> {
         };
         let mut ok = c.id(&here.key("id"), &raw.id, "connector");
         if seen.contains(&raw.id) {
-            c.at(&here.key("id"), format!("duplicate connector id {:?}", raw.id));
+            c.at(
+                &here.key("id"),
+                format!("duplicate connector id {:?}", raw.id),
+            );
             ok = false;
         }
         seen.push(raw.id.clone());
@@ -834,14 +904,23 @@ fn connectors(c: &mut Checker<'_>, path: &KeyPath) -> Vec<ConnectorConfig> {
         };
         if let Some(p) = provider {
             let polls = !matches!(p, Provider::Kit);
-            if polls && raw.credentials.api_key.as_ref().is_none_or(|k| k.expose().is_empty()) {
+            if polls
+                && raw
+                    .credentials
+                    .api_key
+                    .as_ref()
+                    .is_none_or(|k| k.expose().is_empty())
+            {
                 c.at(
                     &here.key("credentials"),
                     format!("provider {p} needs credentials.api_key (e.g. api_key = \"${{{}_API_KEY}}\")", p.as_str().to_uppercase()),
                 );
                 ok = false;
             }
-            if matches!(p, Provider::Kit) && raw.webhook_secrets.is_empty() && raw.credentials.api_key.is_none() {
+            if matches!(p, Provider::Kit)
+                && raw.webhook_secrets.is_empty()
+                && raw.credentials.api_key.is_none()
+            {
                 c.at(
                     &here.key("webhook_secrets"),
                     "provider kit is driven by webhooks: give at least one webhook secret (or credentials.api_key to poll its jobs API)",
@@ -868,10 +947,16 @@ fn connectors(c: &mut Checker<'_>, path: &KeyPath) -> Vec<ConnectorConfig> {
             }
         };
         let schedule_path = here.key("schedule");
-        let schedule = c.schedule(&schedule_path, raw.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE));
+        let schedule = c.schedule(
+            &schedule_path,
+            raw.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE),
+        );
         if let Some(rl) = &raw.rate_limit {
             if rl.requests == 0 || rl.per.is_zero() || rl.burst == Some(0) {
-                c.at(&here.key("rate_limit"), "requests, per and burst must all be greater than 0");
+                c.at(
+                    &here.key("rate_limit"),
+                    "requests, per and burst must all be greater than 0",
+                );
                 ok = false;
             }
         }
@@ -960,7 +1045,10 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
             "webhook" => Some(SinkKind::Webhook),
             "jsonl" => Some(SinkKind::Jsonl),
             other => {
-                c.at(&here.key("kind"), format!("unknown sink kind {other:?} (expected webhook or jsonl)"));
+                c.at(
+                    &here.key("kind"),
+                    format!("unknown sink kind {other:?} (expected webhook or jsonl)"),
+                );
                 None
             }
         };
@@ -972,9 +1060,16 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
                 }
                 None
             }
-            Some(Ok(u)) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Some(u),
+            Some(Ok(u))
+                if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() =>
+            {
+                Some(u)
+            }
             Some(Ok(_)) => {
-                c.at(&here.key("url"), "must be an http:// or https:// URL with a host");
+                c.at(
+                    &here.key("url"),
+                    "must be an http:// or https:// URL with a host",
+                );
                 ok = false;
                 None
             }
@@ -985,7 +1080,10 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
             }
         };
         if kind == Some(SinkKind::Webhook) && raw.secrets.is_empty() {
-            c.at(&here.key("secrets"), "a webhook sink needs at least one secret (whsec_<base64>)");
+            c.at(
+                &here.key("secrets"),
+                "a webhook sink needs at least one secret (whsec_<base64>)",
+            );
             ok = false;
         }
         for (n, secret) in raw.secrets.iter().enumerate() {
@@ -1000,7 +1098,9 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
         }
         for (n, glob) in raw.events.iter().enumerate() {
             let valid = !glob.is_empty()
-                && glob.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch == '.' || ch == '*');
+                && glob
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_' || ch == '.' || ch == '*');
             if !valid {
                 c.at(
                     &here.key("events").index(n),
@@ -1011,13 +1111,19 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
         }
         for (n, id) in raw.connectors.iter().enumerate() {
             if !connector_ids.contains(id) {
-                c.at(&here.key("connectors").index(n), format!("no connector with id {id:?}"));
+                c.at(
+                    &here.key("connectors").index(n),
+                    format!("no connector with id {id:?}"),
+                );
                 ok = false;
             }
         }
         for name in raw.headers.keys() {
             if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                c.at(&here.key("headers").key(name), "not a valid HTTP header name");
+                c.at(
+                    &here.key("headers").key(name),
+                    "not a valid HTTP header name",
+                );
                 ok = false;
             }
         }
@@ -1026,7 +1132,10 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
             ok = false;
         }
         if raw.retry_schedule.as_ref().is_some_and(|r| r.is_empty()) {
-            c.at(&here.key("retry_schedule"), "must list at least one retry delay");
+            c.at(
+                &here.key("retry_schedule"),
+                "must list at least one retry delay",
+            );
             ok = false;
         }
         if kind == Some(SinkKind::Jsonl) && raw.path.is_none() {
@@ -1081,9 +1190,17 @@ mod tests {
         let next: Vec<_> = s.after(&after).take(5).collect();
         assert_eq!(next[0].weekday(), Weekday::Mon);
         assert_eq!(next[4].weekday(), Weekday::Fri);
-        let sunday = cron_schedule("0 0 * * 0").unwrap().after(&after).next().unwrap();
+        let sunday = cron_schedule("0 0 * * 0")
+            .unwrap()
+            .after(&after)
+            .next()
+            .unwrap();
         assert_eq!(sunday.weekday(), Weekday::Sun);
-        let seven = cron_schedule("0 0 * * 7").unwrap().after(&after).next().unwrap();
+        let seven = cron_schedule("0 0 * * 7")
+            .unwrap()
+            .after(&after)
+            .next()
+            .unwrap();
         assert_eq!(seven.weekday(), Weekday::Sun);
         assert!(cron_schedule("0 */15 * * * *").is_ok());
         assert!(cron_schedule("*/5 * * * MON-FRI").is_ok());
@@ -1119,18 +1236,41 @@ secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
 "#;
         let c = load(text).unwrap();
         let debug = format!("{c:?}");
-        for secret in ["sk-live-123", "db-pass-999", "hook-secret-777", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
+        for secret in [
+            "sk-live-123",
+            "db-pass-999",
+            "hook-secret-777",
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ] {
             assert!(!debug.contains(secret), "{secret} in {debug}");
         }
         assert!(!c.summary_lines().join("\n").contains("sink-pass-555"));
-        assert_eq!(c.connectors[0].credentials.api_key.as_ref().unwrap().expose(), "sk-live-123");
+        assert_eq!(
+            c.connectors[0]
+                .credentials
+                .api_key
+                .as_ref()
+                .unwrap()
+                .expose(),
+            "sk-live-123"
+        );
 
-        let bad = text.replace("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not-base64-topsecret")
-            .replace("postgres://u:db-pass-999@h/db", "mysql://u:db-pass-999@h/db");
+        let bad = text
+            .replace(
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                "whsec_not-base64-topsecret",
+            )
+            .replace(
+                "postgres://u:db-pass-999@h/db",
+                "mysql://u:db-pass-999@h/db",
+            );
         let errors = load(&bad).unwrap_err().to_string();
         assert!(errors.contains("sinks[0].secrets[0]"), "{errors}");
         assert!(errors.contains("database.url"), "{errors}");
-        assert!(!errors.contains("topsecret") && !errors.contains("db-pass-999"), "{errors}");
+        assert!(
+            !errors.contains("topsecret") && !errors.contains("db-pass-999"),
+            "{errors}"
+        );
     }
 
     #[test]
@@ -1172,14 +1312,26 @@ events = [\"Application!\"]
             assert!(got.contains(&wanted), "missing {wanted:?} in {got:?}\n{e}");
         }
         // The ashby connector without credentials is reported too.
-        assert!(e.errors.iter().any(|e| e.key == "connectors[0].credentials"), "{e}");
+        assert!(
+            e.errors
+                .iter()
+                .any(|e| e.key == "connectors[0].credentials"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_keys_and_unset_variables_are_errors() {
         let e = load("[database]\nurl = \"${DB_URL}\"\npool = 3\n").unwrap_err();
-        assert_eq!(e.errors.len(), 1, "interpolation errors stop before parsing: {e}");
-        assert_eq!((e.errors[0].line, e.errors[0].key.as_str()), (2, "database.url"));
+        assert_eq!(
+            e.errors.len(),
+            1,
+            "interpolation errors stop before parsing: {e}"
+        );
+        assert_eq!(
+            (e.errors[0].line, e.errors[0].key.as_str()),
+            (2, "database.url")
+        );
         assert!(e.errors[0].message.contains("DB_URL"));
 
         let e = load("[database]\npool = 3\n[[connectors]]\nid = \"a\"\nprovider = \"ashby\"\ncredentials = { api_key = \"k\" }\ncolour = \"red\"\n").unwrap_err();

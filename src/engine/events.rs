@@ -122,7 +122,9 @@ pub fn event_type(old: Option<&Record>, new: &Record, changes: Option<&Value>) -
         Record::Job(job) => match (old, job.status) {
             (None, _) => None,
             (Some(_), Some(JobStatus::Open)) if changed(changes, "status") => Some("opened"),
-            (Some(_), Some(JobStatus::Closed | JobStatus::Archived)) if changed(changes, "status") => {
+            (Some(_), Some(JobStatus::Closed | JobStatus::Archived))
+                if changed(changes, "status") =>
+            {
                 Some("closed")
             }
             _ => None,
@@ -181,7 +183,9 @@ pub fn event_type(old: Option<&Record>, new: &Record, changes: Option<&Value>) -
         },
         Record::Review(_) => old.is_none().then_some("submitted"),
         Record::BackgroundCheck(b) => match b.status {
-            Some(BackgroundCheckStatus::Completed) if old.is_some() && changed(changes, "status") => {
+            Some(BackgroundCheckStatus::Completed)
+                if old.is_some() && changed(changes, "status") =>
+            {
                 Some("completed")
             }
             _ => None,
@@ -231,17 +235,26 @@ mod tests {
             changes.as_ref().and_then(|c| c.get("stage_name")).cloned(),
             Some(json!({"from": "Phone Screen", "to": "Onsite"}))
         );
-        assert_eq!(event_type(Some(&old), &new, changes.as_ref()), "application.stage_changed");
+        assert_eq!(
+            event_type(Some(&old), &new, changes.as_ref()),
+            "application.stage_changed"
+        );
 
         let hired = app("Hired", ApplicationStatus::Hired);
         let changes = diff(&new, &hired);
-        assert_eq!(event_type(Some(&new), &hired, changes.as_ref()), "application.hired");
+        assert_eq!(
+            event_type(Some(&new), &hired, changes.as_ref()),
+            "application.hired"
+        );
         assert_eq!(event_type(None, &hired, None), "application.created");
     }
 
     #[test]
     fn update_time_alone_is_no_change() {
-        let mut a = Candidate { name: Some("Ada".into()), ..Default::default() };
+        let mut a = Candidate {
+            name: Some("Ada".into()),
+            ..Default::default()
+        };
         let old = Record::Candidate(a.clone());
         a.meta.remote_updated_at = Some(Utc::now());
         assert_eq!(diff(&old, &Record::Candidate(a)), None);

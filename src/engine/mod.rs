@@ -52,7 +52,10 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub async fn new(pool: PgPool, connectors: Vec<Arc<ConnectorHandle>>) -> Result<Engine, sqlx::Error> {
+    pub async fn new(
+        pool: PgPool,
+        connectors: Vec<Arc<ConnectorHandle>>,
+    ) -> Result<Engine, sqlx::Error> {
         let columns = SchemaColumns::load(&pool).await?;
         Ok(Engine {
             pool,

@@ -88,14 +88,27 @@ async fn process(engine: &Engine, owner: &str, claimed: Claimed) {
                 .increment(1);
             tracing::warn!(connector = %connector_id, id, attempts, dead, error = %e, "delivery not processed");
             let message = e.to_string();
-            if let Err(db) = inbox::fail(&engine.pool, id, owner, &message, retry_delay(attempts), dead).await {
+            if let Err(db) = inbox::fail(
+                &engine.pool,
+                id,
+                owner,
+                &message,
+                retry_delay(attempts),
+                dead,
+            )
+            .await
+            {
                 tracing::warn!(id, error = %db, "recording the failure failed; the lease will expire and retry it");
             }
         }
     }
 }
 
-async fn process_one(engine: &Engine, owner: &str, claimed: Claimed) -> Result<WriteCounts, ProcessError> {
+async fn process_one(
+    engine: &Engine,
+    owner: &str,
+    claimed: Claimed,
+) -> Result<WriteCounts, ProcessError> {
     let handle: &Arc<ConnectorHandle> = engine
         .connector(&claimed.connector_id)
         .ok_or_else(|| ProcessError::UnknownConnector(claimed.connector_id.clone()))?;
@@ -129,10 +142,33 @@ async fn process_one(engine: &Engine, owner: &str, claimed: Claimed) -> Result<W
         match item {
             Inbound::Upsert(record) => upserts.push(*record),
             Inbound::Deleted(remote) => {
-                counts.add(writer::delete_records(&mut tx, &engine.columns, &ctx, remote.kind, &[remote.remote_id]).await?);
+                counts.add(
+                    writer::delete_records(
+                        &mut tx,
+                        &engine.columns,
+                        &ctx,
+                        remote.kind,
+                        &[remote.remote_id],
+                    )
+                    .await?,
+                );
             }
-            Inbound::Merged { kind, removed, survivor } => {
-                counts.add(writer::merge_records(&mut tx, &engine.columns, &ctx, kind, &removed, &survivor).await?);
+            Inbound::Merged {
+                kind,
+                removed,
+                survivor,
+            } => {
+                counts.add(
+                    writer::merge_records(
+                        &mut tx,
+                        &engine.columns,
+                        &ctx,
+                        kind,
+                        &removed,
+                        &survivor,
+                    )
+                    .await?,
+                );
             }
             Inbound::Stored { .. } | Inbound::Fetch(_) => {}
         }

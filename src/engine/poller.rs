@@ -146,14 +146,17 @@ pub async fn run_pass(
     report.error = error.clone().or(report.error.take());
     let health = match &result {
         Ok(()) => Some(("healthy", None)),
-        Err(PassError::Connector(ConnectorError::Auth { message })) => {
-            Some(("unhealthy", Some(format!("authentication failed: {message}"))))
-        }
+        Err(PassError::Connector(ConnectorError::Auth { message })) => Some((
+            "unhealthy",
+            Some(format!("authentication failed: {message}")),
+        )),
         Err(PassError::Connector(e)) => Some(("degraded", Some(e.to_string()))),
         Err(_) => None,
     };
     if let Some((health, reason)) = health {
-        if let Err(e) = sync_state::set_health(&engine.pool, &handle.id, health, reason.as_deref()).await {
+        if let Err(e) =
+            sync_state::set_health(&engine.pool, &handle.id, health, reason.as_deref()).await
+        {
             tracing::warn!(connector = %handle.id, error = %e, "recording connector health failed");
         }
     }
@@ -222,7 +225,8 @@ async fn page_loop(
             Err(ConnectorError::ResyncRequired { code }) if restarts < MAX_RESTARTS => {
                 restarts += 1;
                 tracing::warn!(connector = %handle.id, stream = stream.name, %code, "incremental state rejected; running a full pass");
-                sync_state::reset_cursor(&engine.pool, &handle.id, stream.name, &engine.owner).await?;
+                sync_state::reset_cursor(&engine.pool, &handle.id, stream.name, &engine.owner)
+                    .await?;
                 cursor = None;
                 (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
                 seen.clear();
@@ -244,11 +248,21 @@ async fn page_loop(
         let next_cursor = page.cursor.clone();
 
         // Fetch the next page while this one is written.
-        let write = commit_page(engine, handle, stream, page, pass_id, &mut seen, all_full && !resumed, report);
+        let write = commit_page(
+            engine,
+            handle,
+            stream,
+            page,
+            pass_id,
+            &mut seen,
+            all_full && !resumed,
+            report,
+        );
         let counts = if complete {
             write.await?
         } else {
-            let (written, next) = tokio::join!(write, connector.poll(stream.name, Some(&next_cursor)));
+            let (written, next) =
+                tokio::join!(write, connector.poll(stream.name, Some(&next_cursor)));
             prefetched = Some(next);
             written?
         };
@@ -291,21 +305,35 @@ async fn commit_page(
     let mut counts = writer::write_records(&mut tx, &engine.columns, &ctx, page.records).await?;
     for (payload, reason) in &page.rejected {
         let body = serde_json::to_vec(payload).unwrap_or_default();
-        sync_state::dead_letter(&mut tx, &handle.id, &format!("poll:{}", stream.name), &body, reason).await?;
+        sync_state::dead_letter(
+            &mut tx,
+            &handle.id,
+            &format!("poll:{}", stream.name),
+            &body,
+            reason,
+        )
+        .await?;
     }
     if page.complete && page.full_pass && may_delete && report.rejected == 0 {
         if let Some(kind) = stream.entity {
             let seen_ids: Vec<String> = seen.iter().cloned().collect();
             let (missing, live) =
                 entities::count_live_missing(&mut tx, kind.table(), &handle.id, &seen_ids).await?;
-            if missing > 0 && live >= DELETION_GUARD_MIN_LIVE && (missing as f64) > DELETION_GUARD_RATIO * live as f64 {
+            if missing > 0
+                && live >= DELETION_GUARD_MIN_LIVE
+                && (missing as f64) > DELETION_GUARD_RATIO * live as f64
+            {
                 report.warning = Some(format!(
                     "deletion guard: a complete full pass lacked {missing} of {live} live {} records; none deleted",
                     kind.as_str()
                 ));
             } else if missing > 0 {
-                let deleted = entities::soft_delete_missing(&mut tx, kind.table(), &handle.id, &seen_ids).await?;
-                counts.add(writer::emit_deleted(&mut tx, &engine.columns, &ctx, kind, deleted).await?);
+                let deleted =
+                    entities::soft_delete_missing(&mut tx, kind.table(), &handle.id, &seen_ids)
+                        .await?;
+                counts.add(
+                    writer::emit_deleted(&mut tx, &engine.columns, &ctx, kind, deleted).await?,
+                );
             }
         }
     }

@@ -21,12 +21,24 @@ pub async fn run(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
             .partition(|s| handle.stream_schedules.contains_key(s.name));
         if let Some(schedule) = handle.schedule.clone() {
             if !shared.is_empty() {
-                tasks.spawn(schedule_loop(engine.clone(), handle.clone(), schedule, shared, stop.clone()));
+                tasks.spawn(schedule_loop(
+                    engine.clone(),
+                    handle.clone(),
+                    schedule,
+                    shared,
+                    stop.clone(),
+                ));
             }
         }
         for stream in own {
             if let Some(schedule) = handle.stream_schedules.get(stream.name).cloned() {
-                tasks.spawn(schedule_loop(engine.clone(), handle.clone(), schedule, vec![stream], stop.clone()));
+                tasks.spawn(schedule_loop(
+                    engine.clone(),
+                    handle.clone(),
+                    schedule,
+                    vec![stream],
+                    stop.clone(),
+                ));
             }
         }
     }

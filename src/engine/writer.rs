@@ -113,7 +113,13 @@ async fn write_kind(
     for record in batch {
         let hash = record.content_hash();
         match stored.get(&record.meta().remote_id) {
-            None => pending.push(Pending { record, hash, old: None, changes: None, undeleted: false }),
+            None => pending.push(Pending {
+                record,
+                hash,
+                old: None,
+                changes: None,
+                undeleted: false,
+            }),
             Some(row) => {
                 if is_stale(row, &record) {
                     counts.stale += 1;
@@ -127,10 +133,22 @@ async fn write_kind(
                         // Same content by field comparison (e.g. hashed by an older
                         // build): refresh the hash quietly, no event.
                         counts.unchanged += 1;
-                        pending.push(Pending { record, hash, old, changes: None, undeleted });
+                        pending.push(Pending {
+                            record,
+                            hash,
+                            old,
+                            changes: None,
+                            undeleted,
+                        });
                         continue;
                     }
-                    pending.push(Pending { record, hash, old, changes, undeleted });
+                    pending.push(Pending {
+                        record,
+                        hash,
+                        old,
+                        changes,
+                        undeleted,
+                    });
                 }
             }
         }
@@ -233,7 +251,12 @@ fn row_json(connector_id: &str, record: &Record, hash: &str) -> Value {
 }
 
 /// The history row for an application whose stage changed (or that arrived in one).
-fn stage_change(id: uuid::Uuid, connector_id: &str, p: &Pending, event: &NewEvent) -> Option<Value> {
+fn stage_change(
+    id: uuid::Uuid,
+    connector_id: &str,
+    p: &Pending,
+    event: &NewEvent,
+) -> Option<Value> {
     let Record::Application(app) = &p.record else {
         return None;
     };
@@ -316,7 +339,11 @@ pub async fn emit_deleted(
         .collect();
     let deleted_count = new_events.len() as u64;
     let events = insert_events(conn, columns, &new_events).await?;
-    Ok(WriteCounts { deleted: deleted_count, events, ..Default::default() })
+    Ok(WriteCounts {
+        deleted: deleted_count,
+        events,
+        ..Default::default()
+    })
 }
 
 /// Two remote objects became one at the provider: the removed row is
@@ -341,8 +368,17 @@ pub async fn merge_records(
     .into_iter()
     .collect();
     let survivor_id = ids.get(survivor).copied();
-    entities::repoint_references(conn, table, ctx.connector_id, removed, survivor, survivor_id).await?;
-    let deleted = entities::soft_delete(conn, table, ctx.connector_id, &[removed.to_string()]).await?;
+    entities::repoint_references(
+        conn,
+        table,
+        ctx.connector_id,
+        removed,
+        survivor,
+        survivor_id,
+    )
+    .await?;
+    let deleted =
+        entities::soft_delete(conn, table, ctx.connector_id, &[removed.to_string()]).await?;
     let Some(entity_id) = survivor_id.or(ids.get(removed).copied()) else {
         return Ok(WriteCounts::default());
     };

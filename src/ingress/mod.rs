@@ -32,7 +32,10 @@ impl IngressState {
     pub fn new(connectors: &[Arc<ConnectorHandle>], max_body_bytes: usize) -> IngressState {
         IngressState {
             inner: Arc::new(Inner {
-                connectors: connectors.iter().map(|c| (c.id.clone(), c.clone())).collect(),
+                connectors: connectors
+                    .iter()
+                    .map(|c| (c.id.clone(), c.clone()))
+                    .collect(),
                 pool: OnceLock::new(),
                 max_body_bytes,
             }),
@@ -122,12 +125,16 @@ async fn receive(
         if let Err(e) = inbox::heard_from(pool, &connector_id).await {
             tracing::warn!(connector = %connector_id, error = %e, "recording a ping failed");
         }
-        metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "ping").increment(1);
+        metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "ping")
+            .increment(1);
         return plain(StatusCode::OK, "pong");
     }
     let dedup_key = match &delivery.delivery_id {
         Some(id) => format!("id:{id}"),
-        None => format!("sha256:{}", hirebridge_sdk::hex_lower(&Sha256::digest(&bytes))),
+        None => format!(
+            "sha256:{}",
+            hirebridge_sdk::hex_lower(&Sha256::digest(&bytes))
+        ),
     };
     let stored = inbox::store(
         pool,
@@ -149,7 +156,10 @@ async fn receive(
         Err(e) => {
             tracing::error!(connector = %connector_id, error = %e, "storing a webhook failed; answering 503");
             metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "unavailable").increment(1);
-            plain(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable; retry later")
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage unavailable; retry later",
+            )
         }
     }
 }

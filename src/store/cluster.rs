@@ -53,7 +53,11 @@ pub enum ClusterError {
     #[error("initdb failed ({status}):\n{output}")]
     Initdb { status: String, output: String },
     #[error("the managed PostgreSQL did not start ({status}); the end of {log}:\n{tail}")]
-    Start { status: String, log: PathBuf, tail: String },
+    Start {
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error("stopping the managed PostgreSQL failed: {0}")]
     Stop(String),
     #[error("creating database {DATABASE} failed: {0}")]
@@ -103,7 +107,11 @@ impl fmt::Debug for ManagedCluster {
 /// Finds a directory holding initdb, pg_ctl and postgres: `bin_dir`, then PATH,
 /// then /usr/lib/postgresql/*/bin (newest version first).
 pub fn find_binaries(bin_dir: Option<&Path>) -> Result<PathBuf, ClusterError> {
-    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| is_executable(&dir.join(b)));
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| is_executable(&dir.join(b)))
+    };
     let mut searched = Vec::new();
     if let Some(dir) = bin_dir {
         if has_all(dir) {
@@ -153,8 +161,12 @@ fn is_executable(path: &Path) -> bool {
 
 /// A free loopback port right now.
 pub fn free_port() -> Result<u16, ClusterError> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(io("finding a free port"))?;
-    let port = listener.local_addr().map_err(io("finding a free port"))?.port();
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(io("finding a free port"))?;
+    let port = listener
+        .local_addr()
+        .map_err(io("finding a free port"))?
+        .port();
     Ok(port)
 }
 
@@ -202,7 +214,10 @@ fn check_traversable(dir: &Path, run_as: RunAs, user: &str) -> Result<(), Cluste
 }
 
 fn chown_tree(path: &Path, run_as: RunAs) -> Result<(), ClusterError> {
-    let owner = (Some(nix::unistd::Uid::from_raw(run_as.uid)), Some(nix::unistd::Gid::from_raw(run_as.gid)));
+    let owner = (
+        Some(nix::unistd::Uid::from_raw(run_as.uid)),
+        Some(nix::unistd::Gid::from_raw(run_as.gid)),
+    );
     nix::unistd::chown(path, owner.0, owner.1).map_err(|e| ClusterError::Io {
         what: format!("chown {}", path.display()),
         source: std::io::Error::from(e),
@@ -235,10 +250,14 @@ impl ManagedCluster {
 
     fn start_blocking(options: &ClusterOptions) -> Result<ManagedCluster, ClusterError> {
         let bin_dir = find_binaries(options.bin_dir.as_deref())?;
-        std::fs::create_dir_all(&options.data_dir)
-            .map_err(io(format!("creating data_dir {}", options.data_dir.display())))?;
-        let data_dir = std::fs::canonicalize(&options.data_dir)
-            .map_err(io(format!("resolving data_dir {}", options.data_dir.display())))?;
+        std::fs::create_dir_all(&options.data_dir).map_err(io(format!(
+            "creating data_dir {}",
+            options.data_dir.display()
+        )))?;
+        let data_dir = std::fs::canonicalize(&options.data_dir).map_err(io(format!(
+            "resolving data_dir {}",
+            options.data_dir.display()
+        )))?;
         let run_as = if nix::unistd::geteuid().is_root() {
             let user = nix::unistd::User::from_name(&options.system_user)
                 .ok()
@@ -311,21 +330,23 @@ impl ManagedCluster {
         cmd.env("LC_ALL", "C").env_remove("PGPASSWORD");
         if let Some(run_as) = self.run_as {
             // std also drops root's supplementary groups when it changes the uid.
-            cmd.uid(run_as.uid).gid(run_as.gid).env("HOME", &self.pgdata);
+            cmd.uid(run_as.uid)
+                .gid(run_as.gid)
+                .env("HOME", &self.pgdata);
         }
         cmd
     }
 
     fn initdb(&self) -> Result<(), ClusterError> {
-        std::fs::create_dir_all(&self.pgdata).map_err(io(format!("creating {}", self.pgdata.display())))?;
+        std::fs::create_dir_all(&self.pgdata)
+            .map_err(io(format!("creating {}", self.pgdata.display())))?;
         std::fs::set_permissions(&self.pgdata, std::fs::Permissions::from_mode(0o700))
             .map_err(io(format!("chmod {}", self.pgdata.display())))?;
         // initdb reads the superuser password from a file the server user can read
         // (next to the cluster: initdb wants an empty directory).
-        let pwfile = self
-            .pgdata
-            .with_file_name(".initdb-password");
-        std::fs::write(&pwfile, self.password.expose_secret()).map_err(io("writing the initdb password file"))?;
+        let pwfile = self.pgdata.with_file_name(".initdb-password");
+        std::fs::write(&pwfile, self.password.expose_secret())
+            .map_err(io("writing the initdb password file"))?;
         std::fs::set_permissions(&pwfile, std::fs::Permissions::from_mode(0o600))
             .map_err(io("chmod the initdb password file"))?;
         if let Some(run_as) = self.run_as {
@@ -336,7 +357,13 @@ impl ManagedCluster {
             .command("initdb")
             .arg("-D")
             .arg(&self.pgdata)
-            .args(["-U", SUPERUSER, "--auth=scram-sha-256", "--encoding=UTF8", "--no-instructions"])
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .map_err(io("running initdb"));
@@ -363,7 +390,8 @@ impl ManagedCluster {
     fn pg_ctl_start(&self) -> Result<(), ClusterError> {
         if let Some(run_as) = self.run_as {
             if !self.log.exists() {
-                std::fs::write(&self.log, b"").map_err(io(format!("creating {}", self.log.display())))?;
+                std::fs::write(&self.log, b"")
+                    .map_err(io(format!("creating {}", self.log.display())))?;
             }
             chown_tree(&self.log, run_as)?;
         }
@@ -400,11 +428,12 @@ impl ManagedCluster {
             let mut conn = sqlx::PgConnection::connect(url.expose_secret())
                 .await
                 .map_err(|e| ClusterError::CreateDatabase(e.to_string()))?;
-            let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-                .bind(DATABASE)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| ClusterError::CreateDatabase(e.to_string()))?;
+            let exists: bool =
+                sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+                    .bind(DATABASE)
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(|e| ClusterError::CreateDatabase(e.to_string()))?;
             if !exists {
                 sqlx::query(&format!("create database {DATABASE}"))
                     .execute(&mut conn)
@@ -498,7 +527,10 @@ mod tests {
     fn finds_binaries_in_a_configured_directory_or_says_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
         let err = find_binaries(Some(dir.path())).unwrap_err().to_string();
-        assert!(err.contains("database.url") && err.contains("apt-get install postgresql"), "{err}");
+        assert!(
+            err.contains("database.url") && err.contains("apt-get install postgresql"),
+            "{err}"
+        );
         for name in ["initdb", "pg_ctl", "postgres"] {
             let p = dir.path().join(name);
             std::fs::write(&p, "#!/bin/sh\n").unwrap();

@@ -172,17 +172,72 @@ struct Reference {
 }
 
 const REFERENCES: &[Reference] = &[
-    Reference { table: "applications", remote_column: "candidate_remote_id", id_column: "candidate_id", target: "candidates" },
-    Reference { table: "applications", remote_column: "job_remote_id", id_column: "job_id", target: "jobs" },
-    Reference { table: "job_postings", remote_column: "job_remote_id", id_column: "job_id", target: "jobs" },
-    Reference { table: "interviews", remote_column: "application_remote_id", id_column: "application_id", target: "applications" },
-    Reference { table: "interviews", remote_column: "candidate_remote_id", id_column: "candidate_id", target: "candidates" },
-    Reference { table: "offers", remote_column: "application_remote_id", id_column: "application_id", target: "applications" },
-    Reference { table: "assessments", remote_column: "application_remote_id", id_column: "application_id", target: "applications" },
-    Reference { table: "assessments", remote_column: "candidate_remote_id", id_column: "candidate_id", target: "candidates" },
-    Reference { table: "reviews", remote_column: "application_remote_id", id_column: "application_id", target: "applications" },
-    Reference { table: "reviews", remote_column: "interview_remote_id", id_column: "interview_id", target: "interviews" },
-    Reference { table: "background_checks", remote_column: "candidate_remote_id", id_column: "candidate_id", target: "candidates" },
+    Reference {
+        table: "applications",
+        remote_column: "candidate_remote_id",
+        id_column: "candidate_id",
+        target: "candidates",
+    },
+    Reference {
+        table: "applications",
+        remote_column: "job_remote_id",
+        id_column: "job_id",
+        target: "jobs",
+    },
+    Reference {
+        table: "job_postings",
+        remote_column: "job_remote_id",
+        id_column: "job_id",
+        target: "jobs",
+    },
+    Reference {
+        table: "interviews",
+        remote_column: "application_remote_id",
+        id_column: "application_id",
+        target: "applications",
+    },
+    Reference {
+        table: "interviews",
+        remote_column: "candidate_remote_id",
+        id_column: "candidate_id",
+        target: "candidates",
+    },
+    Reference {
+        table: "offers",
+        remote_column: "application_remote_id",
+        id_column: "application_id",
+        target: "applications",
+    },
+    Reference {
+        table: "assessments",
+        remote_column: "application_remote_id",
+        id_column: "application_id",
+        target: "applications",
+    },
+    Reference {
+        table: "assessments",
+        remote_column: "candidate_remote_id",
+        id_column: "candidate_id",
+        target: "candidates",
+    },
+    Reference {
+        table: "reviews",
+        remote_column: "application_remote_id",
+        id_column: "application_id",
+        target: "applications",
+    },
+    Reference {
+        table: "reviews",
+        remote_column: "interview_remote_id",
+        id_column: "interview_id",
+        target: "interviews",
+    },
+    Reference {
+        table: "background_checks",
+        remote_column: "candidate_remote_id",
+        id_column: "candidate_id",
+        target: "candidates",
+    },
 ];
 
 /// Resolves the references of the rows `ids` of `table` in both directions: their

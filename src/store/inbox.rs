@@ -40,7 +40,10 @@ pub async fn store(pool: &PgPool, d: &NewDelivery<'_>) -> Result<bool, sqlx::Err
     Ok(inserted)
 }
 
-async fn heard_from_in(conn: &mut sqlx::PgConnection, connector_id: &str) -> Result<(), sqlx::Error> {
+async fn heard_from_in(
+    conn: &mut sqlx::PgConnection,
+    connector_id: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into hiring.connector_state (connector_id, last_heard_at, updated_at) values ($1, now(), now())
          on conflict (connector_id) do update set last_heard_at = now(), updated_at = now()",
@@ -58,7 +61,11 @@ pub async fn heard_from(pool: &PgPool, connector_id: &str) -> Result<(), sqlx::E
 }
 
 /// Counts a rejected delivery by reason (nothing of the delivery is stored).
-pub async fn count_rejection(pool: &PgPool, connector_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+pub async fn count_rejection(
+    pool: &PgPool,
+    connector_id: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into hiring.webhook_rejections (connector_id, reason, count, last_at) values ($1, $2, 1, now())
          on conflict (connector_id, reason) do update
@@ -84,7 +91,12 @@ pub struct Claimed {
 
 /// Claims up to `limit` deliveries that are due: pending, failed and due for a
 /// retry, or processing under a lease that expired (a crashed worker's rows).
-pub async fn claim(pool: &PgPool, owner: &str, lease: Duration, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+pub async fn claim(
+    pool: &PgPool,
+    owner: &str,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
     let rows = sqlx::query(
         "update hiring.inbox i
             set status = 'processing', lease_owner = $1,
@@ -122,7 +134,11 @@ pub async fn claim(pool: &PgPool, owner: &str, lease: Duration, limit: i64) -> R
 
 /// Marks a claimed delivery done, in the transaction that wrote its records, and
 /// only if this worker still holds it.
-pub async fn complete(conn: &mut sqlx::PgConnection, id: i64, owner: &str) -> Result<bool, sqlx::Error> {
+pub async fn complete(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+    owner: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "update hiring.inbox set status = 'done', processed_at = now(), lease_owner = null,
                 lease_expires_at = null, last_error = null
@@ -174,7 +190,10 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
 }
 
-pub async fn dead_letters(pool: &PgPool, connector: Option<&str>) -> Result<Vec<DeadLetter>, sqlx::Error> {
+pub async fn dead_letters(
+    pool: &PgPool,
+    connector: Option<&str>,
+) -> Result<Vec<DeadLetter>, sqlx::Error> {
     let rows = sqlx::query(
         "select id, connector_id, event_type, status, attempts, received_at, last_error
            from hiring.inbox where status = 'dead' and ($1::text is null or connector_id = $1)

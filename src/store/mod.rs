@@ -173,7 +173,9 @@ fn is_transient_connect_error(e: &sqlx::Error) -> bool {
 
 fn redact_url_error(e: &sqlx::Error) -> String {
     match e {
-        sqlx::Error::Configuration(_) => "it must look like postgres://user:password@host:port/database".into(),
+        sqlx::Error::Configuration(_) => {
+            "it must look like postgres://user:password@host:port/database".into()
+        }
         _ => "it could not be parsed".into(),
     }
 }
@@ -186,9 +188,10 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
 
 /// How many embedded migrations are not applied (successfully) to this database.
 pub async fn pending_migrations(pool: &PgPool) -> Result<usize, StoreError> {
-    let exists: bool = sqlx::query_scalar("select to_regclass('public._sqlx_migrations') is not null")
-        .fetch_one(pool)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("select to_regclass('public._sqlx_migrations') is not null")
+            .fetch_one(pool)
+            .await?;
     let applied: Vec<i64> = if exists {
         sqlx::query_scalar("select version from _sqlx_migrations where success")
             .fetch_all(pool)

@@ -29,7 +29,9 @@ impl TestDb {
     /// A fresh database with the schema migrated.
     pub async fn migrated() -> TestDb {
         let db = test_db().await;
-        hirebridge::store::migrate(&db.pool).await.expect("migrations apply");
+        hirebridge::store::migrate(&db.pool)
+            .await
+            .expect("migrations apply");
         db
     }
 }
@@ -61,7 +63,9 @@ pub async fn test_db() -> TestDb {
         rand::random::<u16>()
     );
     let admin_url = with_database(&server, "postgres");
-    let mut admin = PgConnection::connect(&admin_url).await.expect("connect to the test server");
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to the test server");
     sqlx::query(&format!("create database {name}"))
         .execute(&mut admin)
         .await
@@ -91,7 +95,9 @@ fn as_server_user(cmd: &mut Command) -> Option<(u32, u32)> {
 
 /// Removes throwaway clusters of earlier test runs whose server is gone.
 fn clean_stale(parent: &Path) {
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
         if !name.starts_with("hirebridge-test-pg-") {
@@ -100,7 +106,8 @@ fn clean_stale(parent: &Path) {
         let pid = std::fs::read_to_string(e.path().join("data/postmaster.pid"))
             .ok()
             .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<i32>().ok()));
-        let alive = pid.is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok());
+        let alive = pid
+            .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok());
         let old = e
             .metadata()
             .and_then(|m| m.modified())
@@ -126,7 +133,14 @@ async fn start_throwaway_cluster() -> String {
     initdb
         .arg("-D")
         .arg(&pgdata)
-        .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync", "--no-instructions"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ])
         .env("LC_ALL", "C");
     if let Some((uid, gid)) = as_server_user(&mut initdb) {
         nix::unistd::chown(&dir, Some(uid.into()), Some(gid.into())).unwrap();
@@ -149,10 +163,22 @@ async fn start_throwaway_cluster() -> String {
             let mut cmd = Command::new(bin.join("postgres"));
             cmd.arg("-D")
                 .arg(&pgdata)
-                .args(["-c", "listen_addresses=127.0.0.1", "-c", &format!("port={port}")])
+                .args([
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    &format!("port={port}"),
+                ])
                 .arg("-c")
                 .arg(format!("unix_socket_directories={}", socket_dir.display()))
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+                .args([
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                ])
                 .args(["-c", "max_connections=300", "-c", "shared_buffers=128MB"])
                 .env("LC_ALL", "C")
                 .stdin(Stdio::null());
@@ -174,12 +200,18 @@ async fn start_throwaway_cluster() -> String {
                     // Runs after std changed the uid. Set after the uid change (a credential change clears it):
                     // the server gets SIGQUIT when this thread, hence the test
                     // process, goes away.
-                    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGQUIT).map_err(std::io::Error::from)?;
+                    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGQUIT)
+                        .map_err(std::io::Error::from)?;
                     Ok(())
                 });
             }
             let child = cmd.spawn();
-            let _ = tx.send(child.as_ref().map(|c| c.id()).map_err(|e| std::io::Error::new(e.kind(), e.to_string())));
+            let _ = tx.send(
+                child
+                    .as_ref()
+                    .map(|c| c.id())
+                    .map_err(|e| std::io::Error::new(e.kind(), e.to_string())),
+            );
             // Keep the parent thread (and so the server) alive for the whole test run.
             let _child = child;
             loop {
@@ -187,7 +219,9 @@ async fn start_throwaway_cluster() -> String {
             }
         })
         .expect("spawn the test-postgres thread");
-    rx.recv().expect("postgres spawn result").expect("start postgres");
+    rx.recv()
+        .expect("postgres spawn result")
+        .expect("start postgres");
 
     let url = format!("postgres://postgres@127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -14,7 +14,11 @@ use std::time::Duration;
 pub const DEFAULT_BASE_URL: &str = "https://api.ashbyhq.com";
 
 /// Sync error codes that invalidate the saved `syncToken`: drop it, run a full pass.
-pub const RESYNC_CODES: &[&str] = &["sync_token_expired", "sync_token_invalid", "incremental_sync_too_large"];
+pub const RESYNC_CODES: &[&str] = &[
+    "sync_token_expired",
+    "sync_token_invalid",
+    "incremental_sync_too_large",
+];
 /// Codes that invalidate the page cursor of the pass in progress: restart the pass.
 pub const RESTART_CODES: &[&str] = &["next_cursor_expired", "invalid_next_cursor"];
 
@@ -29,16 +33,24 @@ pub struct AshbyClient {
 
 impl std::fmt::Debug for AshbyClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AshbyClient").field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("AshbyClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
 impl AshbyClient {
-    pub fn new(http: HttpClient, base_url: &str, api_key: &str) -> Result<AshbyClient, ConnectorError> {
+    pub fn new(
+        http: HttpClient,
+        base_url: &str,
+        api_key: &str,
+    ) -> Result<AshbyClient, ConnectorError> {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{api_key}:"));
-        let mut authorization = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| ConnectorError::Auth {
-            message: "the Ashby API key contains characters not allowed in an HTTP header".into(),
-        })?;
+        let mut authorization =
+            HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| ConnectorError::Auth {
+                message: "the Ashby API key contains characters not allowed in an HTTP header"
+                    .into(),
+            })?;
         authorization.set_sensitive(true);
         Ok(AshbyClient {
             http,
@@ -68,19 +80,24 @@ impl AshbyClient {
                     .body(payload.clone())
             })
             .await?;
-        let value: Value = serde_json::from_slice(&resp.body)
-            .map_err(|e| ConnectorError::retryable(format!("{method}: the answer is not JSON ({e})")))?;
+        let value: Value = serde_json::from_slice(&resp.body).map_err(|e| {
+            ConnectorError::retryable(format!("{method}: the answer is not JSON ({e})"))
+        })?;
         match value.get("success").and_then(Value::as_bool) {
             Some(true) => Ok(value),
             Some(false) => Err(logical_error(method, &value)),
-            None => Err(ConnectorError::retryable(format!("{method}: the answer has no `success` field"))),
+            None => Err(ConnectorError::retryable(format!(
+                "{method}: the answer has no `success` field"
+            ))),
         }
     }
 
     /// Calls a list method and reads its pagination fields.
     pub async fn list(&self, method: &str, body: &Value) -> Result<ListResponse, ConnectorError> {
         let value = self.call(method, body).await?;
-        serde_json::from_value(value).map_err(|e| ConnectorError::retryable(format!("{method}: unexpected list shape ({e})")))
+        serde_json::from_value(value).map_err(|e| {
+            ConnectorError::retryable(format!("{method}: unexpected list shape ({e})"))
+        })
     }
 
     /// Calls an `.info` method; `Ok(None)` when Ashby says the object does not exist.
@@ -104,12 +121,22 @@ pub fn logical_error(method: &str, body: &Value) -> ConnectorError {
     let code = info
         .code
         .clone()
-        .or_else(|| body.pointer("/errors/0").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| {
+            body.pointer("/errors/0")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "unknown_error".into());
     let message = format!(
         "{method}: {code}{}{}",
-        info.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(),
-        info.request_id.as_deref().map(|r| format!(" [request {r}]")).unwrap_or_default()
+        info.message
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default(),
+        info.request_id
+            .as_deref()
+            .map(|r| format!(" [request {r}]"))
+            .unwrap_or_default()
     );
     if RESYNC_CODES.contains(&code.as_str()) {
         return ConnectorError::ResyncRequired { code };
@@ -122,9 +149,8 @@ pub fn logical_error(method: &str, body: &Value) -> ConnectorError {
             message,
             retry_after: Some(Duration::from_secs(5)),
         },
-        "unauthenticated" | "unauthorized" | "invalid_api_key" | "forbidden" | "missing_permission" => {
-            ConnectorError::Auth { message }
-        }
+        "unauthenticated" | "unauthorized" | "invalid_api_key" | "forbidden"
+        | "missing_permission" => ConnectorError::Auth { message },
         "internal_error" | "service_unavailable" | "timeout" => ConnectorError::retryable(message),
         _ => ConnectorError::Rejected { message },
     }
@@ -137,15 +163,44 @@ mod tests {
 
     #[test]
     fn classifies_logical_errors_by_code() {
-        let e = |code: &str| logical_error("candidate.list", &json!({"success": false, "errorInfo": {"code": code}}));
-        assert!(matches!(e("sync_token_expired"), ConnectorError::ResyncRequired { .. }));
-        assert!(matches!(e("sync_token_invalid"), ConnectorError::ResyncRequired { .. }));
-        assert!(matches!(e("incremental_sync_too_large"), ConnectorError::ResyncRequired { .. }));
-        assert!(matches!(e("next_cursor_expired"), ConnectorError::RestartPass { .. }));
-        assert!(matches!(e("invalid_next_cursor"), ConnectorError::RestartPass { .. }));
-        assert!(matches!(e("rate_limit_exceeded"), ConnectorError::Retryable { .. }));
-        assert!(matches!(e("invalid_input"), ConnectorError::Rejected { .. }));
-        let legacy = logical_error("x", &json!({"success": false, "errors": ["sync_token_expired"]}));
+        let e = |code: &str| {
+            logical_error(
+                "candidate.list",
+                &json!({"success": false, "errorInfo": {"code": code}}),
+            )
+        };
+        assert!(matches!(
+            e("sync_token_expired"),
+            ConnectorError::ResyncRequired { .. }
+        ));
+        assert!(matches!(
+            e("sync_token_invalid"),
+            ConnectorError::ResyncRequired { .. }
+        ));
+        assert!(matches!(
+            e("incremental_sync_too_large"),
+            ConnectorError::ResyncRequired { .. }
+        ));
+        assert!(matches!(
+            e("next_cursor_expired"),
+            ConnectorError::RestartPass { .. }
+        ));
+        assert!(matches!(
+            e("invalid_next_cursor"),
+            ConnectorError::RestartPass { .. }
+        ));
+        assert!(matches!(
+            e("rate_limit_exceeded"),
+            ConnectorError::Retryable { .. }
+        ));
+        assert!(matches!(
+            e("invalid_input"),
+            ConnectorError::Rejected { .. }
+        ));
+        let legacy = logical_error(
+            "x",
+            &json!({"success": false, "errors": ["sync_token_expired"]}),
+        );
         assert!(matches!(legacy, ConnectorError::ResyncRequired { .. }));
     }
 }

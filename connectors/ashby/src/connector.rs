@@ -13,8 +13,8 @@ use crate::map::{self, References};
 use hirebridge_sdk::http::{HttpClient, HttpConfig};
 use hirebridge_sdk::signature::{decode_hex, matches_any_secret};
 use hirebridge_sdk::{
-    Connector, ConnectorError, Cursor, Delivery, EntityKind, Inbound, Page, Provider, Record, RemoteRef,
-    StageCategory, StreamId, StreamSpec, SyncMode, WebhookError,
+    Connector, ConnectorError, Cursor, Delivery, EntityKind, Inbound, Page, Provider, Record,
+    RemoteRef, StageCategory, StreamId, StreamSpec, SyncMode, WebhookError,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -41,12 +41,32 @@ pub const STREAMS: &[StreamSpec] = &[
     stream("archive_reasons", None, SyncMode::FullOnly),
     stream("interview_stages", None, SyncMode::FullOnly),
     stream("jobs", Some(EntityKind::Job), SyncMode::Incremental),
-    stream("job_postings", Some(EntityKind::JobPosting), SyncMode::FullOnly),
-    stream("candidates", Some(EntityKind::Candidate), SyncMode::Incremental),
-    stream("applications", Some(EntityKind::Application), SyncMode::Incremental),
-    stream("interview_schedules", Some(EntityKind::Interview), SyncMode::Incremental),
+    stream(
+        "job_postings",
+        Some(EntityKind::JobPosting),
+        SyncMode::FullOnly,
+    ),
+    stream(
+        "candidates",
+        Some(EntityKind::Candidate),
+        SyncMode::Incremental,
+    ),
+    stream(
+        "applications",
+        Some(EntityKind::Application),
+        SyncMode::Incremental,
+    ),
+    stream(
+        "interview_schedules",
+        Some(EntityKind::Interview),
+        SyncMode::Incremental,
+    ),
     stream("offers", Some(EntityKind::Offer), SyncMode::Incremental),
-    stream("application_feedback", Some(EntityKind::Review), SyncMode::Incremental),
+    stream(
+        "application_feedback",
+        Some(EntityKind::Review),
+        SyncMode::Incremental,
+    ),
 ];
 
 /// The list method behind each paginated stream.
@@ -147,7 +167,11 @@ impl AshbyConnector {
     }
 
     fn page_size(&self, stream: &str) -> u32 {
-        self.page_sizes.get(stream).copied().unwrap_or(MAX_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE)
+        self.page_sizes
+            .get(stream)
+            .copied()
+            .unwrap_or(MAX_PAGE_SIZE)
+            .clamp(1, MAX_PAGE_SIZE)
     }
 
     fn refs(&self) -> References {
@@ -190,8 +214,12 @@ impl AshbyConnector {
         if *loaded {
             return Ok(());
         }
-        let departments = self.list_all("department.list", json!({"includeArchived": true})).await?;
-        let locations = self.list_all("location.list", json!({"includeArchived": true})).await?;
+        let departments = self
+            .list_all("department.list", json!({"includeArchived": true}))
+            .await?;
+        let locations = self
+            .list_all("location.list", json!({"includeArchived": true}))
+            .await?;
         let stages = self.load_stages().await?;
         self.update_refs(|r| {
             cache_departments(r, &departments);
@@ -203,11 +231,16 @@ impl AshbyConnector {
     }
 
     async fn load_stages(&self) -> Result<Vec<Value>, ConnectorError> {
-        let plans = self.list_all("interviewPlan.list", json!({"includeArchived": true})).await?;
+        let plans = self
+            .list_all("interviewPlan.list", json!({"includeArchived": true}))
+            .await?;
         let mut stages = Vec::new();
         for plan in &plans {
             if let Some(id) = plan.get("id").and_then(Value::as_str) {
-                let page = self.client.list("interviewStage.list", &json!({"interviewPlanId": id})).await?;
+                let page = self
+                    .client
+                    .list("interviewStage.list", &json!({"interviewPlanId": id}))
+                    .await?;
                 stages.extend(page.results);
             }
         }
@@ -215,7 +248,12 @@ impl AshbyConnector {
     }
 
     /// One page of a paginated stream, carrying the sync token through the pass.
-    async fn poll_paginated(&self, stream: &str, method: &str, cursor: Option<&Cursor>) -> Result<Page, ConnectorError> {
+    async fn poll_paginated(
+        &self,
+        stream: &str,
+        method: &str,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page, ConnectorError> {
         let state = AshbyCursor::from_cursor(cursor);
         let mut body = json!({"limit": self.page_size(stream)});
         if let Some(token) = &state.sync_token {
@@ -294,11 +332,15 @@ impl AshbyConnector {
     async fn poll_whole(&self, stream: &str) -> Result<Page, ConnectorError> {
         let records = match stream {
             "sources" => {
-                self.client.list("source.list", &json!({"includeArchived": true})).await?;
+                self.client
+                    .list("source.list", &json!({"includeArchived": true}))
+                    .await?;
                 (Vec::new(), Vec::new())
             }
             "archive_reasons" => {
-                self.client.list("archiveReason.list", &json!({"includeArchived": true})).await?;
+                self.client
+                    .list("archiveReason.list", &json!({"includeArchived": true}))
+                    .await?;
                 (Vec::new(), Vec::new())
             }
             "interview_stages" => {
@@ -327,7 +369,10 @@ impl AshbyConnector {
 }
 
 fn cache_departments(r: &mut References, list: &[Value]) {
-    for d in list.iter().filter_map(|v| serde_json::from_value::<api::Department>(v.clone()).ok()) {
+    for d in list
+        .iter()
+        .filter_map(|v| serde_json::from_value::<api::Department>(v.clone()).ok())
+    {
         if let (Some(id), Some(name)) = (d.id, d.external_name.or(d.name)) {
             r.departments.insert(id, name);
         }
@@ -335,7 +380,10 @@ fn cache_departments(r: &mut References, list: &[Value]) {
 }
 
 fn cache_locations(r: &mut References, list: &[Value]) {
-    for l in list.iter().filter_map(|v| serde_json::from_value::<api::Location>(v.clone()).ok()) {
+    for l in list
+        .iter()
+        .filter_map(|v| serde_json::from_value::<api::Location>(v.clone()).ok())
+    {
         if let (Some(id), Some(name)) = (l.id, l.external_name.or(l.name)) {
             r.locations.insert(id, (name, l.workplace_type));
         }
@@ -343,7 +391,10 @@ fn cache_locations(r: &mut References, list: &[Value]) {
 }
 
 fn cache_stages(r: &mut References, list: &[Value]) {
-    for s in list.iter().filter_map(|v| serde_json::from_value::<api::InterviewStage>(v.clone()).ok()) {
+    for s in list
+        .iter()
+        .filter_map(|v| serde_json::from_value::<api::InterviewStage>(v.clone()).ok())
+    {
         if let Some(id) = s.id.clone() {
             r.stages.insert(id, s);
         }
@@ -374,7 +425,11 @@ impl Connector for AshbyConnector {
         STREAMS
     }
 
-    async fn poll(&self, stream: &StreamId, cursor: Option<&Cursor>) -> Result<Page, ConnectorError> {
+    async fn poll(
+        &self,
+        stream: &StreamId,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page, ConnectorError> {
         match list_method(stream) {
             Some(method) => self.poll_paginated(stream, method, cursor).await,
             None => self.poll_whole(stream).await,
@@ -392,18 +447,33 @@ impl Connector for AshbyConnector {
         })
     }
 
-    fn verify(&self, headers: &http::HeaderMap, body: &[u8], _now: SystemTime) -> Result<Delivery, WebhookError> {
+    fn verify(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        _now: SystemTime,
+    ) -> Result<Delivery, WebhookError> {
         if self.webhook_secrets.is_empty() {
             return Err(WebhookError::NoSecretConfigured);
         }
         let header = headers
             .get(SIGNATURE_HEADER)
-            .ok_or(WebhookError::MissingSignature { header: "Ashby-Signature" })?;
-        let malformed = WebhookError::MalformedSignature { header: "Ashby-Signature" };
+            .ok_or(WebhookError::MissingSignature {
+                header: "Ashby-Signature",
+            })?;
+        let malformed = WebhookError::MalformedSignature {
+            header: "Ashby-Signature",
+        };
         let text = header.to_str().map_err(|_| malformed.clone())?;
-        let hex = text.trim().strip_prefix("sha256=").ok_or(malformed.clone())?;
+        let hex = text
+            .trim()
+            .strip_prefix("sha256=")
+            .ok_or(malformed.clone())?;
         let signature = decode_hex(hex).filter(|s| s.len() == 32).ok_or(malformed)?;
-        let secrets = self.webhook_secrets.iter().map(|s| s.expose_secret().as_bytes());
+        let secrets = self
+            .webhook_secrets
+            .iter()
+            .map(|s| s.expose_secret().as_bytes());
         if !matches_any_secret(secrets, &[body], &signature) {
             return Err(WebhookError::BadSignature);
         }
@@ -421,8 +491,9 @@ impl Connector for AshbyConnector {
     }
 
     fn parse(&self, _delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| ConnectorError::bad_payload(format!("the webhook body is not JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            ConnectorError::bad_payload(format!("the webhook body is not JSON: {e}"))
+        })?;
         parse_webhook(&value, &self.refs())
     }
 
@@ -442,7 +513,11 @@ impl Connector for AshbyConnector {
         if remote.kind == EntityKind::Job {
             self.ensure_refs().await?;
         }
-        let Some(raw) = self.client.info(method, &json!({ key: remote.remote_id })).await? else {
+        let Some(raw) = self
+            .client
+            .info(method, &json!({ key: remote.remote_id }))
+            .await?
+        else {
             return Ok(None);
         };
         map_object(stream, &raw, &self.refs())
@@ -457,12 +532,13 @@ pub fn parse_webhook(value: &Value, refs: &References) -> Result<Vec<Inbound>, C
         .get("action")
         .and_then(Value::as_str)
         .ok_or_else(|| ConnectorError::bad_payload("the webhook body has no `action`"))?;
-    let data = value
-        .get("data")
-        .ok_or_else(|| ConnectorError::bad_payload(format!("{action}: the webhook body has no `data`")))?;
+    let data = value.get("data").ok_or_else(|| {
+        ConnectorError::bad_payload(format!("{action}: the webhook body has no `data`"))
+    })?;
     let field = |name: &str| {
-        data.get(name)
-            .ok_or_else(|| ConnectorError::bad_payload(format!("{action}: `data.{name}` is missing")))
+        data.get(name).ok_or_else(|| {
+            ConnectorError::bad_payload(format!("{action}: `data.{name}` is missing"))
+        })
     };
     let id_of = |v: &Value, what: &str| {
         v.get("id")
@@ -507,13 +583,19 @@ pub fn parse_webhook(value: &Value, refs: &References) -> Result<Vec<Inbound>, C
             kind: EntityKind::Offer,
             remote_id: id_of(field("offer")?, "offer")?,
         })],
-        "interviewPlanTransition" | "openingCreate" | "signatureRequestUpdate" | "surveySubmit" | "ping" => {
+        "interviewPlanTransition"
+        | "openingCreate"
+        | "signatureRequestUpdate"
+        | "surveySubmit"
+        | "ping" => {
             vec![Inbound::Stored {
                 event_type: action.to_string(),
             }]
         }
         other => {
-            return Err(ConnectorError::bad_payload(format!("unknown Ashby webhook action {other:?}")));
+            return Err(ConnectorError::bad_payload(format!(
+                "unknown Ashby webhook action {other:?}"
+            )));
         }
     })
 }
@@ -521,18 +603,24 @@ pub fn parse_webhook(value: &Value, refs: &References) -> Result<Vec<Inbound>, C
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hirebridge_sdk::signature::hmac_sha256;
     use hirebridge_sdk::hex_lower;
+    use hirebridge_sdk::signature::hmac_sha256;
 
     fn connector(secrets: &[&str]) -> AshbyConnector {
         let mut config = AshbyConfig::new("key");
-        config.webhook_secrets = secrets.iter().map(|s| SecretString::from(s.to_string())).collect();
+        config.webhook_secrets = secrets
+            .iter()
+            .map(|s| SecretString::from(s.to_string()))
+            .collect();
         AshbyConnector::new(config).unwrap()
     }
 
     fn signed(secret: &str, body: &[u8]) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();
-        let sig = format!("sha256={}", hex_lower(&hmac_sha256(secret.as_bytes(), &[body])));
+        let sig = format!(
+            "sha256={}",
+            hex_lower(&hmac_sha256(secret.as_bytes(), &[body]))
+        );
         h.insert("Ashby-Signature", sig.parse().unwrap());
         h
     }
@@ -541,25 +629,55 @@ mod tests {
     fn verifies_signatures_with_any_configured_secret() {
         let c = connector(&["old", "new"]);
         let body = br#"{"action":"ping","data":{"webhookActionType":"ping"}}"#;
-        let d = c.verify(&signed("new", body), body, SystemTime::now()).unwrap();
+        let d = c
+            .verify(&signed("new", body), body, SystemTime::now())
+            .unwrap();
         assert!(d.is_ping);
-        assert!(c.verify(&signed("old", body), body, SystemTime::now()).is_ok());
-        assert_eq!(c.verify(&signed("other", body), body, SystemTime::now()), Err(WebhookError::BadSignature));
+        assert!(c
+            .verify(&signed("old", body), body, SystemTime::now())
+            .is_ok());
+        assert_eq!(
+            c.verify(&signed("other", body), body, SystemTime::now()),
+            Err(WebhookError::BadSignature)
+        );
         let tampered = br#"{"action":"ping","data":{"webhookActionType":"pong"}}"#;
-        assert_eq!(c.verify(&signed("new", body), tampered, SystemTime::now()), Err(WebhookError::BadSignature));
-        assert!(matches!(c.verify(&http::HeaderMap::new(), body, SystemTime::now()), Err(WebhookError::MissingSignature { .. })));
+        assert_eq!(
+            c.verify(&signed("new", body), tampered, SystemTime::now()),
+            Err(WebhookError::BadSignature)
+        );
+        assert!(matches!(
+            c.verify(&http::HeaderMap::new(), body, SystemTime::now()),
+            Err(WebhookError::MissingSignature { .. })
+        ));
         let mut bad = http::HeaderMap::new();
         bad.insert("Ashby-Signature", "md5=abc".parse().unwrap());
-        assert!(matches!(c.verify(&bad, body, SystemTime::now()), Err(WebhookError::MalformedSignature { .. })));
+        assert!(matches!(
+            c.verify(&bad, body, SystemTime::now()),
+            Err(WebhookError::MalformedSignature { .. })
+        ));
     }
 
     #[test]
     fn restart_keeps_the_token_and_drops_the_page_cursor() {
         let c = connector(&[]);
-        let cur = AshbyCursor { sync_token: Some("t".into()), page_cursor: Some("p".into()) }.to_cursor();
+        let cur = AshbyCursor {
+            sync_token: Some("t".into()),
+            page_cursor: Some("p".into()),
+        }
+        .to_cursor();
         let restarted = c.restart_pass("candidates", Some(&cur)).unwrap();
-        assert_eq!(AshbyCursor::from_cursor(Some(&restarted)), AshbyCursor { sync_token: Some("t".into()), page_cursor: None });
-        let full = AshbyCursor { sync_token: None, page_cursor: Some("p".into()) }.to_cursor();
+        assert_eq!(
+            AshbyCursor::from_cursor(Some(&restarted)),
+            AshbyCursor {
+                sync_token: Some("t".into()),
+                page_cursor: None
+            }
+        );
+        let full = AshbyCursor {
+            sync_token: None,
+            page_cursor: Some("p".into()),
+        }
+        .to_cursor();
         assert!(c.restart_pass("candidates", Some(&full)).is_none());
     }
 
@@ -569,11 +687,21 @@ mod tests {
         let merge = json!({"action": "candidateMerge", "data": {"deletedCandidate": {"id": "a"}, "mergedCandidate": {"id": "b"}}});
         assert_eq!(
             parse_webhook(&merge, &refs).unwrap(),
-            vec![Inbound::Merged { kind: EntityKind::Candidate, removed: "a".into(), survivor: "b".into() }]
+            vec![Inbound::Merged {
+                kind: EntityKind::Candidate,
+                removed: "a".into(),
+                survivor: "b".into()
+            }]
         );
         let unknown = json!({"action": "somethingNew", "data": {}});
-        assert!(matches!(parse_webhook(&unknown, &refs), Err(ConnectorError::BadPayload { .. })));
+        assert!(matches!(
+            parse_webhook(&unknown, &refs),
+            Err(ConnectorError::BadPayload { .. })
+        ));
         let thin = json!({"action": "applicationUpdate", "data": {}});
-        assert!(matches!(parse_webhook(&thin, &refs), Err(ConnectorError::BadPayload { .. })));
+        assert!(matches!(
+            parse_webhook(&thin, &refs),
+            Err(ConnectorError::BadPayload { .. })
+        ));
     }
 }

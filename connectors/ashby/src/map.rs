@@ -5,9 +5,9 @@
 use crate::api;
 use chrono::{DateTime, NaiveDate, Utc};
 use hirebridge_sdk::{
-    Application, ApplicationStatus, Candidate, EmploymentType, Interview, InterviewStatus, Interviewer, Job,
-    JobPosting, JobStatus, Offer, OfferStatus, Recommendation, Record, RecordMeta, Review, StageCategory,
-    TeamMember, WorkplaceType,
+    Application, ApplicationStatus, Candidate, EmploymentType, Interview, InterviewStatus,
+    Interviewer, Job, JobPosting, JobStatus, Offer, OfferStatus, Recommendation, Record,
+    RecordMeta, Review, StageCategory, TeamMember, WorkplaceType,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -44,7 +44,8 @@ fn parse_date(text: Option<&str>) -> Option<NaiveDate> {
 }
 
 fn decode<T: DeserializeOwned>(what: &str, raw: &Value) -> Result<T, String> {
-    serde_json::from_value(raw.clone()).map_err(|e| format!("Ashby {what} does not match the expected shape: {e}"))
+    serde_json::from_value(raw.clone())
+        .map_err(|e| format!("Ashby {what} does not match the expected shape: {e}"))
 }
 
 fn meta(id: &str, created: Option<&str>, updated: Option<&str>, raw: &Value) -> RecordMeta {
@@ -57,7 +58,9 @@ fn meta(id: &str, created: Option<&str>, updated: Option<&str>, raw: &Value) -> 
 }
 
 fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 pub fn employment_type(text: Option<&str>) -> Option<EmploymentType> {
@@ -111,8 +114,16 @@ pub fn candidate(raw: &Value) -> Result<Record, String> {
         .primary_email_address
         .as_ref()
         .and_then(|e| non_empty(e.value.as_deref()))
-        .or_else(|| c.email_addresses.iter().find_map(|e| non_empty(e.value.as_deref())));
-    let mut emails: Vec<String> = c.email_addresses.iter().filter_map(|e| non_empty(e.value.as_deref())).collect();
+        .or_else(|| {
+            c.email_addresses
+                .iter()
+                .find_map(|e| non_empty(e.value.as_deref()))
+        });
+    let mut emails: Vec<String> = c
+        .email_addresses
+        .iter()
+        .filter_map(|e| non_empty(e.value.as_deref()))
+        .collect();
     if let Some(e) = &email {
         if !emails.contains(e) {
             emails.insert(0, e.clone());
@@ -122,7 +133,11 @@ pub fn candidate(raw: &Value) -> Result<Record, String> {
         .primary_phone_number
         .as_ref()
         .and_then(|p| non_empty(p.value.as_deref()))
-        .or_else(|| c.phone_numbers.iter().find_map(|p| non_empty(p.value.as_deref())));
+        .or_else(|| {
+            c.phone_numbers
+                .iter()
+                .find_map(|p| non_empty(p.value.as_deref()))
+        });
     Ok(Record::Candidate(Candidate {
         meta: meta(&c.id, c.created_at.as_deref(), c.updated_at.as_deref(), raw),
         name,
@@ -131,12 +146,22 @@ pub fn candidate(raw: &Value) -> Result<Record, String> {
         email,
         emails,
         phone,
-        phones: c.phone_numbers.iter().filter_map(|p| non_empty(p.value.as_deref())).collect(),
+        phones: c
+            .phone_numbers
+            .iter()
+            .filter_map(|p| non_empty(p.value.as_deref()))
+            .collect(),
         company: non_empty(c.company.as_deref()),
         title: non_empty(c.position.as_deref()),
-        location: c.location.and_then(|l| non_empty(l.location_summary.as_deref())),
+        location: c
+            .location
+            .and_then(|l| non_empty(l.location_summary.as_deref())),
         source: c.source.and_then(|s| non_empty(s.title.as_deref())),
-        tags: c.tags.iter().filter_map(|t| non_empty(t.title.as_deref())).collect(),
+        tags: c
+            .tags
+            .iter()
+            .filter_map(|t| non_empty(t.title.as_deref()))
+            .collect(),
         profile_url: non_empty(c.profile_url.as_deref()),
         linkedin_url: c
             .social_links
@@ -160,7 +185,11 @@ pub fn job(raw: &Value, refs: &References) -> Result<Record, String> {
             _ => None,
         },
         employment_type: employment_type(j.employment_type.as_deref()),
-        department: j.department_id.as_ref().and_then(|id| refs.departments.get(id)).cloned(),
+        department: j
+            .department_id
+            .as_ref()
+            .and_then(|id| refs.departments.get(id))
+            .cloned(),
         location: location.map(|(name, _)| name.clone()),
         workplace_type: location.and_then(|(_, w)| workplace_type(w.as_deref())),
         confidential: j.confidential.unwrap_or(false),
@@ -224,7 +253,10 @@ pub fn stage_category(
 
 pub fn application(raw: &Value, refs: &References) -> Result<Record, String> {
     let a: api::Application = decode("application", raw)?;
-    let reason_type = a.archive_reason.as_ref().and_then(|r| r.reason_type.as_deref());
+    let reason_type = a
+        .archive_reason
+        .as_ref()
+        .and_then(|r| r.reason_type.as_deref());
     let status = match a.status.as_deref() {
         Some("Active") => Some(ApplicationStatus::Active),
         Some("Lead") => Some(ApplicationStatus::Lead),
@@ -253,8 +285,14 @@ pub fn application(raw: &Value, refs: &References) -> Result<Record, String> {
         stage_remote_id: stage.and_then(|s| s.id.clone()),
         stage_name: stage.and_then(|s| non_empty(s.title.as_deref())),
         stage_category: category,
-        source: a.source.as_ref().and_then(|s| non_empty(s.title.as_deref())),
-        archive_reason: a.archive_reason.as_ref().and_then(|r| non_empty(r.text.as_deref())),
+        source: a
+            .source
+            .as_ref()
+            .and_then(|s| non_empty(s.title.as_deref())),
+        archive_reason: a
+            .archive_reason
+            .as_ref()
+            .and_then(|r| non_empty(r.text.as_deref())),
         applied_at: parse_time(a.created_at.as_deref()),
         archived_at: parse_time(a.archived_at.as_deref()),
         hired_at: None,
@@ -280,12 +318,30 @@ pub fn interview_status(text: Option<&str>) -> Option<InterviewStatus> {
 
 pub fn interview(raw: &Value, refs: &References) -> Result<Record, String> {
     let s: api::InterviewSchedule = decode("interview schedule", raw)?;
-    let stage = s.interview_stage_id.as_ref().and_then(|id| refs.stages.get(id));
-    let starts_at = s.interview_events.iter().filter_map(|e| parse_time(e.start_time.as_deref())).min();
-    let ends_at = s.interview_events.iter().filter_map(|e| parse_time(e.end_time.as_deref())).max();
+    let stage = s
+        .interview_stage_id
+        .as_ref()
+        .and_then(|id| refs.stages.get(id));
+    let starts_at = s
+        .interview_events
+        .iter()
+        .filter_map(|e| parse_time(e.start_time.as_deref()))
+        .min();
+    let ends_at = s
+        .interview_events
+        .iter()
+        .filter_map(|e| parse_time(e.end_time.as_deref()))
+        .max();
     let mut interviewers: Vec<Interviewer> = Vec::new();
-    for user in s.interview_events.iter().flat_map(|e| e.interviewers.iter()) {
-        if interviewers.iter().any(|i| i.remote_user_id.is_some() && i.remote_user_id == user.id) {
+    for user in s
+        .interview_events
+        .iter()
+        .flat_map(|e| e.interviewers.iter())
+    {
+        if interviewers
+            .iter()
+            .any(|i| i.remote_user_id.is_some() && i.remote_user_id == user.id)
+        {
             continue;
         }
         interviewers.push(Interviewer {
@@ -298,7 +354,11 @@ pub fn interview(raw: &Value, refs: &References) -> Result<Record, String> {
     let title = s
         .interview_events
         .iter()
-        .find_map(|e| e.interview.as_ref().and_then(|i| non_empty(i.title.as_deref())))
+        .find_map(|e| {
+            e.interview
+                .as_ref()
+                .and_then(|i| non_empty(i.title.as_deref()))
+        })
         .or_else(|| stage_name.clone());
     Ok(Record::Interview(Interview {
         meta: meta(&s.id, s.created_at.as_deref(), s.updated_at.as_deref(), raw),
@@ -309,18 +369,30 @@ pub fn interview(raw: &Value, refs: &References) -> Result<Record, String> {
         status: interview_status(s.status.as_deref()),
         starts_at,
         ends_at,
-        location: s.interview_events.iter().find_map(|e| non_empty(e.location.as_deref())),
-        meeting_url: s.interview_events.iter().find_map(|e| non_empty(e.meeting_link.as_deref())),
+        location: s
+            .interview_events
+            .iter()
+            .find_map(|e| non_empty(e.location.as_deref())),
+        meeting_url: s
+            .interview_events
+            .iter()
+            .find_map(|e| non_empty(e.meeting_link.as_deref())),
         interviewers,
     }))
 }
 
 pub fn offer_status(o: &api::Offer) -> Option<OfferStatus> {
-    let approved = o.latest_version.as_ref().and_then(|v| v.approval_status.as_deref()) == Some("Approved");
+    let approved = o
+        .latest_version
+        .as_ref()
+        .and_then(|v| v.approval_status.as_deref())
+        == Some("Approved");
     let by_offer = match o.offer_status.as_deref() {
-        Some("WaitingOnApprovalStart") | Some("WaitingOnApprovalDefinition") => {
-            Some(if approved { OfferStatus::Approved } else { OfferStatus::Draft })
-        }
+        Some("WaitingOnApprovalStart") | Some("WaitingOnApprovalDefinition") => Some(if approved {
+            OfferStatus::Approved
+        } else {
+            OfferStatus::Draft
+        }),
         Some("WaitingOnOfferApproval") => Some(OfferStatus::PendingApproval),
         Some("WaitingOnCandidateResponse") => Some(OfferStatus::Extended),
         Some("CandidateAccepted") => Some(OfferStatus::Accepted),
@@ -333,7 +405,11 @@ pub fn offer_status(o: &api::Offer) -> Option<OfferStatus> {
         Some("Declined") => Some(OfferStatus::Declined),
         Some("Cancelled") => Some(OfferStatus::Cancelled),
         Some("WaitingOnResponse") | Some("Pending") => Some(OfferStatus::Extended),
-        Some("Created") => Some(if approved { OfferStatus::Approved } else { OfferStatus::Draft }),
+        Some("Created") => Some(if approved {
+            OfferStatus::Approved
+        } else {
+            OfferStatus::Draft
+        }),
         _ => None,
     })
 }
@@ -348,7 +424,12 @@ pub fn offer(raw: &Value) -> Result<Record, String> {
         _ => None,
     });
     Ok(Record::Offer(Offer {
-        meta: meta(&o.id, version.and_then(|v| v.created_at.as_deref()), None, raw),
+        meta: meta(
+            &o.id,
+            version.and_then(|v| v.created_at.as_deref()),
+            None,
+            raw,
+        ),
         application_remote_id: o.application_id.clone(),
         status: offer_status(&o),
         salary_amount: amount,
@@ -372,11 +453,21 @@ fn feedback_values(values: Option<&Value>) -> (Option<f64>, Option<String>) {
     for (key, value) in map {
         let key = key.to_lowercase();
         let inner = value.get("value").unwrap_or(value);
-        if rating.is_none() && (key.contains("recommend") || key.contains("overall") || key.contains("score")) {
-            rating = inner.as_f64().or_else(|| inner.as_str().and_then(|s| s.parse().ok()));
+        if rating.is_none()
+            && (key.contains("recommend") || key.contains("overall") || key.contains("score"))
+        {
+            rating = inner
+                .as_f64()
+                .or_else(|| inner.as_str().and_then(|s| s.parse().ok()));
         }
-        if summary.is_none() && (key.contains("note") || key.contains("summary") || key.contains("feedback")) {
-            summary = inner.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        if summary.is_none()
+            && (key.contains("note") || key.contains("summary") || key.contains("feedback"))
+        {
+            summary = inner
+                .as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
         }
     }
     (rating, summary)
@@ -401,7 +492,12 @@ pub fn review(raw: &Value) -> Result<Record, String> {
     let (rating, summary) = feedback_values(f.submitted_values.as_ref());
     let user = f.submitted_by_user.as_ref();
     Ok(Record::Review(Review {
-        meta: meta(&f.id, f.submitted_at.as_deref(), f.submitted_at.as_deref(), raw),
+        meta: meta(
+            &f.id,
+            f.submitted_at.as_deref(),
+            f.submitted_at.as_deref(),
+            raw,
+        ),
         application_remote_id: f.application_id.clone(),
         interview_remote_id: None,
         reviewer_name: user.and_then(api::User::full_name),
@@ -430,16 +526,49 @@ mod tests {
     #[test]
     fn stage_categories_from_type_title_and_overrides() {
         let refs = References::default();
-        assert_eq!(stage_category(&stage("Recruiter Screen", "PreInterviewScreen"), None, &refs), Some(StageCategory::Screening));
-        assert_eq!(stage_category(&stage("Application Review", "PreInterviewScreen"), None, &refs), Some(StageCategory::Applied));
-        assert_eq!(stage_category(&stage("Take-home Assignment", "Active"), None, &refs), Some(StageCategory::Assessment));
-        assert_eq!(stage_category(&stage("Onsite", "Active"), None, &refs), Some(StageCategory::Interview));
-        assert_eq!(stage_category(&stage("Offer", "Offer"), None, &refs), Some(StageCategory::Offer));
-        let withdrew = api::ArchiveReason { reason_type: Some("RejectedByCandidate".into()), ..Default::default() };
-        assert_eq!(stage_category(&stage("Archived", "Archived"), Some(&withdrew), &refs), Some(StageCategory::Withdrawn));
+        assert_eq!(
+            stage_category(
+                &stage("Recruiter Screen", "PreInterviewScreen"),
+                None,
+                &refs
+            ),
+            Some(StageCategory::Screening)
+        );
+        assert_eq!(
+            stage_category(
+                &stage("Application Review", "PreInterviewScreen"),
+                None,
+                &refs
+            ),
+            Some(StageCategory::Applied)
+        );
+        assert_eq!(
+            stage_category(&stage("Take-home Assignment", "Active"), None, &refs),
+            Some(StageCategory::Assessment)
+        );
+        assert_eq!(
+            stage_category(&stage("Onsite", "Active"), None, &refs),
+            Some(StageCategory::Interview)
+        );
+        assert_eq!(
+            stage_category(&stage("Offer", "Offer"), None, &refs),
+            Some(StageCategory::Offer)
+        );
+        let withdrew = api::ArchiveReason {
+            reason_type: Some("RejectedByCandidate".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            stage_category(&stage("Archived", "Archived"), Some(&withdrew), &refs),
+            Some(StageCategory::Withdrawn)
+        );
         let mut refs = References::default();
-        refs.stage_map.insert("onsite".into(), StageCategory::Assessment);
-        assert_eq!(stage_category(&stage("Onsite", "Active"), None, &refs), Some(StageCategory::Assessment));
+        refs.stage_map
+            .insert("onsite".into(), StageCategory::Assessment);
+        assert_eq!(
+            stage_category(&stage("Onsite", "Active"), None, &refs),
+            Some(StageCategory::Assessment)
+        );
     }
 
     #[test]
@@ -455,7 +584,9 @@ mod tests {
             "job": {"id": "job-1", "title": "Engineer"},
             "hiringTeam": [{"email": "r@x.io", "firstName": "Rita", "lastName": "R", "role": "Recruiter", "userId": "u1"}]
         });
-        let Record::Application(a) = application(&raw, &References::default()).unwrap() else { panic!() };
+        let Record::Application(a) = application(&raw, &References::default()).unwrap() else {
+            panic!()
+        };
         assert_eq!(a.status, Some(ApplicationStatus::Withdrawn));
         assert_eq!(a.stage_category, Some(StageCategory::Withdrawn));
         assert_eq!(a.candidate_remote_id.as_deref(), Some("cand-1"));
@@ -469,14 +600,18 @@ mod tests {
     fn maps_offers_and_reviews() {
         let raw = json!({"id": "o1", "applicationId": "a1", "acceptanceStatus": "Pending", "offerStatus": "WaitingOnCandidateResponse",
             "latestVersion": {"id": "v2", "startDate": "2026-03-01", "salary": {"currencyCode": "EUR", "value": 85000.5}, "createdAt": "2026-01-01T00:00:00Z"}});
-        let Record::Offer(o) = offer(&raw).unwrap() else { panic!() };
+        let Record::Offer(o) = offer(&raw).unwrap() else {
+            panic!()
+        };
         assert_eq!(o.status, Some(OfferStatus::Extended));
         assert_eq!(o.salary_amount.as_deref(), Some("85000.5"));
         assert_eq!(o.start_date, NaiveDate::from_ymd_opt(2026, 3, 1));
         let raw = json!({"id": "f1", "applicationId": "a1", "submittedAt": "2026-01-01T00:00:00Z",
             "submittedByUser": {"id": "u", "firstName": "Ann", "lastName": "Lee", "email": "ann@x.io"},
             "submittedValues": {"overall_recommendation": {"value": 4}, "notes": " Strong systems design "}});
-        let Record::Review(r) = review(&raw).unwrap() else { panic!() };
+        let Record::Review(r) = review(&raw).unwrap() else {
+            panic!()
+        };
         assert_eq!(r.recommendation, Some(Recommendation::StrongYes));
         assert_eq!(r.summary.as_deref(), Some("Strong systems design"));
         assert_eq!(r.reviewer_name.as_deref(), Some("Ann Lee"));
