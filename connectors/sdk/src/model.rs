@@ -553,6 +553,47 @@ pub fn normalize_phone(phone: &str) -> Option<String> {
     })
 }
 
+/// A stage category guessed from a stage's name, for providers whose stages are
+/// free text (Kit) or whose stage type is too coarse (Ashby "Active"). Operators
+/// override it per connector with `stage_map`.
+pub fn stage_category_from_title(title: &str) -> StageCategory {
+    let title = title.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| title.contains(w));
+    if has(&["reject", "declin", "disqualif", "archiv"]) {
+        StageCategory::Rejected
+    } else if has(&["withdr"]) {
+        StageCategory::Withdrawn
+    } else if has(&["hired", "onboard"]) {
+        StageCategory::Hired
+    } else if has(&["offer"]) {
+        StageCategory::Offer
+    } else if has(&[
+        "take-home",
+        "take home",
+        "assignment",
+        "assessment",
+        "exercise",
+        "challenge",
+        "test",
+        "case study",
+    ]) {
+        StageCategory::Assessment
+    } else if has(&["screen", "phone", "intro call"]) {
+        StageCategory::Screening
+    } else if has(&[
+        "application review",
+        "new",
+        "applied",
+        "lead",
+        "sourced",
+        "inbox",
+    ]) {
+        StageCategory::Applied
+    } else {
+        StageCategory::Interview
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,46 +635,5 @@ mod tests {
             Some("+14155550100")
         );
         assert_eq!(normalize_phone("12"), None);
-    }
-}
-
-/// A stage category guessed from a stage's name, for providers whose stages are
-/// free text (Kit) or whose stage type is too coarse (Ashby "Active"). Operators
-/// override it per connector with `stage_map`.
-pub fn stage_category_from_title(title: &str) -> StageCategory {
-    let title = title.to_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| title.contains(w));
-    if has(&["reject", "declin", "disqualif", "archiv"]) {
-        StageCategory::Rejected
-    } else if has(&["withdr"]) {
-        StageCategory::Withdrawn
-    } else if has(&["hired", "onboard"]) {
-        StageCategory::Hired
-    } else if has(&["offer"]) {
-        StageCategory::Offer
-    } else if has(&[
-        "take-home",
-        "take home",
-        "assignment",
-        "assessment",
-        "exercise",
-        "challenge",
-        "test",
-        "case study",
-    ]) {
-        StageCategory::Assessment
-    } else if has(&["screen", "phone", "intro call"]) {
-        StageCategory::Screening
-    } else if has(&[
-        "application review",
-        "new",
-        "applied",
-        "lead",
-        "sourced",
-        "inbox",
-    ]) {
-        StageCategory::Applied
-    } else {
-        StageCategory::Interview
     }
 }
