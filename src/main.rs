@@ -142,6 +142,9 @@ enum BenchCommand {
     },
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status for an invalid configuration, distinct from runtime failures (1).
 const EXIT_CONFIG: u8 = 2;
 
@@ -157,6 +160,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if matches!(
+        cli.command,
+        Command::Simulate { .. } | Command::Bench { .. }
+    ) {
+        telemetry::init_logging(&hirebridge::config::TelemetryConfig {
+            log_format: hirebridge::config::LogFormat::Text,
+            log_filter: "warn".into(),
+        });
+    }
     runtime.block_on(async {
         match cli.command {
             Command::Check(args) => check(&args.config),
@@ -270,6 +282,7 @@ where
 
 /// Commands without a config file: log to stderr as text, report errors the same way.
 fn edge(result: anyhow::Result<()>) -> ExitCode {
+    // (Logging for these commands was set up in `main` before they ran.)
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -7,7 +7,7 @@ use super::events::Via;
 use super::writer::{self, WriteContext, WriteCounts};
 use super::{ConnectorHandle, Engine};
 use crate::store::{entities, sync_state};
-use hirebridge_sdk::{ConnectorError, Cursor, Page, StreamSpec};
+use hirebridge_sdk::{Connector, ConnectorError, Cursor, Page, StreamSpec};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
@@ -25,6 +25,13 @@ const MAX_RESTARTS: u32 = 3;
 const DELETION_GUARD_RATIO: f64 = 0.5;
 /// Below this many live records the guard does not apply.
 const DELETION_GUARD_MIN_LIVE: i64 = 20;
+
+/// A batch of pages is committed when it holds this many records, this many
+/// pages, or has waited this long (whichever comes first), and always at the end
+/// of a pass.
+const FLUSH_RECORDS: usize = 1000;
+const FLUSH_PAGES: usize = 20;
+const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Called after each committed page, for progress bars.
 pub type ProgressFn = Arc<dyn Fn(&PassReport) + Send + Sync>;
@@ -197,7 +204,6 @@ async fn page_loop(
     state: sync_state::StreamState,
     report: &mut PassReport,
 ) -> Result<(), PassError> {
-    let connector = handle.connector.as_ref();
     let mut cursor: Option<Cursor> = if options.full {
         None
     } else {
@@ -213,12 +219,20 @@ async fn page_loop(
     let mut seen: HashSet<String> = HashSet::new();
     let mut all_full = true;
     let mut restarts = 0;
-    let mut prefetched: Option<Result<Page, ConnectorError>> = None;
+    let mut pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
+    // Pages fetched but not yet committed.
+    let mut buffer: Option<Page> = None;
+    let mut buffered_pages = 0;
+    let mut last_flush = Instant::now();
 
     loop {
-        let fetched = match prefetched.take() {
+        let fetched = match pages.recv().await {
             Some(result) => result,
-            None => connector.poll(stream.name, cursor.as_ref()).await,
+            None => {
+                return Err(PassError::Connector(ConnectorError::retryable(
+                    "the page fetcher stopped",
+                )))
+            }
         };
         let page = match fetched {
             Ok(page) => page,
@@ -230,14 +244,18 @@ async fn page_loop(
                 cursor = None;
                 (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
                 seen.clear();
+                (buffer, buffered_pages) = (None, 0);
+                pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
                 continue;
             }
             Err(ConnectorError::RestartPass { code }) if restarts < MAX_RESTARTS => {
                 restarts += 1;
                 tracing::warn!(connector = %handle.id, stream = stream.name, %code, "page cursor rejected; restarting the pass");
-                cursor = connector.restart_pass(stream.name, cursor.as_ref());
+                cursor = handle.connector.restart_pass(stream.name, cursor.as_ref());
                 (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
                 seen.clear();
+                (buffer, buffered_pages) = (None, 0);
+                pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -245,30 +263,45 @@ async fn page_loop(
         all_full &= page.full_pass;
         report.full_pass = all_full;
         let complete = page.complete;
-        let next_cursor = page.cursor.clone();
-
-        // Fetch the next page while this one is written.
-        let write = commit_page(
+        cursor = Some(page.cursor.clone());
+        report.pages += 1;
+        buffered_pages += 1;
+        let batch = match buffer.take() {
+            None => page,
+            Some(mut b) => {
+                b.records.extend(page.records);
+                b.rejected.extend(page.rejected);
+                b.cursor = page.cursor;
+                b.complete = page.complete;
+                b.full_pass &= page.full_pass;
+                b
+            }
+        };
+        let flush = complete
+            || batch.records.len() >= FLUSH_RECORDS
+            || buffered_pages >= FLUSH_PAGES
+            || last_flush.elapsed() >= FLUSH_INTERVAL;
+        if !flush {
+            buffer = Some(batch);
+            continue;
+        }
+        // Several pages are committed together (fewer round trips and commits);
+        // the cursor saved is the last page's, so a crash resumes right after what
+        // was committed. Meanwhile the fetcher keeps reading ahead.
+        let counts = commit_page(
             engine,
             handle,
             stream,
-            page,
+            batch,
             pass_id,
             &mut seen,
             all_full && !resumed,
             report,
-        );
-        let counts = if complete {
-            write.await?
-        } else {
-            let (written, next) =
-                tokio::join!(write, connector.poll(stream.name, Some(&next_cursor)));
-            prefetched = Some(next);
-            written?
-        };
+        )
+        .await?;
+        buffered_pages = 0;
+        last_flush = Instant::now();
         report.add(counts);
-        report.pages += 1;
-        cursor = Some(next_cursor);
         if let Some(progress) = &options.progress {
             progress(report);
         }
@@ -276,6 +309,36 @@ async fn page_loop(
             return Ok(());
         }
     }
+}
+
+/// How many pages the fetcher may read ahead of the writer.
+const READ_AHEAD: usize = 8;
+
+/// Reads pages from `cursor` on in a task of its own, so fetching and writing
+/// overlap. It stops after the last page, after an error, or when the receiver
+/// is dropped (the pass ended or restarted).
+fn fetch_pages(
+    connector: Arc<dyn Connector>,
+    stream: &'static str,
+    mut cursor: Option<Cursor>,
+) -> tokio::sync::mpsc::Receiver<Result<Page, ConnectorError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        loop {
+            let result = connector.poll(stream, cursor.as_ref()).await;
+            let stop = match &result {
+                Ok(page) => {
+                    cursor = Some(page.cursor.clone());
+                    page.complete
+                }
+                Err(_) => true,
+            };
+            if tx.send(result).await.is_err() || stop {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// Writes one page in one transaction: records, events, dead letters, the cursor,

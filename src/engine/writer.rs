@@ -107,11 +107,27 @@ async fn write_kind(
     let table = kind.table();
     let remote_ids: Vec<String> = batch.iter().map(|r| r.meta().remote_id.clone()).collect();
     let stored = entities::stored_rows(conn, table, ctx.connector_id, &remote_ids).await?;
+    // Hash comparison first; the stored content is read only for records that changed.
+    let batch: Vec<(Record, String)> = batch
+        .into_iter()
+        .map(|r| {
+            let hash = r.content_hash();
+            (r, hash)
+        })
+        .collect();
+    let changed_ids: Vec<uuid::Uuid> = batch
+        .iter()
+        .filter_map(|(r, hash)| {
+            let row = stored.get(&r.meta().remote_id)?;
+            (!is_stale(row, r) && (&row.content_hash != hash || row.deleted_at.is_some()))
+                .then_some(row.id)
+        })
+        .collect();
+    let mut before = entities::stored_json(conn, table, &changed_ids).await?;
 
     let mut counts = WriteCounts::default();
     let mut pending: Vec<Pending> = Vec::new();
-    for record in batch {
-        let hash = record.content_hash();
+    for (record, hash) in batch {
         match stored.get(&record.meta().remote_id) {
             None => pending.push(Pending {
                 record,
@@ -126,7 +142,9 @@ async fn write_kind(
                 } else if row.content_hash == hash && row.deleted_at.is_none() {
                     counts.unchanged += 1;
                 } else {
-                    let old = Record::from_normalized(kind, row.row.clone()).ok();
+                    let old = before
+                        .remove(&row.id)
+                        .and_then(|json| Record::from_normalized(kind, json).ok());
                     let changes = old.as_ref().and_then(|old| events::diff(old, &record));
                     let undeleted = row.deleted_at.is_some();
                     if changes.is_none() && !undeleted && old.is_some() {
@@ -162,8 +180,12 @@ async fn write_kind(
         .map(|p| row_json(ctx.connector_id, &p.record, &p.hash))
         .collect();
     let written = entities::upsert_rows(conn, columns, table, &rows).await?;
-    let ids: Vec<uuid::Uuid> = written.values().map(|(id, _)| *id).collect();
-    entities::resolve_references(conn, table, &ids).await?;
+    let inserted: Vec<uuid::Uuid> = written
+        .values()
+        .filter(|(_, new)| *new)
+        .map(|(id, _)| *id)
+        .collect();
+    entities::resolve_waiting_references(conn, table, &inserted).await?;
 
     let now = Utc::now();
     let mut stage_changes: Vec<Value> = Vec::new();

@@ -52,8 +52,6 @@ pub struct StoredRow {
     pub content_hash: String,
     pub remote_updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
-    /// The whole row as JSON (`to_jsonb`), column names as keys.
-    pub row: Value,
 }
 
 /// The stored rows of `table` for these remote ids of one connector, in one round trip.
@@ -64,7 +62,7 @@ pub async fn stored_rows(
     remote_ids: &[String],
 ) -> Result<HashMap<String, StoredRow>, sqlx::Error> {
     let sql = format!(
-        "select id, remote_id, content_hash, remote_updated_at, deleted_at, to_jsonb(t) - 'remote_data' as row
+        "select id, remote_id, content_hash, remote_updated_at, deleted_at
            from hiring.{table} t where connector_id = $1 and remote_id = any($2)"
     );
     let rows = sqlx::query(&sql)
@@ -80,11 +78,27 @@ pub async fn stored_rows(
             content_hash: row.try_get("content_hash")?,
             remote_updated_at: row.try_get("remote_updated_at")?,
             deleted_at: row.try_get("deleted_at")?,
-            row: row.try_get("row")?,
         };
         out.insert(stored.remote_id.clone(), stored);
     }
     Ok(out)
+}
+
+/// The stored rows `ids` of `table` as JSON (column names as keys, without the
+/// raw provider object): the "before" of changed records, fetched only for those.
+pub async fn stored_json(
+    conn: &mut PgConnection,
+    table: &str,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Value>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "select id, to_jsonb(t) - 'remote_data' as row from hiring.{table} t where id = any($1)"
+    );
+    let rows: Vec<(Uuid, Value)> = sqlx::query_as(&sql).bind(ids).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Columns the database owns: never written from a record.
@@ -107,22 +121,41 @@ pub async fn upsert_rows(
         .map(String::as_str)
         .filter(|c| columns.has(table, c) && !DATABASE_OWNED.contains(c))
         .collect();
-    let col_list = cols.join(", ");
-    let updates: Vec<String> = cols
+    // References are resolved in the same statement: each `*_id` is looked up
+    // from its `*_remote_id` (NULL while the other side has not arrived yet).
+    let refs: Vec<&Reference> = REFERENCES
         .iter()
-        .filter(|c| !matches!(**c, "connector_id" | "remote_id"))
+        .filter(|r| {
+            r.table == table && cols.contains(&r.remote_column) && columns.has(table, r.id_column)
+        })
+        .collect();
+    let mut insert_cols: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+    let mut select_exprs: Vec<String> = cols.iter().map(|c| format!("r.{c}")).collect();
+    for r in &refs {
+        insert_cols.push(r.id_column.to_string());
+        select_exprs.push(format!(
+            "(select d.id from hiring.{target} d where d.connector_id = r.connector_id and d.remote_id = r.{remote})",
+            target = r.target,
+            remote = r.remote_column
+        ));
+    }
+    let updates: Vec<String> = insert_cols
+        .iter()
+        .filter(|c| !matches!(c.as_str(), "connector_id" | "remote_id"))
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
     let sql = format!(
-        "insert into hiring.{table} ({col_list})
-         select {col_list} from jsonb_populate_recordset(null::hiring.{table}, $1)
+        "insert into hiring.{table} ({insert_list})
+         select {select_list} from jsonb_populate_recordset(null::hiring.{table}, $1) r
          on conflict (connector_id, remote_id) do update
             set {updates}, updated_at = now(), deleted_at = null
          returning id, remote_id, (xmax = 0) as inserted",
+        insert_list = insert_cols.join(", "),
+        select_list = select_exprs.join(", "),
         updates = updates.join(", ")
     );
     let result = sqlx::query(&sql)
-        .bind(Value::Array(rows.to_vec()))
+        .bind(sqlx::types::Json(rows))
         .fetch_all(&mut *conn)
         .await?;
     let mut out = HashMap::with_capacity(result.len());
@@ -157,7 +190,7 @@ pub async fn insert_rows(
          select {col_list} from jsonb_populate_recordset(null::hiring.{table}, $1)"
     );
     let done = sqlx::query(&sql)
-        .bind(Value::Array(rows.to_vec()))
+        .bind(sqlx::types::Json(rows))
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected())
@@ -240,29 +273,16 @@ const REFERENCES: &[Reference] = &[
     },
 ];
 
-/// Resolves the references of the rows `ids` of `table` in both directions: their
-/// own remote references to rows already stored, and rows stored earlier that were
-/// waiting for these.
-pub async fn resolve_references(
+/// Resolves references to the newly inserted rows `ids` of `table` from rows
+/// stored earlier that were waiting for them (their own references were resolved
+/// by [`upsert_rows`]).
+pub async fn resolve_waiting_references(
     conn: &mut PgConnection,
     table: &str,
     ids: &[Uuid],
 ) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
-    }
-    for r in REFERENCES.iter().filter(|r| r.table == table) {
-        let sql = format!(
-            "update hiring.{t} s set {id_col} = d.id
-               from hiring.{target} d
-              where s.id = any($1) and d.connector_id = s.connector_id
-                and d.remote_id = s.{remote_col} and s.{id_col} is distinct from d.id",
-            t = r.table,
-            id_col = r.id_column,
-            target = r.target,
-            remote_col = r.remote_column
-        );
-        sqlx::query(&sql).bind(ids).execute(&mut *conn).await?;
     }
     for r in REFERENCES.iter().filter(|r| r.target == table) {
         let sql = format!(

@@ -44,8 +44,7 @@ fn parse_date(text: Option<&str>) -> Option<NaiveDate> {
 }
 
 fn decode<T: DeserializeOwned>(what: &str, raw: &Value) -> Result<T, String> {
-    serde_json::from_value(raw.clone())
-        .map_err(|e| format!("Ashby {what} does not match the expected shape: {e}"))
+    T::deserialize(raw).map_err(|e| format!("Ashby {what} does not match the expected shape: {e}"))
 }
 
 fn meta(id: &str, created: Option<&str>, updated: Option<&str>, raw: &Value) -> RecordMeta {
