@@ -516,3 +516,80 @@ async fn a_crashed_workers_delivery_is_finished_by_another_after_its_lease() {
     );
     d.stop().await;
 }
+
+/// One poll pass of `stream` against the daemon's simulator, through the engine.
+async fn poll(d: &Daemon, stream: &str) -> hirebridge::engine::poller::PassReport {
+    let text = format!(
+        "[[connectors]]\nid = \"ashby\"\nprovider = \"ashby\"\nbase_url = \"{}\"\ncredentials = {{ api_key = \"test-key\" }}\n",
+        d._sim_server.base_url()
+    );
+    let config = Config::from_str_with_env(&text, Path::new("t.toml"), &|_| None).unwrap();
+    let handle = hirebridge::connectors::build(&config.connectors[0], &config.server).unwrap();
+    let engine = hirebridge::engine::Engine::new(d.pool.clone(), vec![handle.clone()]).await.unwrap();
+    let spec = handle.enabled_streams().into_iter().find(|s| s.name == stream).unwrap();
+    let report = hirebridge::engine::poller::run_pass(&engine, &handle, &spec, &Default::default()).await;
+    assert!(report.error.is_none(), "{report:?}");
+    report
+}
+
+#[tokio::test]
+async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_the_right_event() {
+    let d = Daemon::start().await;
+    for stream in ["jobs", "candidates", "applications"] {
+        poll(&d, stream).await;
+    }
+    let before: i64 = d.count("select coalesce(max(seq), 0) from hiring.events").await;
+    d.sim.send_webhooks_to(&d.url("ashby"), "ashby-secret");
+
+    let candidates = d.sim.ids("candidate");
+    let job = d.sim.ids("job")[0].clone();
+    let app = d.sim.create_application(&candidates[0], &job);
+    let current = d.sim.get("application", &app).unwrap()["currentInterviewStage"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stages = d.sim.ids("interviewStage");
+    let next = stages.iter().find(|s| **s != current).unwrap().clone();
+    d.sim.move_application_stage(&app, &next);
+    d.sim.hire_application(&app);
+    d.sim.merge_candidates(&candidates[1], &candidates[2]);
+    d.sim.delete("candidate", &candidates[3]);
+    assert!(d.sim.flush_webhooks(Duration::from_secs(10)).await);
+    let (fired, delivered, failed) = d.sim.webhook_counts();
+    assert_eq!((delivered, failed), (fired, 0));
+    d.drained().await;
+    assert_eq!(d.count("select count(*) from hiring.inbox where status = 'dead'").await, 0);
+
+    let events: Vec<(String, Option<String>)> =
+        sqlx::query_as("select type, remote_id from hiring.events where seq > $1 order by seq")
+            .bind(before)
+            .fetch_all(&d.pool)
+            .await
+            .unwrap();
+    let has = |t: &str, id: &str| events.iter().any(|(ty, r)| ty == t && r.as_deref() == Some(id));
+    assert!(has("application.created", &app), "{events:?}");
+    assert!(has("application.stage_changed", &app), "{events:?}");
+    assert!(has("application.hired", &app), "{events:?}");
+    assert!(has("candidate.merged", &candidates[2]), "{events:?}");
+    assert!(has("candidate.deleted", &candidates[3]), "{events:?}");
+    // The duplicate actions Ashby fires alongside (applicationUpdate with the same
+    // content) add no events.
+    let for_app = events.iter().filter(|(_, r)| r.as_deref() == Some(app.as_str())).count();
+    assert_eq!(for_app, 3, "{events:?}");
+    // The merged candidate's applications now point at the survivor.
+    let moved = d
+        .count(&format!(
+            "select count(*) from hiring.applications where candidate_remote_id = '{}'",
+            candidates[1]
+        ))
+        .await;
+    assert_eq!(moved, 0);
+
+    // Polling the same changes afterwards adds nothing for the application.
+    poll(&d, "applications").await;
+    let after_poll = d
+        .count(&format!("select count(*) from hiring.events where remote_id = '{app}'"))
+        .await;
+    assert_eq!(after_poll, 3);
+    d.stop().await;
+}

@@ -192,6 +192,8 @@ async fn write_kind(
     let mut candidates: Vec<(uuid::Uuid, &Record)> = Vec::new();
     for p in &pending {
         let Some((id, inserted)) = written.get(&p.record.meta().remote_id).copied() else {
+            // A concurrent writer committed a newer version first.
+            counts.stale += 1;
             continue;
         };
         if kind == EntityKind::Candidate {

@@ -106,7 +106,10 @@ const DATABASE_OWNED: &[&str] = &["id", "first_seen_at", "updated_at", "deleted_
 
 /// Inserts or updates `rows` (JSON objects whose keys are column names) in one
 /// statement, undeleting any that were soft-deleted. Returns `remote_id -> (id,
-/// inserted)`.
+/// inserted)` for the rows written. A row older (by the provider's update time)
+/// than the stored one is not written, even when a concurrent writer committed
+/// the newer one after this writer read it: the check runs on the row version
+/// the conflict sees.
 pub async fn upsert_rows(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
@@ -149,6 +152,9 @@ pub async fn upsert_rows(
          select {select_list} from jsonb_populate_recordset(null::hiring.{table}, $1) r
          on conflict (connector_id, remote_id) do update
             set {updates}, updated_at = now(), deleted_at = null
+          where excluded.remote_updated_at is null
+             or hiring.{table}.remote_updated_at is null
+             or excluded.remote_updated_at >= hiring.{table}.remote_updated_at
          returning id, remote_id, (xmax = 0) as inserted",
         insert_list = insert_cols.join(", "),
         select_list = select_exprs.join(", "),

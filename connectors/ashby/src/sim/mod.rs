@@ -5,6 +5,7 @@
 
 mod data;
 mod server;
+pub mod webhooks;
 mod store;
 
 use serde_json::{json, Value};
@@ -96,6 +97,8 @@ pub(crate) struct Inner {
     /// Fixed one-second windows per API key: (window start, requests in it).
     pub(crate) windows: Mutex<BTreeMap<String, (Instant, u32)>>,
     pub(crate) rng: Mutex<rand::rngs::StdRng>,
+    /// Where changes are announced as webhooks, once a test asks for it.
+    pub(crate) webhooks: Mutex<Option<webhooks::Sender>>,
 }
 
 impl Simulator {
@@ -115,6 +118,7 @@ impl Simulator {
                 rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(
                     config.seed ^ 0x5eed_fa17_0000_0001,
                 )),
+                webhooks: Mutex::new(None),
             }),
         }
     }
@@ -122,6 +126,87 @@ impl Simulator {
     /// Binds `addr` (port 0 picks one) and serves the API on the current tokio runtime.
     pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<SimServer> {
         server::serve(self.clone(), addr).await
+    }
+
+    /// From now on every change made through this simulator is also sent to
+    /// `url` as the webhooks Ashby would fire, signed with `secret`. Call it inside
+    /// a tokio runtime (the deliveries run on it).
+    pub fn send_webhooks_to(&self, url: &str, secret: &str) {
+        let sender = webhooks::Sender::start(url.to_string(), secret.to_string());
+        *self.inner.webhooks.lock().expect("webhooks lock poisoned") = Some(sender);
+    }
+
+    /// Webhooks (fired, delivered, failed) so far.
+    pub fn webhook_counts(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        match self.inner.webhooks.lock().expect("webhooks lock poisoned").as_ref() {
+            Some(s) => (
+                s.counters.fired.load(SeqCst),
+                s.counters.delivered.load(SeqCst),
+                s.counters.failed.load(SeqCst),
+            ),
+            None => (0, 0, 0),
+        }
+    }
+
+    /// Waits (up to `timeout`) until every fired webhook was delivered or gave up.
+    pub async fn flush_webhooks(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (fired, delivered, failed) = self.webhook_counts();
+            if delivered + failed >= fired {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn fire(&self, action: &str, data: Value) {
+        if let Some(sender) = self.inner.webhooks.lock().expect("webhooks lock poisoned").as_ref() {
+            sender.fire(action, data);
+        }
+    }
+
+    fn fire_application(&self, actions: &[&str], application_id: &str) {
+        if let Some(app) = self.get("application", application_id) {
+            for action in actions {
+                self.fire(action, json!({ "application": app }));
+            }
+        }
+    }
+
+    /// Merges two candidates as Ashby does: `removed` goes away, its applications
+    /// now belong to `survivor`, and `candidateMerge` fires.
+    pub fn merge_candidates(&self, removed: &str, survivor: &str) {
+        {
+            let mut store = self.write();
+            let apps: Vec<String> = store
+                .table("application")
+                .map(|t| t.rows.keys().cloned().collect())
+                .unwrap_or_default();
+            for app in apps {
+                let belongs = store
+                    .value("application", &app)
+                    .is_some_and(|a| a["candidate"]["id"] == removed);
+                if belongs {
+                    let survivor_value = store.value("candidate", survivor);
+                    store.update("application", &app, |a| {
+                        a["candidate"]["id"] = survivor.into();
+                        if let Some(c) = &survivor_value {
+                            a["candidate"]["name"] = c["name"].clone();
+                        }
+                    });
+                }
+            }
+            store.delete("candidate", removed);
+        }
+        self.fire(
+            "candidateMerge",
+            json!({"deletedCandidate": {"id": removed}, "mergedCandidate": {"id": survivor}}),
+        );
     }
 
     /// Replaces the active faults; `storm_429` restarts its countdown.
@@ -241,6 +326,8 @@ impl Simulator {
                 ids.push(Value::String(app_id));
             }
         });
+        drop(store);
+        self.fire_application(&["applicationSubmit"], &id);
         id
     }
 
@@ -254,6 +341,19 @@ impl Simulator {
     pub fn update(&self, object: &str, id: &str, f: impl FnOnce(&mut Value)) {
         if !self.write().update(object, id, f) {
             tracing::warn!(object, id, "sim: update of an unknown object");
+            return;
+        }
+        let (action, key) = match object {
+            "application" => ("applicationUpdate", "application"),
+            "job" => ("jobUpdate", "job"),
+            "jobPosting" => ("jobPostingUpdate", "jobPosting"),
+            "offer" => ("offerUpdate", "offer"),
+            "interviewSchedule" => ("interviewScheduleUpdate", "interviewSchedule"),
+            // Ashby has no webhook for candidate edits.
+            _ => return,
+        };
+        if let Some(value) = self.get(object, id) {
+            self.fire(action, json!({ key: value }));
         }
     }
 
@@ -271,7 +371,10 @@ impl Simulator {
                 application_id,
                 "sim: move_application_stage of an unknown application"
             );
+            return;
         }
+        drop(store);
+        self.fire_application(&["candidateStageChange", "applicationUpdate"], application_id);
     }
 
     /// Archives an application with the given archive reason, moving it to its plan's
@@ -296,7 +399,10 @@ impl Simulator {
                 application_id,
                 "sim: archive_application of an unknown application"
             );
+            return;
         }
+        drop(store);
+        self.fire_application(&["candidateStageChange", "applicationUpdate"], application_id);
     }
 
     /// Marks an application Hired and moves it to its plan's Hired stage.
@@ -315,14 +421,30 @@ impl Simulator {
                 application_id,
                 "sim: hire_application of an unknown application"
             );
+            return;
         }
+        drop(store);
+        if let Some(app) = self.get("application", application_id) {
+            self.fire("candidateHire", json!({ "application": app, "offer": null }));
+        }
+        self.fire_application(&["candidateStageChange", "applicationUpdate"], application_id);
     }
 
     /// Removes an object. Full listings stop returning it; incremental listings do not
     /// report deletions (as in Ashby).
     pub fn delete(&self, object: &str, id: &str) {
+        let before = self.get(object, id);
         if !self.write().delete(object, id) {
             tracing::warn!(object, id, "sim: delete of an unknown object");
+            return;
+        }
+        match object {
+            "candidate" => self.fire("candidateDelete", json!({"candidate": {"id": id}})),
+            "offer" => {
+                let application_id = before.as_ref().map(|o| o["applicationId"].clone()).unwrap_or(Value::Null);
+                self.fire("offerDelete", json!({"offer": {"id": id, "applicationId": application_id}}));
+            }
+            _ => {}
         }
     }
 
