@@ -593,3 +593,91 @@ async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_th
     assert_eq!(after_poll, 3);
     d.stop().await;
 }
+
+#[tokio::test]
+async fn while_the_database_is_down_deliveries_get_503_and_nothing_acknowledged_is_lost() {
+    use hirebridge::store::cluster::{free_port, ClusterOptions, ManagedCluster};
+    use secrecy::ExposeSecret;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::Builder::new().prefix("hb-dbdown-").tempdir_in("/tmp").unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let options = ClusterOptions {
+        data_dir: dir.path().join("var"),
+        port: free_port().unwrap(),
+        bin_dir: None,
+        system_user: "postgres".into(),
+    };
+    let cluster = ManagedCluster::start(&options).await.unwrap();
+    let url = cluster.url().expose_secret().to_string();
+    let text = format!(
+        r#"
+[database]
+url = "{url}"
+acquire_timeout = "1s"
+connect_timeout = "5s"
+[server]
+admin_listen = "127.0.0.1:0"
+webhook_listen = "127.0.0.1:0"
+shutdown_grace = "5s"
+[[connectors]]
+id = "kit"
+provider = "kit"
+webhook_secrets = ["kit-new"]
+"#
+    );
+    let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
+    let app = App::bind(config).await.unwrap();
+    let hook = format!("http://{}/webhooks/kit", app.webhook_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    let sender = KitSender::new(hook, "kit-new");
+    // Ready when the first delivery is acknowledged.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sender.send("application.submitted", application(21, "Applied")).await.unwrap() != Sent::Status(200) {
+        assert!(Instant::now() < deadline, "daemon never accepted a delivery");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    cluster.stop().await.unwrap();
+    let mut refused = Vec::new();
+    for id in [22, 23] {
+        let status = sender.send("application.submitted", application(id, "Applied")).await.unwrap();
+        assert_eq!(status, Sent::Status(503), "a delivery that cannot be stored must not be acknowledged");
+        refused.push(id);
+    }
+
+    let cluster = ManagedCluster::start(&options).await.unwrap();
+    // The provider retries what was refused; once the database is back, all land.
+    for id in refused {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while sender.send("application.submitted", application(id, "Applied")).await.unwrap() != Sent::Status(200) {
+            assert!(Instant::now() < deadline, "deliveries still refused after the database came back");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: i64 = sqlx::query_scalar("select count(*) from hiring.applications where connector_id = 'kit'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if n == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {n} of 3 applications processed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events: i64 = sqlx::query_scalar("select count(*) from hiring.events where connector_id = 'kit'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 3, "each delivery processed once");
+    pool.close().await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    cluster.stop().await.unwrap();
+}
