@@ -126,3 +126,64 @@ async fn unreachable_database_is_a_clear_error_without_the_password() {
         "gave up before connect_timeout"
     );
 }
+
+#[tokio::test]
+async fn run_polls_every_stream_on_its_cron_schedule() {
+    let db = support::TestDb::migrated().await;
+    let sim = hirebridge_ashby::sim::Simulator::new(hirebridge_ashby::sim::SimConfig {
+        api_key: "k".into(),
+        seed: 4,
+        records: 300,
+        ..Default::default()
+    });
+    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let config = config(&format!(
+        r#"
+[database]
+url = "{url}"
+[server]
+admin_listen = "127.0.0.1:0"
+webhook_listen = "127.0.0.1:0"
+[[connectors]]
+id = "ashby"
+provider = "ashby"
+base_url = "{base}"
+schedule = "* * * * * *"
+credentials = {{ api_key = "k" }}
+[connectors.streams.offers]
+enabled = false
+"#,
+        url = db.url,
+        base = server.base_url()
+    ));
+    let app = App::bind(config).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    let candidates = sim.counts()["candidate"] as i64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: i64 = sqlx::query_scalar("select count(*) from hiring.candidates")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        let ok_streams: i64 =
+            sqlx::query_scalar("select count(*) from hiring.sync_state where last_success_at is not null")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        if n == candidates && ok_streams >= 12 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{n} of {candidates} candidates, {ok_streams} streams synced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let offers: i64 = sqlx::query_scalar("select count(*) from hiring.sync_state where stream = 'offers'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(offers, 0, "a disabled stream is never polled");
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
