@@ -7,37 +7,56 @@ use serde_json::Value;
 use sqlx::{PgPool, Row};
 use std::time::Duration;
 
-/// A delivery to store.
-pub struct NewDelivery<'a> {
-    pub connector_id: &'a str,
-    pub dedup_key: &'a str,
-    pub event_type: Option<&'a str>,
+/// A delivery to store, owned (for the group-committing writer).
+#[derive(Debug, Clone)]
+pub struct OwnedDelivery {
+    pub connector_id: String,
+    pub dedup_key: String,
+    pub event_type: Option<String>,
     pub headers: Value,
-    pub body: &'a [u8],
+    pub body: Vec<u8>,
 }
 
-/// Stores a delivery unless one with the same key is already there (a provider
-/// retry). Returns true when it was new. Also records when the provider was last
-/// heard from.
-pub async fn store(pool: &PgPool, d: &NewDelivery<'_>) -> Result<bool, sqlx::Error> {
+/// Stores many deliveries in one statement and one commit (group commit for
+/// concurrent requests). Returns, per delivery, whether it was new.
+pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<bool>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let inserted = sqlx::query(
+    let connectors: Vec<&str> = batch.iter().map(|d| d.connector_id.as_str()).collect();
+    let keys: Vec<&str> = batch.iter().map(|d| d.dedup_key.as_str()).collect();
+    let types: Vec<Option<&str>> = batch.iter().map(|d| d.event_type.as_deref()).collect();
+    let headers: Vec<Value> = batch.iter().map(|d| d.headers.clone()).collect();
+    let bodies: Vec<&[u8]> = batch.iter().map(|d| d.body.as_slice()).collect();
+    let inserted: Vec<(String, String)> = sqlx::query_as(
         "insert into hiring.inbox (connector_id, dedup_key, event_type, headers, body)
-         values ($1, $2, $3, $4, $5)
-         on conflict (connector_id, dedup_key) do nothing",
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[])
+         on conflict (connector_id, dedup_key) do nothing
+         returning connector_id, dedup_key",
     )
-    .bind(d.connector_id)
-    .bind(d.dedup_key)
-    .bind(d.event_type)
-    .bind(&d.headers)
-    .bind(d.body)
+    .bind(&connectors)
+    .bind(&keys)
+    .bind(&types)
+    .bind(&headers)
+    .bind(&bodies)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut distinct: Vec<&str> = connectors.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    sqlx::query(
+        "insert into hiring.connector_state (connector_id, last_heard_at, updated_at)
+         select c, now(), now() from unnest($1::text[]) as c
+         on conflict (connector_id) do update set last_heard_at = now(), updated_at = now()",
+    )
+    .bind(&distinct)
     .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    heard_from_in(&mut tx, d.connector_id).await?;
+    .await?;
     tx.commit().await?;
-    Ok(inserted)
+    let mut fresh: std::collections::HashSet<(String, String)> = inserted.into_iter().collect();
+    // The first of several identical deliveries in one batch is the new one.
+    Ok(batch
+        .iter()
+        .map(|d| fresh.remove(&(d.connector_id.clone(), d.dedup_key.clone())))
+        .collect())
 }
 
 async fn heard_from_in(
