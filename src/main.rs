@@ -140,6 +140,20 @@ enum BenchCommand {
         #[arg(long, default_value = "./var/bench")]
         data_dir: PathBuf,
     },
+    /// Signed webhooks from many connections into the daemon: acks/s, latency, drain time.
+    Ingest {
+        #[arg(long, default_value_t = 50_000)]
+        deliveries: usize,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Offered load in deliveries/s (default: as fast as the daemon acknowledges).
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long, default_value = "./var/bench")]
+        data_dir: PathBuf,
+    },
 }
 
 #[global_allocator]
@@ -228,6 +242,25 @@ fn main() -> ExitCode {
                     data_dir,
                 };
                 edge(commands::bench::sync(args).await)
+            }
+            Command::Bench {
+                what:
+                    BenchCommand::Ingest {
+                        deliveries,
+                        connections,
+                        rate,
+                        database_url,
+                        data_dir,
+                    },
+            } => {
+                let args = commands::bench::BenchIngestArgs {
+                    deliveries,
+                    connections,
+                    rate,
+                    database_url,
+                    data_dir,
+                };
+                edge(commands::bench::ingest(args).await)
             }
         }
     })

@@ -168,21 +168,26 @@ enabled = false
             .fetch_one(&db.pool)
             .await
             .unwrap();
-        let ok_streams: i64 =
-            sqlx::query_scalar("select count(*) from hiring.sync_state where last_success_at is not null")
-                .fetch_one(&db.pool)
-                .await
-                .unwrap();
-        if n == candidates && ok_streams >= 12 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{n} of {candidates} candidates, {ok_streams} streams synced");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let offers: i64 = sqlx::query_scalar("select count(*) from hiring.sync_state where stream = 'offers'")
+        let ok_streams: i64 = sqlx::query_scalar(
+            "select count(*) from hiring.sync_state where last_success_at is not null",
+        )
         .fetch_one(&db.pool)
         .await
         .unwrap();
+        if n == candidates && ok_streams >= 12 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} of {candidates} candidates, {ok_streams} streams synced"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let offers: i64 =
+        sqlx::query_scalar("select count(*) from hiring.sync_state where stream = 'offers'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(offers, 0, "a disabled stream is never polled");
     let _ = stop.send(());
     task.await.unwrap().unwrap();

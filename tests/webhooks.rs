@@ -525,9 +525,16 @@ async fn poll(d: &Daemon, stream: &str) -> hirebridge::engine::poller::PassRepor
     );
     let config = Config::from_str_with_env(&text, Path::new("t.toml"), &|_| None).unwrap();
     let handle = hirebridge::connectors::build(&config.connectors[0], &config.server).unwrap();
-    let engine = hirebridge::engine::Engine::new(d.pool.clone(), vec![handle.clone()]).await.unwrap();
-    let spec = handle.enabled_streams().into_iter().find(|s| s.name == stream).unwrap();
-    let report = hirebridge::engine::poller::run_pass(&engine, &handle, &spec, &Default::default()).await;
+    let engine = hirebridge::engine::Engine::new(d.pool.clone(), vec![handle.clone()])
+        .await
+        .unwrap();
+    let spec = handle
+        .enabled_streams()
+        .into_iter()
+        .find(|s| s.name == stream)
+        .unwrap();
+    let report =
+        hirebridge::engine::poller::run_pass(&engine, &handle, &spec, &Default::default()).await;
     assert!(report.error.is_none(), "{report:?}");
     report
 }
@@ -538,7 +545,9 @@ async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_th
     for stream in ["jobs", "candidates", "applications"] {
         poll(&d, stream).await;
     }
-    let before: i64 = d.count("select coalesce(max(seq), 0) from hiring.events").await;
+    let before: i64 = d
+        .count("select coalesce(max(seq), 0) from hiring.events")
+        .await;
     d.sim.send_webhooks_to(&d.url("ashby"), "ashby-secret");
 
     let candidates = d.sim.ids("candidate");
@@ -558,7 +567,11 @@ async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_th
     let (fired, delivered, failed) = d.sim.webhook_counts();
     assert_eq!((delivered, failed), (fired, 0));
     d.drained().await;
-    assert_eq!(d.count("select count(*) from hiring.inbox where status = 'dead'").await, 0);
+    assert_eq!(
+        d.count("select count(*) from hiring.inbox where status = 'dead'")
+            .await,
+        0
+    );
 
     let events: Vec<(String, Option<String>)> =
         sqlx::query_as("select type, remote_id from hiring.events where seq > $1 order by seq")
@@ -566,7 +579,11 @@ async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_th
             .fetch_all(&d.pool)
             .await
             .unwrap();
-    let has = |t: &str, id: &str| events.iter().any(|(ty, r)| ty == t && r.as_deref() == Some(id));
+    let has = |t: &str, id: &str| {
+        events
+            .iter()
+            .any(|(ty, r)| ty == t && r.as_deref() == Some(id))
+    };
     assert!(has("application.created", &app), "{events:?}");
     assert!(has("application.stage_changed", &app), "{events:?}");
     assert!(has("application.hired", &app), "{events:?}");
@@ -574,7 +591,10 @@ async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_th
     assert!(has("candidate.deleted", &candidates[3]), "{events:?}");
     // The duplicate actions Ashby fires alongside (applicationUpdate with the same
     // content) add no events.
-    let for_app = events.iter().filter(|(_, r)| r.as_deref() == Some(app.as_str())).count();
+    let for_app = events
+        .iter()
+        .filter(|(_, r)| r.as_deref() == Some(app.as_str()))
+        .count();
     assert_eq!(for_app, 3, "{events:?}");
     // The merged candidate's applications now point at the survivor.
     let moved = d
@@ -588,7 +608,9 @@ async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_th
     // Polling the same changes afterwards adds nothing for the application.
     poll(&d, "applications").await;
     let after_poll = d
-        .count(&format!("select count(*) from hiring.events where remote_id = '{app}'"))
+        .count(&format!(
+            "select count(*) from hiring.events where remote_id = '{app}'"
+        ))
         .await;
     assert_eq!(after_poll, 3);
     d.stop().await;
@@ -600,7 +622,10 @@ async fn while_the_database_is_down_deliveries_get_503_and_nothing_acknowledged_
     use secrecy::ExposeSecret;
     use std::os::unix::fs::PermissionsExt;
 
-    let dir = tempfile::Builder::new().prefix("hb-dbdown-").tempdir_in("/tmp").unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("hb-dbdown-")
+        .tempdir_in("/tmp")
+        .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let options = ClusterOptions {
         data_dir: dir.path().join("var"),
@@ -636,16 +661,31 @@ webhook_secrets = ["kit-new"]
     let sender = KitSender::new(hook, "kit-new");
     // Ready when the first delivery is acknowledged.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while sender.send("application.submitted", application(21, "Applied")).await.unwrap() != Sent::Status(200) {
-        assert!(Instant::now() < deadline, "daemon never accepted a delivery");
+    while sender
+        .send("application.submitted", application(21, "Applied"))
+        .await
+        .unwrap()
+        != Sent::Status(200)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "daemon never accepted a delivery"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     cluster.stop().await.unwrap();
     let mut refused = Vec::new();
     for id in [22, 23] {
-        let status = sender.send("application.submitted", application(id, "Applied")).await.unwrap();
-        assert_eq!(status, Sent::Status(503), "a delivery that cannot be stored must not be acknowledged");
+        let status = sender
+            .send("application.submitted", application(id, "Applied"))
+            .await
+            .unwrap();
+        assert_eq!(
+            status,
+            Sent::Status(503),
+            "a delivery that cannot be stored must not be acknowledged"
+        );
         refused.push(id);
     }
 
@@ -653,28 +693,42 @@ webhook_secrets = ["kit-new"]
     // The provider retries what was refused; once the database is back, all land.
     for id in refused {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while sender.send("application.submitted", application(id, "Applied")).await.unwrap() != Sent::Status(200) {
-            assert!(Instant::now() < deadline, "deliveries still refused after the database came back");
+        while sender
+            .send("application.submitted", application(id, "Applied"))
+            .await
+            .unwrap()
+            != Sent::Status(200)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "deliveries still refused after the database came back"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let n: i64 = sqlx::query_scalar("select count(*) from hiring.applications where connector_id = 'kit'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        if n == 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "only {n} of 3 applications processed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let events: i64 = sqlx::query_scalar("select count(*) from hiring.events where connector_id = 'kit'")
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from hiring.applications where connector_id = 'kit'",
+        )
         .fetch_one(&pool)
         .await
         .unwrap();
+        if n == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {n} of 3 applications processed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let events: i64 =
+        sqlx::query_scalar("select count(*) from hiring.events where connector_id = 'kit'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(events, 3, "each delivery processed once");
     pool.close().await;
     let _ = stop.send(());

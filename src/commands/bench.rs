@@ -161,3 +161,198 @@ async fn run(
     }
     Ok((phases[0], phases[1]))
 }
+
+#[derive(Debug, Clone)]
+pub struct BenchIngestArgs {
+    pub deliveries: usize,
+    pub connections: usize,
+    /// Offered load in deliveries/s; as fast as possible when absent.
+    pub rate: Option<f64>,
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+}
+
+/// `hirebridge bench ingest`: signed Kit webhooks over loopback from many
+/// connections into a real daemon; acknowledged deliveries/s, acknowledgement
+/// latency, and the time for the normalisers to drain the inbox.
+pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
+    use hirebridge_kit::sim::KitSender;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let database = match &args.database_url {
+        Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 16\n"),
+        None => "[database]\nmax_connections = 16\n".to_string(),
+    };
+    let text = format!(
+        "data_dir = \"{}\"\n{database}\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n[[connectors]]\nid = \"kit\"\nprovider = \"kit\"\nwebhook_secrets = [\"bench-secret\"]\n",
+        args.data_dir.display()
+    );
+    let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
+        .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
+    let app = crate::app::App::bind(config).await?;
+    let url = format!("http://{}/webhooks/kit", app.webhook_addr());
+    let readyz = format!("http://{}/readyz", app.admin_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while client
+        .get(&readyz)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+        != 200
+    {
+        if Instant::now() > deadline {
+            bail!("the daemon did not become ready");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let pool = sqlx::PgPool::connect(&match &args.database_url {
+        Some(u) => u.clone(),
+        None => {
+            let password = std::fs::read_to_string(args.data_dir.join("postgres.password"))?;
+            let pid = std::fs::read_to_string(args.data_dir.join("postgres/postmaster.pid"))?;
+            let port = crate::store::cluster::port_from_pid_file(&pid)
+                .context("reading the cluster's port")?;
+            format!(
+                "postgres://postgres:{}@127.0.0.1:{port}/hirebridge",
+                password.trim()
+            )
+        }
+    })
+    .await?;
+    let inbox_before: i64 = sqlx::query_scalar("select count(*) from hiring.inbox")
+        .fetch_one(&pool)
+        .await?;
+
+    // Prepare every signed request first, so the clock measures the daemon.
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let now = chrono::Utc::now();
+    let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let requests: Arc<Vec<(Vec<(&'static str, String)>, Vec<u8>)>> = Arc::new(
+        (0..args.deliveries)
+            .map(|i| {
+                let data = serde_json::json!({
+                    "id": format!("{run_id}-{i}"), "candidate": {"id": i, "name": "Bench Person", "email": format!("bench{i}@example.com")},
+                    "job_posting": {"id": 1, "title": "Engineer"}, "current_stage": "Applied",
+                    "submitted_at": ts, "rejected": false, "withdrawn": false, "offered": false
+                });
+                let body = KitSender::envelope("application.submitted", now, data);
+                (KitSender::headers("application.submitted", &ts, "bench-secret", &body), body)
+            })
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..args.connections.max(1) {
+        let (requests, next, url, rate) = (requests.clone(), next.clone(), url.clone(), args.rate);
+        tasks.spawn(async move {
+            let client = reqwest::Client::new();
+            let mut latencies = Vec::new();
+            let mut failures = 0u64;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((headers, body)) = requests.get(i) else {
+                    break;
+                };
+                if let Some(rate) = rate {
+                    let due = started + std::time::Duration::from_secs_f64(i as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let sent = Instant::now();
+                let mut req = client.post(&url).body(body.clone());
+                for (k, v) in headers {
+                    req = req.header(*k, v);
+                }
+                match req.send().await {
+                    Ok(r) if r.status().is_success() => latencies.push(sent.elapsed()),
+                    _ => failures += 1,
+                }
+            }
+            (latencies, failures)
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (l, f) = done?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let ack_time = started.elapsed();
+    // Drain: every stored delivery processed.
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "select count(*) from hiring.inbox where status in ('pending', 'processing', 'failed')",
+        )
+        .fetch_one(&pool)
+        .await?;
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let drained = started.elapsed();
+    let stored: i64 = sqlx::query_scalar("select count(*) from hiring.inbox")
+        .fetch_one(&pool)
+        .await?;
+    pool.close().await;
+    let _ = stop.send(());
+    daemon.await??;
+
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "hirebridge bench ingest: {} signed Kit webhooks over {} connections{}",
+        args.deliveries,
+        args.connections,
+        args.rate
+            .map(|r| format!(", offered at {r:.0}/s"))
+            .unwrap_or_default()
+    );
+    print_table(
+        &[
+            "acknowledged",
+            "failed",
+            "stored",
+            "ack time",
+            "acks/s",
+            "p50",
+            "p99",
+            "drained after",
+            "processed/s",
+        ],
+        &[vec![
+            latencies.len().to_string(),
+            failures.to_string(),
+            (stored - inbox_before).to_string(),
+            format!("{:.2}s", ack_time.as_secs_f64()),
+            format!(
+                "{:.0}",
+                latencies.len() as f64 / ack_time.as_secs_f64().max(1e-9)
+            ),
+            pct(0.50),
+            pct(0.99),
+            format!("{:.2}s", drained.as_secs_f64()),
+            format!(
+                "{:.0}",
+                (stored - inbox_before) as f64 / drained.as_secs_f64().max(1e-9)
+            ),
+        ]],
+    );
+    if let Some(rss) = peak_rss_mib() {
+        println!("peak RSS: {rss:.1} MiB");
+    }
+    Ok(())
+}

@@ -7,7 +7,8 @@ use super::events::Via;
 use super::writer::{self, WriteContext, WriteCounts};
 use super::{ConnectorHandle, Engine};
 use crate::store::inbox::{self, Claimed};
-use hirebridge_sdk::{ConnectorError, Delivery, Inbound, Record};
+use hirebridge_sdk::{ConnectorError, Delivery, EntityKind, Inbound, Record};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -16,7 +17,7 @@ use tokio::sync::watch;
 pub const LEASE: Duration = Duration::from_secs(60);
 /// Attempts before a delivery is dead-lettered.
 pub const MAX_ATTEMPTS: i32 = 6;
-const BATCH: i64 = 32;
+const BATCH: i64 = 256;
 
 /// The wait before attempt `attempts + 1`: 1s, 4s, 16s, ... capped at 10 minutes.
 pub fn retry_delay(attempts: i32) -> Duration {
@@ -46,14 +47,190 @@ pub async fn run(engine: Arc<Engine>, idle: Duration, mut stop: watch::Receiver<
     }
 }
 
-/// Claims and processes one batch; returns how many were claimed.
+/// Claims and processes one batch; returns how many were claimed. The batch is
+/// written in one transaction (in delivery order, see [`write_batch`]); if that
+/// fails, each delivery is retried on its own so one bad delivery cannot hold
+/// back the others.
 pub async fn drain_once(engine: &Engine, owner: &str) -> Result<usize, sqlx::Error> {
     let claimed = inbox::claim(&engine.pool, owner, LEASE, BATCH).await?;
     let n = claimed.len();
+    if n == 0 {
+        return Ok(0);
+    }
+    // Parse (and fetch thin payloads) outside any transaction.
+    let mut ready: Vec<(Claimed, Vec<Inbound>)> = Vec::with_capacity(n);
     for delivery in claimed {
-        process(engine, owner, delivery).await;
+        match prepare(engine, &delivery).await {
+            Ok(items) => ready.push((delivery, items)),
+            Err(e) => fail(engine, owner, &delivery, e).await,
+        }
+    }
+    if ready.is_empty() {
+        return Ok(n);
+    }
+    match write_batch(engine, owner, &ready).await {
+        Ok(()) => {
+            for (d, _) in &ready {
+                metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => "done")
+                    .increment(1);
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "batch write failed; processing its deliveries one by one");
+            for (d, items) in ready {
+                match write_batch(engine, owner, std::slice::from_ref(&(d.clone(), items))).await {
+                    Ok(()) => {
+                        metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => "done")
+                            .increment(1);
+                    }
+                    Err(ProcessError::LeaseLost) => {
+                        tracing::warn!(connector = %d.connector_id, id = d.id, "delivery taken over by another worker");
+                    }
+                    Err(e) => fail(engine, owner, &d, e).await,
+                }
+            }
+        }
     }
     Ok(n)
+}
+
+async fn fail(engine: &Engine, owner: &str, d: &Claimed, e: ProcessError) {
+    let dead = d.attempts >= MAX_ATTEMPTS;
+    let outcome = if dead { "dead" } else { "failed" };
+    metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => outcome)
+        .increment(1);
+    tracing::warn!(connector = %d.connector_id, id = d.id, attempts = d.attempts, dead, error = %e, "delivery not processed");
+    if let Err(db) = inbox::fail(
+        &engine.pool,
+        d.id,
+        owner,
+        &e.to_string(),
+        retry_delay(d.attempts),
+        dead,
+    )
+    .await
+    {
+        tracing::warn!(id = d.id, error = %db, "recording the failure failed; the lease will expire and retry it");
+    }
+}
+
+/// Parses a delivery through its connector and fetches the objects of thin payloads.
+async fn prepare(engine: &Engine, claimed: &Claimed) -> Result<Vec<Inbound>, ProcessError> {
+    let handle: &Arc<ConnectorHandle> = engine
+        .connector(&claimed.connector_id)
+        .ok_or_else(|| ProcessError::UnknownConnector(claimed.connector_id.clone()))?;
+    let delivery = Delivery {
+        event_type: claimed.event_type.clone(),
+        delivery_id: None,
+        sent_at: None,
+        is_ping: false,
+    };
+    let inbound = handle.connector.parse(&delivery, &claimed.body)?;
+    let mut resolved: Vec<Inbound> = Vec::with_capacity(inbound.len());
+    for item in inbound {
+        match item {
+            Inbound::Fetch(remote) => match handle.connector.fetch(&remote).await? {
+                Some(record) => resolved.push(Inbound::Upsert(Box::new(record))),
+                None => resolved.push(Inbound::Deleted(remote)),
+            },
+            other => resolved.push(other),
+        }
+    }
+    Ok(resolved)
+}
+
+/// Writes prepared deliveries in one transaction and marks them done. Changes are
+/// applied in delivery order: consecutive upserts are written together, but a
+/// second change of the same record starts a new round, so every change keeps its
+/// own event (a stage moved twice is two `stage_changed` events, not one).
+async fn write_batch(
+    engine: &Engine,
+    owner: &str,
+    batch: &[(Claimed, Vec<Inbound>)],
+) -> Result<(), ProcessError> {
+    let mut tx = engine.pool.begin().await?;
+    let mut round: Vec<Record> = Vec::new();
+    let mut round_keys: HashSet<(EntityKind, String)> = HashSet::new();
+    let mut round_connector: Option<&str> = None;
+    for (claimed, items) in batch {
+        let handle = engine
+            .connector(&claimed.connector_id)
+            .ok_or_else(|| ProcessError::UnknownConnector(claimed.connector_id.clone()))?;
+        let ctx = WriteContext {
+            connector_id: &handle.id,
+            provider: handle.provider,
+            via: Via::Webhook,
+        };
+        for item in items {
+            let flush_needed = match item {
+                Inbound::Upsert(record) => {
+                    round_connector.is_some_and(|c| c != handle.id)
+                        || round_keys.contains(&(record.kind(), record.meta().remote_id.clone()))
+                }
+                Inbound::Stored { .. } | Inbound::Fetch(_) => false,
+                Inbound::Deleted(_) | Inbound::Merged { .. } => true,
+            };
+            if flush_needed && !round.is_empty() {
+                flush(engine, &mut tx, round_connector, &mut round).await?;
+                round_keys.clear();
+            }
+            match item {
+                Inbound::Upsert(record) => {
+                    round_keys.insert((record.kind(), record.meta().remote_id.clone()));
+                    round_connector = Some(&handle.id);
+                    round.push((**record).clone());
+                }
+                Inbound::Deleted(remote) => {
+                    writer::delete_records(
+                        &mut tx,
+                        &engine.columns,
+                        &ctx,
+                        remote.kind,
+                        std::slice::from_ref(&remote.remote_id),
+                    )
+                    .await?;
+                }
+                Inbound::Merged {
+                    kind,
+                    removed,
+                    survivor,
+                } => {
+                    writer::merge_records(&mut tx, &engine.columns, &ctx, *kind, removed, survivor)
+                        .await?;
+                }
+                Inbound::Stored { .. } | Inbound::Fetch(_) => {}
+            }
+        }
+    }
+    if !round.is_empty() {
+        flush(engine, &mut tx, round_connector, &mut round).await?;
+    }
+    let ids: Vec<i64> = batch.iter().map(|(c, _)| c.id).collect();
+    if inbox::complete_many(&mut tx, &ids, owner).await? != ids.len() as u64 {
+        tx.rollback().await?;
+        return Err(ProcessError::LeaseLost);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn flush(
+    engine: &Engine,
+    tx: &mut sqlx::PgConnection,
+    connector_id: Option<&str>,
+    round: &mut Vec<Record>,
+) -> Result<WriteCounts, ProcessError> {
+    let Some(handle) = connector_id.and_then(|id| engine.connector(id)) else {
+        round.clear();
+        return Ok(WriteCounts::default());
+    };
+    let ctx = WriteContext {
+        connector_id: &handle.id,
+        provider: handle.provider,
+        via: Via::Webhook,
+    };
+    let records = std::mem::take(round);
+    Ok(writer::write_records(tx, &engine.columns, &ctx, records).await?)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,120 +243,4 @@ enum ProcessError {
     UnknownConnector(String),
     #[error("the delivery's lease was lost to another worker")]
     LeaseLost,
-}
-
-async fn process(engine: &Engine, owner: &str, claimed: Claimed) {
-    let id = claimed.id;
-    let connector_id = claimed.connector_id.clone();
-    let attempts = claimed.attempts;
-    match process_one(engine, owner, claimed).await {
-        Ok(counts) => {
-            metrics::counter!("hirebridge_inbox_processed_total", "connector" => connector_id.clone(), "outcome" => "done")
-                .increment(1);
-            tracing::debug!(connector = %connector_id, id, events = counts.events, "delivery processed");
-        }
-        Err(ProcessError::LeaseLost) => {
-            tracing::warn!(connector = %connector_id, id, "delivery taken over by another worker");
-        }
-        Err(e) => {
-            let dead = attempts >= MAX_ATTEMPTS;
-            let outcome = if dead { "dead" } else { "failed" };
-            metrics::counter!("hirebridge_inbox_processed_total", "connector" => connector_id.clone(), "outcome" => outcome)
-                .increment(1);
-            tracing::warn!(connector = %connector_id, id, attempts, dead, error = %e, "delivery not processed");
-            let message = e.to_string();
-            if let Err(db) = inbox::fail(
-                &engine.pool,
-                id,
-                owner,
-                &message,
-                retry_delay(attempts),
-                dead,
-            )
-            .await
-            {
-                tracing::warn!(id, error = %db, "recording the failure failed; the lease will expire and retry it");
-            }
-        }
-    }
-}
-
-async fn process_one(
-    engine: &Engine,
-    owner: &str,
-    claimed: Claimed,
-) -> Result<WriteCounts, ProcessError> {
-    let handle: &Arc<ConnectorHandle> = engine
-        .connector(&claimed.connector_id)
-        .ok_or_else(|| ProcessError::UnknownConnector(claimed.connector_id.clone()))?;
-    let delivery = Delivery {
-        event_type: claimed.event_type.clone(),
-        delivery_id: None,
-        sent_at: None,
-        is_ping: false,
-    };
-    let inbound = handle.connector.parse(&delivery, &claimed.body)?;
-    // Fetch thin objects before the transaction: no transaction waits on HTTP.
-    let mut resolved: Vec<Inbound> = Vec::with_capacity(inbound.len());
-    for item in inbound {
-        match item {
-            Inbound::Fetch(remote) => match handle.connector.fetch(&remote).await? {
-                Some(record) => resolved.push(Inbound::Upsert(Box::new(record))),
-                None => resolved.push(Inbound::Deleted(remote)),
-            },
-            other => resolved.push(other),
-        }
-    }
-    let ctx = WriteContext {
-        connector_id: &handle.id,
-        provider: handle.provider,
-        via: Via::Webhook,
-    };
-    let mut tx = engine.pool.begin().await?;
-    let mut counts = WriteCounts::default();
-    let mut upserts: Vec<Record> = Vec::new();
-    for item in resolved {
-        match item {
-            Inbound::Upsert(record) => upserts.push(*record),
-            Inbound::Deleted(remote) => {
-                counts.add(
-                    writer::delete_records(
-                        &mut tx,
-                        &engine.columns,
-                        &ctx,
-                        remote.kind,
-                        &[remote.remote_id],
-                    )
-                    .await?,
-                );
-            }
-            Inbound::Merged {
-                kind,
-                removed,
-                survivor,
-            } => {
-                counts.add(
-                    writer::merge_records(
-                        &mut tx,
-                        &engine.columns,
-                        &ctx,
-                        kind,
-                        &removed,
-                        &survivor,
-                    )
-                    .await?,
-                );
-            }
-            Inbound::Stored { .. } | Inbound::Fetch(_) => {}
-        }
-    }
-    if !upserts.is_empty() {
-        counts.add(writer::write_records(&mut tx, &engine.columns, &ctx, upserts).await?);
-    }
-    if !inbox::complete(&mut tx, claimed.id, owner).await? {
-        tx.rollback().await?;
-        return Err(ProcessError::LeaseLost);
-    }
-    tx.commit().await?;
-    Ok(counts)
 }

@@ -4,7 +4,6 @@
 
 use crate::engine::ConnectorHandle;
 use crate::store::inbox::{self, OwnedDelivery};
-use tokio::sync::{mpsc, oneshot};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,6 +15,7 @@ use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
+use tokio::sync::{mpsc, oneshot};
 
 /// What the webhook handlers share.
 #[derive(Clone)]
@@ -197,7 +197,9 @@ async fn receive(
         stored: reply,
     };
     let stored = match writer.send(pending).await {
-        Ok(()) => stored.await.unwrap_or_else(|_| Err("the inbox writer stopped".into())),
+        Ok(()) => stored
+            .await
+            .unwrap_or_else(|_| Err("the inbox writer stopped".into())),
         Err(_) => Err("the inbox writer stopped".into()),
     };
     match stored {

@@ -151,25 +151,23 @@ pub async fn claim(
     Ok(out)
 }
 
-/// Marks a claimed delivery done, in the transaction that wrote its records, and
-/// only if this worker still holds it.
-pub async fn complete(
+/// Marks claimed deliveries done in the transaction that wrote their records;
+/// returns how many were still held by this worker.
+pub async fn complete_many(
     conn: &mut sqlx::PgConnection,
-    id: i64,
+    ids: &[i64],
     owner: &str,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
         "update hiring.inbox set status = 'done', processed_at = now(), lease_owner = null,
                 lease_expires_at = null, last_error = null
-          where id = $1 and status = 'processing' and lease_owner = $2",
+          where id = any($1) and status = 'processing' and lease_owner = $2",
     )
-    .bind(id)
+    .bind(ids)
     .bind(owner)
     .execute(&mut *conn)
     .await?
-    .rows_affected()
-        == 1;
-    Ok(done)
+    .rows_affected())
 }
 
 /// Records a failed attempt: retried after `retry_in`, or dead when `dead`.

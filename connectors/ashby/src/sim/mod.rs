@@ -5,8 +5,8 @@
 
 mod data;
 mod server;
-pub mod webhooks;
 mod store;
+pub mod webhooks;
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -139,7 +139,13 @@ impl Simulator {
     /// Webhooks (fired, delivered, failed) so far.
     pub fn webhook_counts(&self) -> (u64, u64, u64) {
         use std::sync::atomic::Ordering::SeqCst;
-        match self.inner.webhooks.lock().expect("webhooks lock poisoned").as_ref() {
+        match self
+            .inner
+            .webhooks
+            .lock()
+            .expect("webhooks lock poisoned")
+            .as_ref()
+        {
             Some(s) => (
                 s.counters.fired.load(SeqCst),
                 s.counters.delivered.load(SeqCst),
@@ -165,7 +171,13 @@ impl Simulator {
     }
 
     fn fire(&self, action: &str, data: Value) {
-        if let Some(sender) = self.inner.webhooks.lock().expect("webhooks lock poisoned").as_ref() {
+        if let Some(sender) = self
+            .inner
+            .webhooks
+            .lock()
+            .expect("webhooks lock poisoned")
+            .as_ref()
+        {
             sender.fire(action, data);
         }
     }
@@ -374,7 +386,10 @@ impl Simulator {
             return;
         }
         drop(store);
-        self.fire_application(&["candidateStageChange", "applicationUpdate"], application_id);
+        self.fire_application(
+            &["candidateStageChange", "applicationUpdate"],
+            application_id,
+        );
     }
 
     /// Archives an application with the given archive reason, moving it to its plan's
@@ -402,7 +417,10 @@ impl Simulator {
             return;
         }
         drop(store);
-        self.fire_application(&["candidateStageChange", "applicationUpdate"], application_id);
+        self.fire_application(
+            &["candidateStageChange", "applicationUpdate"],
+            application_id,
+        );
     }
 
     /// Marks an application Hired and moves it to its plan's Hired stage.
@@ -425,9 +443,15 @@ impl Simulator {
         }
         drop(store);
         if let Some(app) = self.get("application", application_id) {
-            self.fire("candidateHire", json!({ "application": app, "offer": null }));
+            self.fire(
+                "candidateHire",
+                json!({ "application": app, "offer": null }),
+            );
         }
-        self.fire_application(&["candidateStageChange", "applicationUpdate"], application_id);
+        self.fire_application(
+            &["candidateStageChange", "applicationUpdate"],
+            application_id,
+        );
     }
 
     /// Removes an object. Full listings stop returning it; incremental listings do not
@@ -441,8 +465,14 @@ impl Simulator {
         match object {
             "candidate" => self.fire("candidateDelete", json!({"candidate": {"id": id}})),
             "offer" => {
-                let application_id = before.as_ref().map(|o| o["applicationId"].clone()).unwrap_or(Value::Null);
-                self.fire("offerDelete", json!({"offer": {"id": id, "applicationId": application_id}}));
+                let application_id = before
+                    .as_ref()
+                    .map(|o| o["applicationId"].clone())
+                    .unwrap_or(Value::Null);
+                self.fire(
+                    "offerDelete",
+                    json!({"offer": {"id": id, "applicationId": application_id}}),
+                );
             }
             _ => {}
         }

@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 
 /// The `Ashby-Signature` value for `body` under `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes any key length");
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -60,7 +61,11 @@ impl Sender {
                     }
                     tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt + 1))).await;
                 }
-                let counter = if delivered { &task_counters.delivered } else { &task_counters.failed };
+                let counter = if delivered {
+                    &task_counters.delivered
+                } else {
+                    &task_counters.failed
+                };
                 counter.fetch_add(1, Ordering::SeqCst);
             }
         });
@@ -69,7 +74,9 @@ impl Sender {
 
     pub fn fire(&self, action: &str, data: Value) {
         let body = json!({"action": action, "data": data});
-        let Ok(bytes) = serde_json::to_vec(&body) else { return };
+        let Ok(bytes) = serde_json::to_vec(&body) else {
+            return;
+        };
         self.counters.fired.fetch_add(1, Ordering::SeqCst);
         if self.tx.send(bytes).is_err() {
             self.counters.failed.fetch_add(1, Ordering::SeqCst);
