@@ -162,6 +162,9 @@ async fn run(
     Ok((phases[0], phases[1]))
 }
 
+/// Headers and body of one prepared webhook.
+type SignedRequest = (Vec<(&'static str, String)>, Vec<u8>);
+
 #[derive(Debug, Clone)]
 pub struct BenchIngestArgs {
     pub deliveries: usize,
@@ -234,7 +237,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let now = chrono::Utc::now();
     let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let requests: Arc<Vec<(Vec<(&'static str, String)>, Vec<u8>)>> = Arc::new(
+    let requests: Arc<Vec<SignedRequest>> = Arc::new(
         (0..args.deliveries)
             .map(|i| {
                 let data = serde_json::json!({
