@@ -396,3 +396,51 @@ async fn two_engines_on_one_database_poll_each_stream_once() {
         candidates
     );
 }
+
+#[tokio::test]
+async fn a_candidate_from_another_connector_joins_the_same_person() {
+    let db = support::TestDb::migrated().await;
+    let mut handles = Vec::new();
+    let mut sims = Vec::new();
+    let mut servers = Vec::new();
+    for (id, seed) in [("ashby-eu", 31), ("ashby-us", 32)] {
+        let sim = Simulator::new(SimConfig {
+            api_key: "test-key".into(),
+            seed,
+            records: 50,
+            ..SimConfig::default()
+        });
+        let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+        handles.push(handle_for(&server, id));
+        sims.push(sim);
+        servers.push(server);
+    }
+    sims[0].create_candidate("Ada Lovelace", "Ada.Lovelace@Example.com");
+    sims[1].create_candidate("Ada King", " ada.lovelace@example.com ");
+    let engine = Engine::new(db.pool.clone(), handles.clone()).await.unwrap();
+    for handle in &handles {
+        let spec = handle
+            .enabled_streams()
+            .into_iter()
+            .find(|s| s.name == "candidates")
+            .unwrap();
+        let r = poller::run_pass(&engine, handle, &spec, &PassOptions::default()).await;
+        assert_eq!(r.outcome, PassOutcome::Completed, "{r:?}");
+    }
+    let linked: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "select connector_id, payload from hiring.events where type = 'person.linked'",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert_eq!(linked[0].0, "ashby-us");
+    assert_eq!(linked[0].1["data"]["email"], "ada.lovelace@example.com");
+    let persons: i64 = sqlx::query_scalar(
+        "select count(distinct person_id) from hiring.candidates where email_normalized = 'ada.lovelace@example.com'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(persons, 1);
+}

@@ -398,12 +398,34 @@ async fn ashby_webhooks_verify_process_and_agree_with_polling() {
     )
     .unwrap();
 
+    let inbox_before = d.count("select count(*) from hiring.inbox").await;
+    let mut tampered = body.clone();
+    let last = tampered.len() - 2;
+    tampered[last] ^= 1;
+    let malformed = vec![("ashby-signature", "sha1=deadbeef".to_string())];
+    for (reason, headers, payload) in [
+        ("bad_signature", ashby_headers("wrong", &body), body.clone()),
+        (
+            "bad_signature",
+            ashby_headers("ashby-secret", &body),
+            tampered,
+        ),
+        ("missing_signature", vec![], body.clone()),
+        ("malformed_signature", malformed, body.clone()),
+    ] {
+        assert_eq!(d.post("ashby", &headers, payload).await, 401, "{reason}");
+        let counted = d
+            .count(&format!(
+                "select coalesce(sum(count), 0)::bigint from hiring.webhook_rejections where connector_id = 'ashby' and reason = '{reason}'"
+            ))
+            .await;
+        assert!(counted >= 1, "{reason} not counted");
+    }
     assert_eq!(
-        d.post("ashby", &ashby_headers("wrong", &body), body.clone())
-            .await,
-        401
+        d.count("select count(*) from hiring.inbox").await,
+        inbox_before,
+        "nothing stored"
     );
-    assert_eq!(d.post("ashby", &[], body.clone()).await, 401);
     assert_eq!(
         d.post("ashby", &ashby_headers("ashby-secret", &body), body.clone())
             .await,
