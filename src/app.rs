@@ -156,12 +156,18 @@ impl App {
             managed_port = ?db.managed_port(),
             connectors = engine.connectors.len(),
             owner = %engine.owner,
-            "database migrated; polling on schedule and accepting webhooks"
+            "database migrated; polling on schedule, accepting webhooks, delivering to sinks"
         );
         let mut workers: Vec<JoinHandle<()>> = vec![tokio::spawn(scheduler::run(
             engine.clone(),
             stop_rx.clone(),
         ))];
+        workers.push(tokio::spawn(crate::emit::run(
+            db.pool.clone(),
+            self.config.sinks.clone(),
+            engine.owner.clone(),
+            stop_rx.clone(),
+        )));
         for _ in 0..NORMALIZER_WORKERS {
             workers.push(tokio::spawn(normalizer::run(
                 engine.clone(),

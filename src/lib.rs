@@ -10,6 +10,7 @@ pub mod app;
 pub mod commands;
 pub mod config;
 pub mod connectors;
+pub mod emit;
 pub mod engine;
 pub mod identity;
 pub mod ingress;

@@ -327,6 +327,41 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
             &ingress,
         );
     }
+    let sinks: Vec<Vec<String>> = report["sinks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            vec![
+                s["sink"].as_str().unwrap_or_default().to_string(),
+                s["delivered"].to_string(),
+                s["pending"].to_string(),
+                s["dead"].to_string(),
+                s["oldest_pending_seconds"]
+                    .as_i64()
+                    .map(|n| format!("{n}s"))
+                    .unwrap_or_else(|| "-".into()),
+                s["disabled_reason"]
+                    .as_str()
+                    .map(|r| format!("DISABLED: {r}"))
+                    .unwrap_or_else(|| "enabled".into()),
+            ]
+        })
+        .collect();
+    if !sinks.is_empty() {
+        println!();
+        print_table(
+            &[
+                "sink",
+                "delivered",
+                "pending",
+                "dead",
+                "oldest pending",
+                "state",
+            ],
+            &sinks,
+        );
+    }
     Ok(())
 }
 
@@ -381,5 +416,6 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
         }
     }
     let ingress = crate::store::inbox::ingress_status(pool).await?;
-    Ok(json!({ "generated_at": now, "streams": streams, "ingress": ingress }))
+    let sinks = crate::store::deliveries::sink_status(pool).await?;
+    Ok(json!({ "generated_at": now, "streams": streams, "ingress": ingress, "sinks": sinks }))
 }

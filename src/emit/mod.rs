@@ -1,0 +1,372 @@
+//! Downstream delivery: every event in `hiring.events` (the outbox) goes to each
+//! configured sink that wants it, at least once, in commit order per entity.
+//! Webhook sinks are signed per Standard Webhooks; jsonl sinks append to a file.
+
+pub mod signing;
+
+use crate::config::{decode_sink_secret, SinkConfig, SinkKind};
+use crate::store::deliveries::{self, Claimed};
+use rand::Rng;
+use sqlx::PgPool;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How long a claimed delivery stays ours.
+const LEASE: Duration = Duration::from_secs(120);
+/// How often an idle sink looks for new events.
+const IDLE: Duration = Duration::from_millis(100);
+/// Retry-After is honoured within these bounds.
+const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// `application.*` style globs to SQL LIKE patterns.
+fn like_patterns(globs: &[String]) -> Vec<String> {
+    if globs.iter().any(|g| g == "*") {
+        return Vec::new();
+    }
+    globs
+        .iter()
+        .map(|g| {
+            g.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+                .replace('*', "%")
+        })
+        .collect()
+}
+
+/// The wait before the next attempt after `attempts` failed ones, with ±20% jitter;
+/// `None` when the schedule is used up (the delivery is dead-lettered).
+pub fn retry_delay(schedule: &[Duration], attempts: i32) -> Option<Duration> {
+    let base = *schedule.get(usize::try_from(attempts).ok()?.checked_sub(1)?)?;
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    Some(base.mul_f64(jitter))
+}
+
+/// Runs every sink until `stop`.
+pub async fn run(pool: PgPool, sinks: Vec<SinkConfig>, owner: String, stop: watch::Receiver<bool>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for sink in sinks {
+        tasks.spawn(run_sink(
+            pool.clone(),
+            Arc::new(sink),
+            owner.clone(),
+            stop.clone(),
+        ));
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+struct Sender {
+    sink: Arc<SinkConfig>,
+    client: reqwest::Client,
+    secrets: Vec<Vec<u8>>,
+}
+
+enum Outcome {
+    Delivered(u16),
+    /// Retry after the schedule's delay, or the receiver's Retry-After.
+    Failed {
+        status: Option<u16>,
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// 410 Gone: the receiver asks us to stop.
+    Gone,
+}
+
+async fn run_sink(
+    pool: PgPool,
+    sink: Arc<SinkConfig>,
+    owner: String,
+    mut stop: watch::Receiver<bool>,
+) {
+    let sender = Arc::new(Sender {
+        client: reqwest::Client::builder()
+            .timeout(sink.timeout)
+            .connect_timeout(sink.timeout)
+            .build()
+            .unwrap_or_default(),
+        secrets: sink
+            .secrets
+            .iter()
+            .filter_map(|s| decode_sink_secret(s.expose()))
+            .collect(),
+        sink: sink.clone(),
+    });
+    let patterns = like_patterns(&sink.events);
+    // jsonl sinks write in order, one at a time.
+    let in_flight = match sink.kind {
+        SinkKind::Webhook => i64::from(sink.max_in_flight),
+        SinkKind::Jsonl => 1,
+    };
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let mut pause = IDLE;
+        match deliveries::disabled(&pool, &sink.id).await {
+            Ok(Some(reason)) => {
+                tracing::error!(sink = %sink.id, %reason, "sink is disabled; nothing is delivered to it");
+                pause = Duration::from_secs(30);
+            }
+            Ok(None) => match step(&pool, &sender, &patterns, &owner, in_flight).await {
+                Ok(0) => {}
+                Ok(_) => pause = Duration::ZERO,
+                Err(Slow(wait)) => pause = wait,
+            },
+            Err(e) => {
+                tracing::warn!(sink = %sink.id, error = %e, "reading the sink's state failed")
+            }
+        }
+        if pause > Duration::ZERO {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    }
+}
+
+/// The receiver asked us to slow down for this long.
+struct Slow(Duration);
+
+/// Enqueues new events, then sends one round; returns how many were claimed.
+async fn step(
+    pool: &PgPool,
+    sender: &Arc<Sender>,
+    patterns: &[String],
+    owner: &str,
+    in_flight: i64,
+) -> Result<usize, Slow> {
+    let sink = &sender.sink;
+    if let Err(e) = deliveries::enqueue(pool, &sink.id, patterns, &sink.connectors).await {
+        tracing::warn!(sink = %sink.id, error = %e, "enqueueing events failed");
+        return Ok(0);
+    }
+    let claimed = match deliveries::claim(pool, &sink.id, owner, LEASE, in_flight).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(sink = %sink.id, error = %e, "claiming deliveries failed");
+            return Ok(0);
+        }
+    };
+    let n = claimed.len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for d in claimed {
+        let sender = sender.clone();
+        tasks.spawn(async move {
+            let started = std::time::Instant::now();
+            let outcome = sender.send(&d).await;
+            metrics::histogram!("hirebridge_delivery_attempt_seconds", "sink" => sender.sink.id.clone())
+                .record(started.elapsed().as_secs_f64());
+            (d, outcome)
+        });
+    }
+    let mut slow: Option<Duration> = None;
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((d, outcome)) = joined else { continue };
+        if let Some(wait) = record(pool, sink, owner, d, outcome).await {
+            slow = Some(slow.map_or(wait, |s| s.max(wait)));
+        }
+    }
+    match slow {
+        Some(wait) => Err(Slow(wait)),
+        None => Ok(n),
+    }
+}
+
+/// Stores an attempt's outcome; returns how long the sink should pause.
+async fn record(
+    pool: &PgPool,
+    sink: &SinkConfig,
+    owner: &str,
+    d: Claimed,
+    outcome: Outcome,
+) -> Option<Duration> {
+    let label = |o: &'static str| {
+        metrics::counter!("hirebridge_deliveries_total", "sink" => sink.id.clone(), "outcome" => o)
+            .increment(1);
+    };
+    let result = match outcome {
+        Outcome::Delivered(status) => {
+            label("delivered");
+            deliveries::delivered(pool, d.id, owner, status)
+                .await
+                .map(|_| None)
+        }
+        Outcome::Gone => {
+            label("gone");
+            tracing::error!(sink = %sink.id, event = %d.event_id, "the receiver answered 410 Gone: the sink is disabled until an operator re-enables it");
+            let _ =
+                deliveries::disable_sink(pool, &sink.id, "the receiver answered 410 Gone").await;
+            deliveries::release(pool, d.id, owner).await.map(|_| None)
+        }
+        Outcome::Failed {
+            status,
+            error,
+            retry_after,
+        } => {
+            let scheduled = retry_delay(&sink.retry_schedule, d.attempts);
+            let dead = scheduled.is_none();
+            label(if dead { "dead" } else { "failed" });
+            let wait = match (scheduled, retry_after) {
+                (Some(s), Some(r)) => s.max(r),
+                (Some(s), None) => s,
+                (None, _) => Duration::ZERO,
+            };
+            if dead {
+                tracing::warn!(sink = %sink.id, event = %d.event_id, attempts = d.attempts, %error, "delivery dead-lettered after its last attempt");
+            }
+            deliveries::failed(pool, d.id, owner, status, &error, wait, dead)
+                .await
+                .map(|_| retry_after)
+        }
+    };
+    result.unwrap_or_else(|e| {
+        tracing::warn!(sink = %sink.id, error = %e, "recording a delivery failed; its lease will expire and it is retried");
+        None
+    })
+}
+
+impl Sender {
+    async fn send(&self, d: &Claimed) -> Outcome {
+        let body = match serde_json::to_vec(&d.payload) {
+            Ok(b) => b,
+            Err(e) => {
+                return Outcome::Failed {
+                    status: None,
+                    error: format!("cannot encode the event: {e}"),
+                    retry_after: None,
+                }
+            }
+        };
+        match self.sink.kind {
+            SinkKind::Jsonl => self.append(&body),
+            SinkKind::Webhook => self.post(&d.event_id, body).await,
+        }
+    }
+
+    async fn post(&self, event_id: &str, body: Vec<u8>) -> Outcome {
+        let Some(url) = &self.sink.url else {
+            return Outcome::Failed {
+                status: None,
+                error: "the sink has no url".into(),
+                retry_after: None,
+            };
+        };
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = signing::signature_header(&self.secrets, event_id, timestamp, &body);
+        let mut request = self
+            .client
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .header(
+                "user-agent",
+                concat!("hirebridge/", env!("CARGO_PKG_VERSION")),
+            )
+            .header("webhook-id", event_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature);
+        for (name, value) in &self.sink.headers {
+            request = request.header(name, value);
+        }
+        let response = match request.body(body).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "request failed"
+                };
+                return Outcome::Failed {
+                    status: None,
+                    error: format!("{what}: {e}"),
+                    retry_after: None,
+                };
+            }
+        };
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Outcome::Delivered(status);
+        }
+        if status == 410 {
+            return Outcome::Gone;
+        }
+        let retry_after = matches!(status, 429 | 502 | 503 | 504).then(|| {
+            hirebridge_sdk::http::retry_after(response.headers(), std::time::SystemTime::now())
+                .unwrap_or(MIN_RETRY_AFTER)
+                .clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER)
+        });
+        Outcome::Failed {
+            status: Some(status),
+            error: format!("HTTP {status}"),
+            retry_after,
+        }
+    }
+
+    /// Appends one envelope line, rotating the file when it reached `rotate_bytes`.
+    fn append(&self, body: &[u8]) -> Outcome {
+        let Some(path) = &self.sink.path else {
+            return Outcome::Failed {
+                status: None,
+                error: "the sink has no path".into(),
+                retry_after: None,
+            };
+        };
+        let result = (|| -> std::io::Result<()> {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            if std::fs::metadata(path).is_ok_and(|m| m.len() >= self.sink.rotate_bytes) {
+                let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+                std::fs::rename(path, path.with_extension(format!("{stamp}.jsonl")))?;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            let mut line = body.to_vec();
+            line.push(b'\n');
+            file.write_all(&line)?;
+            file.sync_data()
+        })();
+        match result {
+            Ok(()) => Outcome::Delivered(200),
+            Err(e) => Outcome::Failed {
+                status: None,
+                error: format!("writing {}: {e}", path.display()),
+                retry_after: None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_become_like_patterns() {
+        assert!(like_patterns(&["*".into()]).is_empty());
+        assert_eq!(
+            like_patterns(&["application.*".into()]),
+            vec!["application.%"]
+        );
+        assert_eq!(
+            like_patterns(&["job_posting.*".into()]),
+            vec!["job\\_posting.%"]
+        );
+    }
+
+    #[test]
+    fn the_schedule_runs_out_into_a_dead_letter() {
+        let schedule = [Duration::from_secs(5), Duration::from_secs(300)];
+        let first = retry_delay(&schedule, 1).unwrap();
+        assert!(first >= Duration::from_secs(4) && first <= Duration::from_secs(6));
+        assert!(retry_delay(&schedule, 2).is_some());
+        assert!(retry_delay(&schedule, 3).is_none());
+    }
+}

@@ -1,0 +1,263 @@
+//! `hiring.deliveries` and `hiring.sink_state`: one row per (sink, event), claimed
+//! with FOR UPDATE SKIP LOCKED and a lease (no transaction is held across the
+//! HTTP call), oldest first and never ahead of an undelivered earlier event of
+//! the same entity.
+
+use serde_json::Value;
+use sqlx::{PgPool, Row};
+use std::time::Duration;
+
+/// Events committed longer ago than this are assumed visible: the enqueue
+/// watermark only passes them (a slower transaction may commit a lower `seq` late).
+const VISIBILITY_SLACK: &str = "2 minutes";
+
+/// Adds deliveries for `sink_id` of events not enqueued yet that match its filters
+/// (`type_patterns` are SQL LIKE patterns; empty = all; `connectors` empty = all).
+/// Returns how many were added.
+pub async fn enqueue(
+    pool: &PgPool,
+    sink_id: &str,
+    type_patterns: &[String],
+    connectors: &[String],
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("insert into hiring.sink_state (sink_id) values ($1) on conflict do nothing")
+        .bind(sink_id)
+        .execute(&mut *tx)
+        .await?;
+    let watermark: i64 =
+        sqlx::query_scalar("select last_seq from hiring.sink_state where sink_id = $1 for update")
+            .bind(sink_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let added = sqlx::query(
+        "insert into hiring.deliveries (sink_id, event_id, event_seq, entity_key)
+         select $1, e.id, e.seq, e.entity_type || ':' || e.entity_id
+           from hiring.events e
+          where e.seq > $2
+            and (cardinality($3::text[]) = 0 or e.type like any($3))
+            and (cardinality($4::text[]) = 0 or e.connector_id = any($4))
+            and not exists (select 1 from hiring.deliveries d where d.sink_id = $1 and d.event_id = e.id)
+          order by e.seq
+          limit 10000
+         on conflict (sink_id, event_id) do nothing",
+    )
+    .bind(sink_id)
+    .bind(watermark)
+    .bind(type_patterns)
+    .bind(connectors)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query(&format!(
+        "update hiring.sink_state set updated_at = now(), last_seq = greatest(last_seq, coalesce(
+            (select max(seq) from hiring.events where seq > $2 and created_at < now() - interval '{VISIBILITY_SLACK}'),
+            last_seq))
+          where sink_id = $1"
+    ))
+    .bind(sink_id)
+    .bind(watermark)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// A delivery claimed for sending, with the envelope to send.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub event_id: String,
+    pub attempts: i32,
+    pub payload: Value,
+}
+
+/// Claims up to `limit` deliveries of `sink_id` that are due, each the oldest
+/// undelivered event of its entity.
+pub async fn claim(
+    pool: &PgPool,
+    sink_id: &str,
+    owner: &str,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let rows = sqlx::query(
+        "update hiring.deliveries d
+            set status = 'in_flight', lease_owner = $2,
+                lease_expires_at = now() + $3 * interval '1 millisecond', attempts = d.attempts + 1
+          where d.id in (
+                select c.id from hiring.deliveries c
+                 where c.sink_id = $1
+                   and ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
+                        or (c.status = 'in_flight' and c.lease_expires_at < now()))
+                   and not exists (
+                        select 1 from hiring.deliveries p
+                         where p.sink_id = c.sink_id and p.entity_key = c.entity_key
+                           and p.event_seq < c.event_seq
+                           and p.status in ('pending', 'failed', 'in_flight'))
+                 order by c.event_seq
+                 limit $4
+                 for update skip locked)
+         returning d.id, d.event_id, d.attempts, d.event_seq,
+                   (select e.payload from hiring.events e where e.id = d.event_id) as payload",
+    )
+    .bind(sink_id)
+    .bind(owner)
+    .bind(lease.as_millis() as f64)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut out: Vec<(i64, Claimed)> = rows
+        .into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64, _>("event_seq")?,
+                Claimed {
+                    id: r.try_get("id")?,
+                    event_id: r.try_get("event_id")?,
+                    attempts: r.try_get("attempts")?,
+                    payload: r
+                        .try_get::<Option<Value>, _>("payload")?
+                        .unwrap_or(Value::Null),
+                },
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    out.sort_by_key(|(seq, _)| *seq);
+    Ok(out.into_iter().map(|(_, c)| c).collect())
+}
+
+/// Records a successful delivery.
+pub async fn delivered(
+    pool: &PgPool,
+    id: i64,
+    owner: &str,
+    status: u16,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.deliveries set status = 'delivered', delivered_at = now(), last_status = $3,
+                last_error = null, lease_owner = null, lease_expires_at = null
+          where id = $1 and lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(i32::from(status))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried after `retry_in`, or dead.
+pub async fn failed(
+    pool: &PgPool,
+    id: i64,
+    owner: &str,
+    status: Option<u16>,
+    error: &str,
+    retry_in: Duration,
+    dead: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.deliveries set status = case when $6 then 'dead' else 'failed' end,
+                next_attempt_at = now() + $5 * interval '1 millisecond', last_status = $3, last_error = $4,
+                lease_owner = null, lease_expires_at = null
+          where id = $1 and lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(status.map(i32::from))
+    .bind(error)
+    .bind(retry_in.as_millis() as f64)
+    .bind(dead)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives a claimed delivery back untouched (the sink was disabled meanwhile).
+pub async fn release(pool: &PgPool, id: i64, owner: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.deliveries set status = 'pending', attempts = greatest(attempts - 1, 0),
+                lease_owner = null, lease_expires_at = null
+          where id = $1 and lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Disables a sink (the receiver answered 410 Gone).
+pub async fn disable_sink(pool: &PgPool, sink_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.sink_state set disabled_at = now(), disabled_reason = $2, updated_at = now()
+          where sink_id = $1",
+    )
+    .bind(sink_id)
+    .bind(reason)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Why the sink is disabled, if it is.
+pub async fn disabled(pool: &PgPool, sink_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("select disabled_reason from hiring.sink_state where sink_id = $1 and disabled_at is not null")
+            .bind(sink_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(r,)| r.unwrap_or_default()))
+}
+
+/// Re-sends events to a sink with their original ids: the chosen events'
+/// deliveries go back to pending (created if missing). Returns how many.
+pub async fn replay(
+    pool: &PgPool,
+    sink_id: &str,
+    where_sql: &str,
+    binds: &[String],
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "insert into hiring.deliveries (sink_id, event_id, event_seq, entity_key)
+         select $1, e.id, e.seq, e.entity_type || ':' || e.entity_id from hiring.events e where {where_sql}
+         on conflict (sink_id, event_id) do update
+            set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null,
+                lease_owner = null, lease_expires_at = null"
+    );
+    let mut q = sqlx::query(&sql).bind(sink_id);
+    for b in binds {
+        q = q.bind(b);
+    }
+    Ok(q.execute(pool).await?.rows_affected())
+}
+
+/// Per sink: pending, dead, oldest pending age (seconds), disabled reason.
+pub async fn sink_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select s.sink_id, s.disabled_reason, s.disabled_at,
+                (select count(*) from hiring.deliveries d where d.sink_id = s.sink_id and d.status in ('pending', 'failed', 'in_flight')) as pending,
+                (select count(*) from hiring.deliveries d where d.sink_id = s.sink_id and d.status = 'dead') as dead,
+                (select count(*) from hiring.deliveries d where d.sink_id = s.sink_id and d.status = 'delivered') as delivered,
+                (select extract(epoch from now() - min(d.created_at))::bigint from hiring.deliveries d
+                  where d.sink_id = s.sink_id and d.status in ('pending', 'failed', 'in_flight')) as oldest_pending_seconds
+           from hiring.sink_state s order by s.sink_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let disabled_at: Option<chrono::DateTime<chrono::Utc>> = r.try_get("disabled_at")?;
+            Ok(serde_json::json!({
+                "sink": r.try_get::<String, _>("sink_id")?,
+                "pending": r.try_get::<i64, _>("pending")?,
+                "dead": r.try_get::<i64, _>("dead")?,
+                "delivered": r.try_get::<i64, _>("delivered")?,
+                "oldest_pending_seconds": r.try_get::<Option<i64>, _>("oldest_pending_seconds")?,
+                "disabled_at": disabled_at,
+                "disabled_reason": r.try_get::<Option<String>, _>("disabled_reason")?,
+            }))
+        })
+        .collect()
+}

@@ -1,0 +1,328 @@
+//! Downstream delivery against a real receiver that verifies every signature on
+//! its own (hmac, sha2 and base64 over the raw request), with a real daemon and
+//! PostgreSQL: retries with the same `webhook-id`, order per entity, 410, 429 and
+//! Retry-After, jsonl files.
+
+mod support;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use base64::Engine as _;
+use chrono::Utc;
+use hirebridge::app::App;
+use hirebridge::config::Config;
+use hirebridge_kit::sim::{KitSender, Sent};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::future::IntoFuture;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET_A: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SECRET_B: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw=";
+
+#[derive(Default)]
+struct Receiver {
+    /// Answer this status to the first `fail_first` requests.
+    fail_first: usize,
+    fail_status: u16,
+    retry_after: Option<&'static str>,
+    seen: usize,
+    /// (webhook-id, event body, arrival) of accepted and verified deliveries.
+    accepted: Vec<(String, Value, Instant)>,
+    /// Every attempt's webhook-id.
+    attempts: Vec<(String, Instant)>,
+    bad_signatures: usize,
+}
+
+fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    let (Some(id), Some(ts), Some(sigs)) = (
+        headers.get("webhook-id").and_then(|v| v.to_str().ok()),
+        headers
+            .get("webhook-timestamp")
+            .and_then(|v| v.to_str().ok()),
+        headers
+            .get("webhook-signature")
+            .and_then(|v| v.to_str().ok()),
+    ) else {
+        return false;
+    };
+    let ts_ok = ts
+        .parse::<i64>()
+        .is_ok_and(|t| (Utc::now().timestamp() - t).abs() < 300);
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    ts_ok && sigs.split(' ').any(|s| s == expected)
+}
+
+async fn receive(
+    State(r): State<Arc<Mutex<Receiver>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let mut r = r.lock().unwrap();
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    r.attempts.push((id.clone(), Instant::now()));
+    r.seen += 1;
+    if r.seen <= r.fail_first {
+        let mut h = HeaderMap::new();
+        if let Some(ra) = r.retry_after {
+            h.insert("retry-after", ra.parse().unwrap());
+        }
+        return (StatusCode::from_u16(r.fail_status).unwrap(), h, "no");
+    }
+    if !(verify(SECRET_A, &headers, &body) && verify(SECRET_B, &headers, &body)) {
+        r.bad_signatures += 1;
+        return (StatusCode::BAD_REQUEST, HeaderMap::new(), "bad signature");
+    }
+    let value: Value = serde_json::from_slice(&body).unwrap();
+    r.accepted.push((id, value, Instant::now()));
+    (StatusCode::OK, HeaderMap::new(), "ok")
+}
+
+struct Rig {
+    receiver: Arc<Mutex<Receiver>>,
+    kit: KitSender,
+    pool: sqlx::PgPool,
+    jsonl: std::path::PathBuf,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), hirebridge::app::AppError>>,
+    _db: support::TestDb,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig(receiver: Receiver) -> Rig {
+    let db = support::TestDb::migrated().await;
+    let receiver = Arc::new(Mutex::new(receiver));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/hooks", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(axum::serve(listener, app).into_future());
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("events.jsonl");
+    let text = format!(
+        r#"
+[database]
+url = "{url}"
+[server]
+admin_listen = "127.0.0.1:0"
+webhook_listen = "127.0.0.1:0"
+shutdown_grace = "5s"
+[[connectors]]
+id = "kit"
+provider = "kit"
+webhook_secrets = ["kit-secret"]
+[[sinks]]
+id = "receiver"
+kind = "webhook"
+url = "http://{addr}/hooks"
+secrets = ["{SECRET_A}", "{SECRET_B}"]
+events = ["application.*"]
+timeout = "2s"
+retry_schedule = ["100ms", "100ms", "100ms", "100ms", "100ms"]
+[[sinks]]
+id = "lake"
+kind = "jsonl"
+path = "{jsonl}"
+"#,
+        url = db.url,
+        jsonl = jsonl.display()
+    );
+    let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
+    let app = App::bind(config).await.unwrap();
+    let kit = KitSender::new(
+        format!("http://{}/webhooks/kit", app.webhook_addr()),
+        "kit-secret",
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ping = kit.send("test.ping", json!({})).await;
+        if matches!(ping, Ok(Sent::Status(200))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "daemon not ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Rig {
+        receiver,
+        kit,
+        pool: db.pool.clone(),
+        jsonl,
+        stop,
+        task,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    async fn send_stage(&self, application: i64, stage: &str) {
+        let data = json!({"id": application, "candidate": {"id": 1, "name": "Lin Chen", "email": "lin@example.com"},
+            "current_stage": stage, "rejected": false, "withdrawn": false, "offered": false});
+        assert_eq!(
+            self.kit.send("application.advanced", data).await.unwrap(),
+            Sent::Status(200)
+        );
+        // Distinct provider times, so every change is newer than the last.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+
+    async fn wait_accepted(&self, n: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.receiver.lock().unwrap().accepted.len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} delivered",
+                self.receiver.lock().unwrap().accepted.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn events_arrive_signed_once_per_secret_in_entity_order_despite_failures() {
+    let r = rig(Receiver {
+        fail_first: 3,
+        fail_status: 500,
+        ..Default::default()
+    })
+    .await;
+    r.send_stage(1, "Applied").await;
+    r.send_stage(1, "Phone Screen").await;
+    r.send_stage(1, "Onsite").await;
+    r.wait_accepted(3, Duration::from_secs(30)).await;
+    let rec = r.receiver.lock().unwrap();
+    assert_eq!(rec.bad_signatures, 0);
+    let types: Vec<&str> = rec
+        .accepted
+        .iter()
+        .map(|(_, v, _)| v["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "application.created",
+            "application.stage_changed",
+            "application.stage_changed"
+        ]
+    );
+    let stages: Vec<&str> = rec
+        .accepted
+        .iter()
+        .map(|(_, v, _)| v["data"]["stage_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["Applied", "Phone Screen", "Onsite"],
+        "order per entity"
+    );
+    // The failed attempts were redeliveries of the first event with the same webhook-id.
+    let first_id = &rec.accepted[0].0;
+    assert!(
+        rec.attempts.iter().take(4).all(|(id, _)| id == first_id),
+        "{:?}",
+        rec.attempts
+    );
+    assert_eq!(
+        rec.accepted[0].1["id"].as_str(),
+        Some(first_id.as_str()),
+        "webhook-id is the event id"
+    );
+    drop(rec);
+
+    // Every event also lands in the jsonl file, once.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines = std::fs::read_to_string(&r.jsonl).unwrap_or_default();
+        if lines.lines().count() >= 3 {
+            assert_eq!(lines.lines().count(), 3);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jsonl sink wrote {} lines",
+            lines.lines().count()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_410_disables_the_sink() {
+    let r = rig(Receiver {
+        fail_first: 1,
+        fail_status: 429,
+        retry_after: Some("2"),
+        ..Default::default()
+    })
+    .await;
+    r.send_stage(7, "Applied").await;
+    r.wait_accepted(1, Duration::from_secs(20)).await;
+    {
+        let rec = r.receiver.lock().unwrap();
+        let gap = rec.attempts[1].1 - rec.attempts[0].1;
+        assert!(
+            gap >= Duration::from_millis(1900),
+            "retried after {gap:?} despite Retry-After: 2"
+        );
+    }
+    // Now the receiver is gone for good.
+    {
+        let mut rec = r.receiver.lock().unwrap();
+        rec.fail_first = usize::MAX;
+        rec.fail_status = 410;
+        rec.retry_after = None;
+    }
+    r.send_stage(8, "Applied").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let disabled: Option<String> = sqlx::query_scalar(
+            "select disabled_reason from hiring.sink_state where sink_id = 'receiver'",
+        )
+        .fetch_one(&r.pool)
+        .await
+        .unwrap();
+        if disabled.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "410 did not disable the sink");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pending: i64 = sqlx::query_scalar(
+        "select count(*) from hiring.deliveries where sink_id = 'receiver' and status in ('pending', 'failed')",
+    )
+    .fetch_one(&r.pool)
+    .await
+    .unwrap();
+    assert_eq!(pending, 1, "the undelivered event is kept, not dropped");
+    r.stop().await;
+}
