@@ -219,44 +219,45 @@ async fn events_arrive_signed_once_per_secret_in_entity_order_despite_failures()
     r.send_stage(1, "Phone Screen").await;
     r.send_stage(1, "Onsite").await;
     r.wait_accepted(3, Duration::from_secs(30)).await;
-    let rec = r.receiver.lock().unwrap();
-    assert_eq!(rec.bad_signatures, 0);
-    let types: Vec<&str> = rec
-        .accepted
-        .iter()
-        .map(|(_, v, _)| v["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        types,
-        [
-            "application.created",
-            "application.stage_changed",
-            "application.stage_changed"
-        ]
-    );
-    let stages: Vec<&str> = rec
-        .accepted
-        .iter()
-        .map(|(_, v, _)| v["data"]["stage_name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        stages,
-        ["Applied", "Phone Screen", "Onsite"],
-        "order per entity"
-    );
-    // The failed attempts were redeliveries of the first event with the same webhook-id.
-    let first_id = &rec.accepted[0].0;
-    assert!(
-        rec.attempts.iter().take(4).all(|(id, _)| id == first_id),
-        "{:?}",
-        rec.attempts
-    );
-    assert_eq!(
-        rec.accepted[0].1["id"].as_str(),
-        Some(first_id.as_str()),
-        "webhook-id is the event id"
-    );
-    drop(rec);
+    {
+        let rec = r.receiver.lock().unwrap();
+        assert_eq!(rec.bad_signatures, 0);
+        let types: Vec<&str> = rec
+            .accepted
+            .iter()
+            .map(|(_, v, _)| v["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "application.created",
+                "application.stage_changed",
+                "application.stage_changed"
+            ]
+        );
+        let stages: Vec<&str> = rec
+            .accepted
+            .iter()
+            .map(|(_, v, _)| v["data"]["stage_name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            stages,
+            ["Applied", "Phone Screen", "Onsite"],
+            "order per entity"
+        );
+        // The failed attempts were redeliveries of the first event with the same webhook-id.
+        let first_id = &rec.accepted[0].0;
+        assert!(
+            rec.attempts.iter().take(4).all(|(id, _)| id == first_id),
+            "{:?}",
+            rec.attempts
+        );
+        assert_eq!(
+            rec.accepted[0].1["id"].as_str(),
+            Some(first_id.as_str()),
+            "webhook-id is the event id"
+        );
+    }
 
     // Every event also lands in the jsonl file, once.
     let deadline = Instant::now() + Duration::from_secs(10);
