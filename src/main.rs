@@ -63,6 +63,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Re-send events to a sink with their original ids.
+    Replay {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        sink: String,
+        /// One event by id.
+        #[arg(long, conflicts_with_all = ["since", "entity"])]
+        event: Option<String>,
+        /// Events since this time (RFC 3339).
+        #[arg(long, conflicts_with = "entity")]
+        since: Option<String>,
+        /// With --since: events before this time.
+        #[arg(long, requires = "since")]
+        until: Option<String>,
+        /// Every event of one entity: TYPE:ID (e.g. application:0192…).
+        #[arg(long)]
+        entity: Option<String>,
+    },
     /// Dead letters: deliveries that could not be processed.
     Dlq {
         #[command(subcommand)]
@@ -105,6 +124,9 @@ enum DlqCommand {
         /// Every dead letter.
         #[arg(long)]
         all: bool,
+        /// Instead: the dead deliveries of this sink (and re-enable it if a 410 disabled it).
+        #[arg(long)]
+        sink: Option<String>,
     },
 }
 
@@ -204,6 +226,35 @@ fn main() -> ExitCode {
             Command::Status { config, json } => {
                 with_config(&config.config, |c| commands::status(c, json)).await
             }
+            Command::Replay {
+                config,
+                sink,
+                event,
+                since,
+                until,
+                entity,
+            } => {
+                use commands::replay::Selection;
+                let selection = match (event, since, entity) {
+                    (Some(id), _, _) => Selection::Event(id),
+                    (_, Some(since), _) => Selection::Since { since, until },
+                    (_, _, Some(entity)) => match entity.split_once(':') {
+                        Some((t, id)) => Selection::Entity {
+                            entity_type: t.to_string(),
+                            entity_id: id.to_string(),
+                        },
+                        None => {
+                            eprintln!("error: --entity takes TYPE:ID");
+                            return ExitCode::from(EXIT_CONFIG);
+                        }
+                    },
+                    _ => {
+                        eprintln!("error: give --event ID, --since TIME or --entity TYPE:ID");
+                        return ExitCode::from(EXIT_CONFIG);
+                    }
+                };
+                with_config(&config.config, |c| commands::replay::replay(c, sink, selection)).await
+            }
             Command::Dlq { action } => match action {
                 DlqCommand::List {
                     config,
@@ -213,8 +264,8 @@ fn main() -> ExitCode {
                 DlqCommand::Show { config, id } => {
                     with_config(&config.config, |c| commands::dlq::show(c, id)).await
                 }
-                DlqCommand::Retry { config, ids, all } => {
-                    with_config(&config.config, |c| commands::dlq::retry(c, ids, all)).await
+                DlqCommand::Retry { config, ids, all, sink } => {
+                    with_config(&config.config, |c| commands::dlq::retry(c, ids, all, sink)).await
                 }
             },
             Command::Simulate {

@@ -9,8 +9,10 @@ use anyhow::bail;
 pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> anyhow::Result<()> {
     let db = open_database(&config).await?;
     let result = inbox::dead_letters(&db.pool, connector.as_deref()).await;
+    let deliveries = crate::store::deliveries::dead(&db.pool).await;
     db.close().await;
     let dead = result?;
+    let dead_deliveries = deliveries?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&dead)?);
         return Ok(());
@@ -32,7 +34,27 @@ pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> a
         &["id", "connector", "event", "attempts", "received", "reason"],
         &rows,
     );
-    println!("{} dead letter(s)", dead.len());
+    println!("{} dead letter(s) in the inbox", dead.len());
+    if !dead_deliveries.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = dead_deliveries
+            .iter()
+            .map(|(id, sink, event, attempts, error)| {
+                vec![
+                    id.to_string(),
+                    sink.clone(),
+                    event.clone(),
+                    attempts.to_string(),
+                    error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        print_table(&["delivery", "sink", "event", "attempts", "last error"], &rows);
+        println!(
+            "{} dead deliveries (hirebridge dlq retry --sink ID queues them again)",
+            dead_deliveries.len()
+        );
+    }
     Ok(())
 }
 
@@ -57,7 +79,18 @@ pub async fn show(config: Config, id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn retry(config: Config, ids: Vec<i64>, all: bool) -> anyhow::Result<()> {
+pub async fn retry(config: Config, ids: Vec<i64>, all: bool, sink: Option<String>) -> anyhow::Result<()> {
+    if let Some(sink) = sink {
+        let db = open_database(&config).await?;
+        let retried = crate::store::deliveries::retry_dead(&db.pool, &sink).await;
+        let enabled = crate::store::deliveries::enable_sink(&db.pool, &sink).await;
+        db.close().await;
+        println!("{} dead deliveries of {sink} queued again", retried?);
+        if enabled? > 0 {
+            println!("sink {sink} was disabled (410) and is enabled again");
+        }
+        return Ok(());
+    }
     if ids.is_empty() && !all {
         bail!("name the entries to retry (hirebridge dlq retry ID...) or pass --all");
     }

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod dlq;
+pub mod replay;
 pub mod simulate;
 
 use crate::config::Config;

@@ -261,3 +261,36 @@ pub async fn sink_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
         })
         .collect()
 }
+
+/// Dead deliveries (for `hirebridge dlq`): (id, sink, event id, attempts, last error).
+pub async fn dead(pool: &PgPool) -> Result<Vec<(i64, String, String, i32, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, sink_id, event_id, attempts, last_error from hiring.deliveries where status = 'dead' order by id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Puts dead deliveries of `sink_id` back in the queue.
+pub async fn retry_dead(pool: &PgPool, sink_id: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update hiring.deliveries set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
+          where sink_id = $1 and status = 'dead'",
+    )
+    .bind(sink_id)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Re-enables a sink disabled by a 410.
+pub async fn enable_sink(pool: &PgPool, sink_id: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update hiring.sink_state set disabled_at = null, disabled_reason = null, updated_at = now()
+          where sink_id = $1 and disabled_at is not null",
+    )
+    .bind(sink_id)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
