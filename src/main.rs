@@ -253,7 +253,10 @@ fn main() -> ExitCode {
                         return ExitCode::from(EXIT_CONFIG);
                     }
                 };
-                with_config(&config.config, |c| commands::replay::replay(c, sink, selection)).await
+                with_config(&config.config, |c| {
+                    commands::replay::replay(c, sink, selection)
+                })
+                .await
             }
             Command::Dlq { action } => match action {
                 DlqCommand::List {
@@ -264,9 +267,12 @@ fn main() -> ExitCode {
                 DlqCommand::Show { config, id } => {
                     with_config(&config.config, |c| commands::dlq::show(c, id)).await
                 }
-                DlqCommand::Retry { config, ids, all, sink } => {
-                    with_config(&config.config, |c| commands::dlq::retry(c, ids, all, sink)).await
-                }
+                DlqCommand::Retry {
+                    config,
+                    ids,
+                    all,
+                    sink,
+                } => with_config(&config.config, |c| commands::dlq::retry(c, ids, all, sink)).await,
             },
             Command::Simulate {
                 provider:

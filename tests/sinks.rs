@@ -107,25 +107,23 @@ struct Rig {
     _dir: tempfile::TempDir,
 }
 
-async fn rig(receiver: Receiver) -> Rig {
-    let db = support::TestDb::migrated().await;
-    let receiver = Arc::new(Mutex::new(receiver));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .route("/hooks", axum::routing::post(receive))
-        .with_state(receiver.clone());
-    tokio::spawn(axum::serve(listener, app).into_future());
-    let dir = tempfile::tempdir().unwrap();
-    let jsonl = dir.path().join("events.jsonl");
+type Daemon = (
+    KitSender,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), hirebridge::app::AppError>>,
+);
+
+/// Starts a daemon on `db_url` with the receiver and jsonl sinks; ready when it
+/// acknowledges a Kit ping.
+async fn daemon(db_url: &str, receiver: std::net::SocketAddr, jsonl: &Path) -> Daemon {
     let text = format!(
         r#"
 [database]
-url = "{url}"
+url = "{db_url}"
 [server]
 admin_listen = "127.0.0.1:0"
 webhook_listen = "127.0.0.1:0"
-shutdown_grace = "5s"
+shutdown_grace = "1s"
 [[connectors]]
 id = "kit"
 provider = "kit"
@@ -133,7 +131,7 @@ webhook_secrets = ["kit-secret"]
 [[sinks]]
 id = "receiver"
 kind = "webhook"
-url = "http://{addr}/hooks"
+url = "http://{receiver}/hooks"
 secrets = ["{SECRET_A}", "{SECRET_B}"]
 events = ["application.*"]
 timeout = "2s"
@@ -143,7 +141,6 @@ id = "lake"
 kind = "jsonl"
 path = "{jsonl}"
 "#,
-        url = db.url,
         jsonl = jsonl.display()
     );
     let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
@@ -165,6 +162,26 @@ path = "{jsonl}"
         assert!(Instant::now() < deadline, "daemon not ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (kit, stop, task)
+}
+
+async fn serve_receiver(receiver: Arc<Mutex<Receiver>>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/hooks", axum::routing::post(receive))
+        .with_state(receiver);
+    tokio::spawn(axum::serve(listener, app).into_future());
+    addr
+}
+
+async fn rig(receiver: Receiver) -> Rig {
+    let db = support::TestDb::migrated().await;
+    let receiver = Arc::new(Mutex::new(receiver));
+    let addr = serve_receiver(receiver.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("events.jsonl");
+    let (kit, stop, task) = daemon(&db.url, addr, &jsonl).await;
     Rig {
         receiver,
         kit,
@@ -326,4 +343,199 @@ async fn retry_after_is_honoured_and_410_disables_the_sink() {
     .unwrap();
     assert_eq!(pending, 1, "the undelivered event is kept, not dropped");
     r.stop().await;
+}
+
+fn application(id: i64, stage: &str) -> Value {
+    json!({"id": id, "candidate": {"id": 1, "name": "Lin Chen", "email": "lin@example.com"},
+        "current_stage": stage, "rejected": false, "withdrawn": false, "offered": false})
+}
+
+#[tokio::test]
+async fn two_daemons_on_one_database_deliver_each_event_once() {
+    let db = support::TestDb::migrated().await;
+    let receiver = Arc::new(Mutex::new(Receiver::default()));
+    let addr = serve_receiver(receiver.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = daemon(&db.url, addr, &dir.path().join("a.jsonl")).await;
+    let b = daemon(&db.url, addr, &dir.path().join("b.jsonl")).await;
+    for i in 0..20 {
+        let sender = if i % 2 == 0 { &a.0 } else { &b.0 };
+        assert_eq!(
+            sender
+                .send("application.submitted", application(100 + i, "Applied"))
+                .await
+                .unwrap(),
+            Sent::Status(200)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.lock().unwrap().accepted.len() < 20 {
+        assert!(Instant::now() < deadline, "not all delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    {
+        let rec = receiver.lock().unwrap();
+        let mut ids: Vec<&String> = rec.accepted.iter().map(|(id, _, _)| id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 20);
+        assert_eq!(rec.accepted.len(), 20, "each event delivered once");
+    }
+    for (_, stop, task) in [a, b] {
+        let _ = stop.send(());
+        task.await.unwrap().unwrap();
+    }
+}
+
+/// The receiver holds the first request open, so the daemon is stopped in the
+/// middle of a delivery.
+async fn slow_then_ok(
+    State(r): State<Arc<Mutex<Receiver>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let first = {
+        let mut r = r.lock().unwrap();
+        r.seen += 1;
+        r.seen == 1
+    };
+    if first {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    let mut r = r.lock().unwrap();
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if !(verify(SECRET_A, &headers, &body) && verify(SECRET_B, &headers, &body)) {
+        r.bad_signatures += 1;
+        return StatusCode::BAD_REQUEST;
+    }
+    r.accepted
+        .push((id, serde_json::from_slice(&body).unwrap(), Instant::now()));
+    StatusCode::OK
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn a_daemon_killed_mid_delivery_loses_nothing_after_restart() {
+    let db = support::TestDb::migrated().await;
+    let receiver = Arc::new(Mutex::new(Receiver::default()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/hooks", axum::routing::post(slow_then_ok))
+        .with_state(receiver.clone());
+    tokio::spawn(axum::serve(listener, app).into_future());
+    let dir = tempfile::tempdir().unwrap();
+    let (webhook_port, admin_port) = (free_port(), free_port());
+    let config = dir.path().join("hirebridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[database]
+url = "{url}"
+[server]
+admin_listen = "127.0.0.1:{admin_port}"
+webhook_listen = "127.0.0.1:{webhook_port}"
+[telemetry]
+log_format = "json"
+[[connectors]]
+id = "kit"
+provider = "kit"
+webhook_secrets = ["kit-secret"]
+[[sinks]]
+id = "receiver"
+kind = "webhook"
+url = "http://{addr}/hooks"
+secrets = ["{SECRET_A}", "{SECRET_B}"]
+timeout = "60s"
+"#,
+            url = db.url
+        ),
+    )
+    .unwrap();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hirebridge"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let kit = KitSender::new(
+        format!("http://127.0.0.1:{webhook_port}/webhooks/kit"),
+        "kit-secret",
+    );
+    let ready = |kit: KitSender| async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !matches!(
+            kit.send("test.ping", json!({})).await,
+            Ok(Sent::Status(200))
+        ) {
+            assert!(Instant::now() < deadline, "daemon not ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+
+    let mut first = spawn();
+    ready(kit.clone()).await;
+    assert_eq!(
+        kit.send("application.submitted", application(500, "Applied"))
+            .await
+            .unwrap(),
+        Sent::Status(200)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while receiver.lock().unwrap().seen == 0 {
+        assert!(Instant::now() < deadline, "first delivery never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGKILL while the receiver still holds the request open.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let in_flight: i64 =
+        sqlx::query_scalar("select count(*) from hiring.deliveries where sink_id = 'receiver' and status = 'in_flight'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(in_flight, 1);
+    // Make the lease run out now instead of after its full length.
+    sqlx::query("update hiring.deliveries set lease_expires_at = now() where status = 'in_flight'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let mut second = spawn();
+    ready(kit.clone()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.lock().unwrap().accepted.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the interrupted delivery was never retried"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    {
+        let rec = receiver.lock().unwrap();
+        assert_eq!(rec.bad_signatures, 0);
+        assert_eq!(rec.accepted[0].1["type"], "application.created");
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(second.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(second.wait().unwrap().success());
 }

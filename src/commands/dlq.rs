@@ -49,7 +49,10 @@ pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> a
                 ]
             })
             .collect();
-        print_table(&["delivery", "sink", "event", "attempts", "last error"], &rows);
+        print_table(
+            &["delivery", "sink", "event", "attempts", "last error"],
+            &rows,
+        );
         println!(
             "{} dead deliveries (hirebridge dlq retry --sink ID queues them again)",
             dead_deliveries.len()
@@ -79,7 +82,12 @@ pub async fn show(config: Config, id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn retry(config: Config, ids: Vec<i64>, all: bool, sink: Option<String>) -> anyhow::Result<()> {
+pub async fn retry(
+    config: Config,
+    ids: Vec<i64>,
+    all: bool,
+    sink: Option<String>,
+) -> anyhow::Result<()> {
     if let Some(sink) = sink {
         let db = open_database(&config).await?;
         let retried = crate::store::deliveries::retry_dead(&db.pool, &sink).await;

@@ -10,8 +10,14 @@ use anyhow::bail;
 #[derive(Debug, Clone)]
 pub enum Selection {
     Event(String),
-    Since { since: String, until: Option<String> },
-    Entity { entity_type: String, entity_id: String },
+    Since {
+        since: String,
+        until: Option<String>,
+    },
+    Entity {
+        entity_type: String,
+        entity_id: String,
+    },
 }
 
 pub async fn replay(config: Config, sink: String, selection: Selection) -> anyhow::Result<()> {
@@ -27,7 +33,10 @@ pub async fn replay(config: Config, sink: String, selection: Selection) -> anyho
             ),
             None => ("e.occurred_at >= $2::timestamptz", vec![since.clone()]),
         },
-        Selection::Entity { entity_type, entity_id } => (
+        Selection::Entity {
+            entity_type,
+            entity_id,
+        } => (
             "e.entity_type = $2 and e.entity_id = $3::uuid",
             vec![entity_type.clone(), entity_id.clone()],
         ),
@@ -39,6 +48,8 @@ pub async fn replay(config: Config, sink: String, selection: Selection) -> anyho
     if n == 0 {
         bail!("no events match; nothing to replay");
     }
-    println!("{n} event(s) queued for {sink} with their original ids; a running daemon delivers them");
+    println!(
+        "{n} event(s) queued for {sink} with their original ids; a running daemon delivers them"
+    );
     Ok(())
 }

@@ -13,8 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How long a claimed delivery stays ours.
-const LEASE: Duration = Duration::from_secs(120);
+/// How long a claimed delivery stays ours: enough for one attempt to time out,
+/// short enough that a crashed daemon's deliveries are retried soon.
+fn lease(sink: &SinkConfig) -> Duration {
+    sink.timeout * 2 + Duration::from_secs(5)
+}
 /// How often an idle sink looks for new events.
 const IDLE: Duration = Duration::from_millis(100);
 /// Retry-After is honoured within these bounds.
@@ -102,9 +105,16 @@ async fn run_sink(
         SinkKind::Webhook => i64::from(sink.max_in_flight),
         SinkKind::Jsonl => 1,
     };
+    let mut last_gauge = std::time::Instant::now() - Duration::from_secs(60);
     loop {
         if *stop.borrow() {
             return;
+        }
+        if last_gauge.elapsed() >= Duration::from_secs(5) {
+            last_gauge = std::time::Instant::now();
+            if let Ok(age) = deliveries::oldest_pending_age(&pool, &sink.id).await {
+                metrics::gauge!("hirebridge_sink_oldest_undelivered_seconds", "sink" => sink.id.clone()).set(age);
+            }
         }
         let mut pause = IDLE;
         match deliveries::disabled(&pool, &sink.id).await {
@@ -146,7 +156,7 @@ async fn step(
         tracing::warn!(sink = %sink.id, error = %e, "enqueueing events failed");
         return Ok(0);
     }
-    let claimed = match deliveries::claim(pool, &sink.id, owner, LEASE, in_flight).await {
+    let claimed = match deliveries::claim(pool, &sink.id, owner, lease(sink), in_flight).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(sink = %sink.id, error = %e, "claiming deliveries failed");

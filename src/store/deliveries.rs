@@ -263,7 +263,9 @@ pub async fn sink_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
 }
 
 /// Dead deliveries (for `hirebridge dlq`): (id, sink, event id, attempts, last error).
-pub async fn dead(pool: &PgPool) -> Result<Vec<(i64, String, String, i32, Option<String>)>, sqlx::Error> {
+pub async fn dead(
+    pool: &PgPool,
+) -> Result<Vec<(i64, String, String, i32, Option<String>)>, sqlx::Error> {
     sqlx::query_as(
         "select id, sink_id, event_id, attempts, last_error from hiring.deliveries where status = 'dead' order by id",
     )
@@ -293,4 +295,17 @@ pub async fn enable_sink(pool: &PgPool, sink_id: &str) -> Result<u64, sqlx::Erro
     .execute(pool)
     .await?
     .rows_affected())
+}
+
+/// Age in seconds of the oldest event not yet delivered to `sink_id` (0 when none).
+pub async fn oldest_pending_age(pool: &PgPool, sink_id: &str) -> Result<f64, sqlx::Error> {
+    let age: Option<f64> = sqlx::query_scalar(
+        "select extract(epoch from now() - min(e.created_at))::float8
+           from hiring.deliveries d join hiring.events e on e.id = d.event_id
+          where d.sink_id = $1 and d.status in ('pending', 'failed', 'in_flight')",
+    )
+    .bind(sink_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(age.unwrap_or(0.0))
 }
