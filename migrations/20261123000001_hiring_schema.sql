@@ -407,12 +407,16 @@ create table hiring.deliveries (
 );
 create index deliveries_due on hiring.deliveries (sink_id, next_attempt_at) where status in ('pending', 'failed', 'in_flight');
 -- Per-entity ordering: the oldest undelivered event of an entity goes first.
-create index deliveries_entity_order on hiring.deliveries (sink_id, entity_key, event_seq) where status <> 'delivered';
+create index deliveries_entity_order on hiring.deliveries (sink_id, entity_key, event_seq) where status in ('pending', 'failed', 'in_flight');
 
 -- Per sink: how far the dispatcher has enqueued, and whether it was disabled (410).
+-- `last_seq`: every event up to it is enqueued for certain (it trails the newest
+-- events by a safety margin, since a transaction may commit a lower seq late);
+-- `enqueued_seq`: how far the fast path has scanned.
 create table hiring.sink_state (
     sink_id         text primary key,
     last_seq        bigint not null default 0,
+    enqueued_seq    bigint not null default 0,
     disabled_at     timestamptz,
     disabled_reason text,
     updated_at      timestamptz not null default now()

@@ -35,6 +35,21 @@ struct ConfigArg {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole product on this machine, no accounts: simulators, the daemon, a
+    /// verifying receiver; a backfill, live changes, and a summary.
+    Demo {
+        #[arg(long, default_value = "config/demo.toml")]
+        config: PathBuf,
+        /// Simulated Ashby records.
+        #[arg(long, default_value_t = 2000)]
+        records: usize,
+        /// How long the live part runs (e.g. 30s); until Ctrl-C when absent.
+        #[arg(long)]
+        duration: Option<humantime::Duration>,
+        /// Live changes per second.
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+    },
     /// Run the daemon until SIGINT or SIGTERM.
     Run(ConfigArg),
     /// Validate a configuration file: prints "ok" and a summary, or every error (exit 2).
@@ -198,7 +213,7 @@ fn main() -> ExitCode {
     };
     if matches!(
         cli.command,
-        Command::Simulate { .. } | Command::Bench { .. }
+        Command::Simulate { .. } | Command::Bench { .. } | Command::Demo { .. }
     ) {
         telemetry::init_logging(&hirebridge::config::TelemetryConfig {
             log_format: hirebridge::config::LogFormat::Text,
@@ -208,6 +223,20 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Check(args) => check(&args.config),
+            Command::Demo {
+                config,
+                records,
+                duration,
+                rate,
+            } => {
+                let args = commands::demo::DemoArgs {
+                    config,
+                    records,
+                    duration: duration.map(Into::into),
+                    rate,
+                };
+                edge(commands::demo::demo(args).await)
+            }
             Command::Run(args) => with_config(&args.config, run).await,
             Command::Migrate(args) => with_config(&args.config, migrate).await,
             Command::Sync {

@@ -110,7 +110,9 @@ async fn run_sink(
         if *stop.borrow() {
             return;
         }
-        if last_gauge.elapsed() >= Duration::from_secs(5) {
+        // Every few seconds: the gauge, and a rescan for late-committed events.
+        let recheck = last_gauge.elapsed() >= Duration::from_secs(5);
+        if recheck {
             last_gauge = std::time::Instant::now();
             if let Ok(age) = deliveries::oldest_pending_age(&pool, &sink.id).await {
                 metrics::gauge!("hirebridge_sink_oldest_undelivered_seconds", "sink" => sink.id.clone()).set(age);
@@ -122,7 +124,7 @@ async fn run_sink(
                 tracing::error!(sink = %sink.id, %reason, "sink is disabled; nothing is delivered to it");
                 pause = Duration::from_secs(30);
             }
-            Ok(None) => match step(&pool, &sender, &patterns, &owner, in_flight).await {
+            Ok(None) => match step(&pool, &sender, &patterns, &owner, in_flight, recheck).await {
                 Ok(0) => {}
                 Ok(_) => pause = Duration::ZERO,
                 Err(Slow(wait)) => pause = wait,
@@ -150,9 +152,10 @@ async fn step(
     patterns: &[String],
     owner: &str,
     in_flight: i64,
+    recheck: bool,
 ) -> Result<usize, Slow> {
     let sink = &sender.sink;
-    if let Err(e) = deliveries::enqueue(pool, &sink.id, patterns, &sink.connectors).await {
+    if let Err(e) = deliveries::enqueue(pool, &sink.id, patterns, &sink.connectors, recheck).await {
         tracing::warn!(sink = %sink.id, error = %e, "enqueueing events failed");
         return Ok(0);
     }

@@ -13,50 +13,64 @@ const VISIBILITY_SLACK: &str = "2 minutes";
 
 /// Adds deliveries for `sink_id` of events not enqueued yet that match its filters
 /// (`type_patterns` are SQL LIKE patterns; empty = all; `connectors` empty = all).
-/// Returns how many were added.
+/// The fast path scans only events past `enqueued_seq`; with `recheck` it also
+/// rescans from the safe watermark for events whose transaction committed late
+/// with a lower seq. Returns how many were added.
 pub async fn enqueue(
     pool: &PgPool,
     sink_id: &str,
     type_patterns: &[String],
     connectors: &[String],
+    recheck: bool,
 ) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("insert into hiring.sink_state (sink_id) values ($1) on conflict do nothing")
         .bind(sink_id)
         .execute(&mut *tx)
         .await?;
-    let watermark: i64 =
-        sqlx::query_scalar("select last_seq from hiring.sink_state where sink_id = $1 for update")
-            .bind(sink_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (watermark, scanned): (i64, i64) = sqlx::query_as(
+        "select last_seq, enqueued_seq from hiring.sink_state where sink_id = $1 for update",
+    )
+    .bind(sink_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let newest: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from hiring.events")
+        .fetch_one(&mut *tx)
+        .await?;
+    let upto = newest.min(scanned + 20_000);
+    let from = if recheck { watermark } else { scanned };
     let added = sqlx::query(
         "insert into hiring.deliveries (sink_id, event_id, event_seq, entity_key)
          select $1, e.id, e.seq, e.entity_type || ':' || e.entity_id
            from hiring.events e
-          where e.seq > $2
+          where e.seq > $2 and e.seq <= $5
             and (cardinality($3::text[]) = 0 or e.type like any($3))
             and (cardinality($4::text[]) = 0 or e.connector_id = any($4))
-            and not exists (select 1 from hiring.deliveries d where d.sink_id = $1 and d.event_id = e.id)
+            and ($6 or not exists (select 1 from hiring.deliveries d where d.sink_id = $1 and d.event_id = e.id))
           order by e.seq
-          limit 10000
          on conflict (sink_id, event_id) do nothing",
     )
     .bind(sink_id)
-    .bind(watermark)
+    .bind(from)
     .bind(type_patterns)
     .bind(connectors)
+    .bind(upto)
+    .bind(!recheck)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     sqlx::query(&format!(
-        "update hiring.sink_state set updated_at = now(), last_seq = greatest(last_seq, coalesce(
-            (select max(seq) from hiring.events where seq > $2 and created_at < now() - interval '{VISIBILITY_SLACK}'),
-            last_seq))
+        "update hiring.sink_state set updated_at = now(), enqueued_seq = greatest(enqueued_seq, $3),
+                last_seq = case when $4 then greatest(last_seq, coalesce(
+                    (select max(seq) from hiring.events where seq > $2 and seq <= $3
+                        and created_at < now() - interval '{VISIBILITY_SLACK}'),
+                    last_seq)) else last_seq end
           where sink_id = $1"
     ))
     .bind(sink_id)
     .bind(watermark)
+    .bind(upto)
+    .bind(recheck)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -73,7 +87,8 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` deliveries of `sink_id` that are due, each the oldest
-/// undelivered event of its entity.
+/// undelivered event of its entity. Written without correlated subqueries, so it
+/// stays fast when the table's statistics are stale (a burst of new events).
 pub async fn claim(
     pool: &PgPool,
     sink_id: &str,
@@ -86,18 +101,19 @@ pub async fn claim(
             set status = 'in_flight', lease_owner = $2,
                 lease_expires_at = now() + $3 * interval '1 millisecond', attempts = d.attempts + 1
           where d.id in (
-                select c.id from hiring.deliveries c
-                 where c.sink_id = $1
-                   and ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
-                        or (c.status = 'in_flight' and c.lease_expires_at < now()))
-                   and not exists (
-                        select 1 from hiring.deliveries p
-                         where p.sink_id = c.sink_id and p.entity_key = c.entity_key
-                           and p.event_seq < c.event_seq
-                           and p.status in ('pending', 'failed', 'in_flight'))
-                 order by c.event_seq
-                 limit $4
-                 for update skip locked)
+                -- the oldest undelivered event of each entity, if it is due
+                select head.id from (
+                    select distinct on (entity_key) id, event_seq, status, next_attempt_at, lease_expires_at
+                      from hiring.deliveries
+                     where sink_id = $1 and status in ('pending', 'failed', 'in_flight')
+                     order by entity_key, event_seq) head
+                 where (head.status in ('pending', 'failed') and head.next_attempt_at <= now())
+                    or (head.status = 'in_flight' and head.lease_expires_at < now())
+                 order by head.event_seq
+                 limit $4)
+            -- re-checked on the row itself, so a concurrent claimer never takes it twice
+            and ((d.status in ('pending', 'failed') and d.next_attempt_at <= now())
+                 or (d.status = 'in_flight' and d.lease_expires_at < now()))
          returning d.id, d.event_id, d.attempts, d.event_seq,
                    (select e.payload from hiring.events e where e.id = d.event_id) as payload",
     )

@@ -1,0 +1,300 @@
+//! `hirebridge demo`: the whole product on one machine with no accounts. The
+//! managed PostgreSQL, the Ashby simulator with seeded data, a Kit webhook sender,
+//! a local receiver that verifies every signature, and the daemon configured from
+//! `config/demo.toml`: a backfill, then live changes through provider webhooks,
+//! then a summary.
+
+use super::print_table;
+use crate::app::App;
+use crate::config::{decode_sink_secret, Config};
+use crate::connectors;
+use crate::engine::poller::{self, PassOptions};
+use crate::engine::Engine;
+use anyhow::Context;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use hirebridge_ashby::sim::{SimConfig, Simulator};
+use hirebridge_kit::sim::KitSender;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct DemoArgs {
+    pub config: PathBuf,
+    pub records: usize,
+    pub duration: Option<Duration>,
+    /// Live changes per second.
+    pub rate: f64,
+}
+
+/// The demo's receiver: checks each delivery's Standard Webhooks signature with
+/// its own code (not the daemon's) and logs it.
+struct Receiver {
+    secret: Vec<u8>,
+    verified: AtomicU64,
+    rejected: AtomicU64,
+    log: Mutex<std::fs::File>,
+}
+
+fn verify(secret: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
+    use hmac::{Hmac, Mac};
+    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let (Some(id), Some(ts), Some(sigs)) = (
+        get("webhook-id"),
+        get("webhook-timestamp"),
+        get("webhook-signature"),
+    ) else {
+        return false;
+    };
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    sigs.split(' ')
+        .any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+}
+
+async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if !verify(&r.secret, &headers, &body) {
+        r.rejected.fetch_add(1, Ordering::Relaxed);
+        return StatusCode::UNAUTHORIZED;
+    }
+    r.verified.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut log) = r.log.lock() {
+        let _ = log.write_all(&body);
+        let _ = log.write_all(b"\n");
+    }
+    StatusCode::NO_CONTENT
+}
+
+pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let data_dir = std::env::var("DEMO_DATA_DIR").unwrap_or_else(|_| "./var/demo".into());
+    std::fs::create_dir_all(&data_dir)?;
+
+    // Providers and the receiver first: the config needs their addresses.
+    println!("hirebridge demo: starting the Ashby simulator ({} records) and a signature-checking receiver", args.records);
+    let sim = Simulator::new(SimConfig {
+        api_key: "demo-key".into(),
+        seed: 7,
+        records: args.records,
+        ..SimConfig::default()
+    });
+    let sim_server = sim.serve(([127, 0, 0, 1], 0).into()).await?;
+    let receiver_log = Path::new(&data_dir).join("receiver.log");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let receiver_url = format!("http://{}/events", listener.local_addr()?);
+    let env = {
+        let (ashby, receiver, dir) = (
+            sim_server.base_url(),
+            receiver_url.clone(),
+            data_dir.clone(),
+        );
+        move |name: &str| match name {
+            "DEMO_ASHBY_URL" => Some(ashby.clone()),
+            "DEMO_RECEIVER_URL" => Some(receiver.clone()),
+            "DEMO_DATA_DIR" => Some(dir.clone()),
+            other => std::env::var(other).ok(),
+        }
+    };
+    let config =
+        Config::from_str_with_env(&text, &args.config, &env).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secret = config
+        .sinks
+        .iter()
+        .find(|s| s.id == "receiver")
+        .and_then(|s| s.secrets.first())
+        .and_then(|s| decode_sink_secret(s.expose()))
+        .context("config/demo.toml needs the `receiver` sink with a secret")?;
+    let receiver = Arc::new(Receiver {
+        secret,
+        verified: AtomicU64::new(0),
+        rejected: AtomicU64::new(0),
+        log: Mutex::new(std::fs::File::create(&receiver_log)?),
+    });
+    let router = axum::Router::new()
+        .route("/events", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    // The database (managed unless a URL is configured), then the backfill.
+    println!("starting PostgreSQL and backfilling from the simulator...");
+    let db = super::open_database(&config).await?;
+    let result = run(&config, &db, &sim, &receiver, &receiver_log, &args).await;
+    db.close().await;
+    sim_server.shutdown().await;
+    result
+}
+
+async fn run(
+    config: &Config,
+    db: &crate::store::Database,
+    sim: &Simulator,
+    receiver: &Arc<Receiver>,
+    receiver_log: &Path,
+    args: &DemoArgs,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (handles, _) = connectors::build_all(&config.connectors, &config.server);
+    let engine = Engine::new(db.pool.clone(), handles.clone()).await?;
+    let mut backfilled = 0;
+    for handle in &handles {
+        for stream in handle.enabled_streams() {
+            let report = poller::run_pass(&engine, handle, &stream, &PassOptions::default()).await;
+            if let Some(e) = &report.error {
+                anyhow::bail!("backfill of {} failed: {e}", stream.name);
+            }
+            backfilled += report.created;
+        }
+    }
+    println!(
+        "backfilled {backfilled} records in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The daemon itself.
+    let app = App::bind(config.clone()).await?;
+    let admin = app.admin_addr();
+    let webhooks = app.webhook_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    sim.send_webhooks_to(
+        &format!("http://{webhooks}/webhooks/ashby"),
+        "demo-ashby-secret",
+    );
+    let kit = KitSender::new(format!("http://{webhooks}/webhooks/kit"), "demo-kit-secret");
+
+    println!(
+        "live: {:.0} changes/s through provider webhooks{}; Ctrl-C ends the demo",
+        args.rate,
+        args.duration
+            .map(|d| format!(" for {}", humantime::format_duration(d)))
+            .unwrap_or_default()
+    );
+    let deadline = args.duration.map(|d| Instant::now() + d);
+    let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.1));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let (candidates, jobs, stages) = (
+        sim.ids("candidate"),
+        sim.ids("job"),
+        sim.ids("interviewStage"),
+    );
+    let mut changes = 0u64;
+    let mut last_report = Instant::now();
+    let ctrl_c = crate::app::shutdown_signal();
+    tokio::pin!(ctrl_c);
+    loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let apps = sim.ids("application");
+        match rng.gen_range(0..10) {
+            0..=3 if !apps.is_empty() && !stages.is_empty() => {
+                let app = &apps[rng.gen_range(0..apps.len())];
+                sim.move_application_stage(app, &stages[rng.gen_range(0..stages.len())]);
+            }
+            4..=5 if !candidates.is_empty() && !jobs.is_empty() => {
+                sim.create_application(
+                    &candidates[rng.gen_range(0..candidates.len())],
+                    &jobs[rng.gen_range(0..jobs.len())],
+                );
+            }
+            6 if !apps.is_empty() => sim.hire_application(&apps[rng.gen_range(0..apps.len())]),
+            _ => {
+                let id = rng.gen_range(1..200);
+                let stage = ["Applied", "Phone Screen", "Technical Interview", "Offer"]
+                    [rng.gen_range(0..4)];
+                let data = json!({"id": id, "candidate": {"id": id, "name": format!("Kit Candidate {id}"), "email": format!("kit{id}@example.com")},
+                    "job_posting": {"id": 1, "title": "Engineer"}, "current_stage": stage,
+                    "rejected": false, "withdrawn": false, "offered": stage == "Offer"});
+                let _ = kit.send("application.advanced", data).await;
+            }
+        }
+        changes += 1;
+        if last_report.elapsed() >= Duration::from_secs(2) {
+            last_report = Instant::now();
+            let events: i64 = sqlx::query_scalar("select count(*) from hiring.events")
+                .fetch_one(&db.pool)
+                .await?;
+            println!(
+                "  {changes} changes, {events} events, {} delivered and verified",
+                receiver.verified.load(Ordering::Relaxed)
+            );
+        }
+    }
+
+    // Let the last deliveries land, then stop.
+    let events: i64 = sqlx::query_scalar("select count(*) from hiring.events")
+        .fetch_one(&db.pool)
+        .await?;
+    let wait_until = Instant::now() + Duration::from_secs(30);
+    while (receiver.verified.load(Ordering::Relaxed) as i64) < events && Instant::now() < wait_until
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    let _ = daemon.await;
+
+    // Summary.
+    println!("\nsummary after {:.0}s", started.elapsed().as_secs_f64());
+    let mut rows = Vec::new();
+    for &kind in hirebridge_sdk::EntityKind::ALL {
+        let counts: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "select connector_id, count(*) from hiring.{} where deleted_at is null group by 1 order by 1",
+            kind.table()
+        ))
+        .fetch_all(&db.pool)
+        .await?;
+        for (connector, n) in counts {
+            rows.push(vec![kind.table().to_string(), connector, n.to_string()]);
+        }
+    }
+    print_table(&["entity", "connector", "records"], &rows);
+    let events: i64 = sqlx::query_scalar("select count(*) from hiring.events")
+        .fetch_one(&db.pool)
+        .await?;
+    let persons: i64 = sqlx::query_scalar("select count(*) from hiring.persons")
+        .fetch_one(&db.pool)
+        .await?;
+    println!("events emitted:            {events}");
+    println!(
+        "delivered and verified:    {} (signature failures: {})",
+        receiver.verified.load(Ordering::Relaxed),
+        receiver.rejected.load(Ordering::Relaxed)
+    );
+    println!("persons:                   {persons}");
+    println!("live changes made:         {changes}");
+    let managed = db.managed_port().map(|p| {
+        format!(
+            "postgres://postgres:<password in {}>@127.0.0.1:{p}/hirebridge (running while the demo runs)",
+            config.data_dir.join("postgres.password").display()
+        )
+    });
+    println!(
+        "database:                  {}",
+        managed.unwrap_or_else(|| "the configured database.url".into())
+    );
+    println!("metrics (while running):   http://{admin}/metrics");
+    println!("receiver log:              {}", receiver_log.display());
+    println!(
+        "events as JSON lines:      {}",
+        config.data_dir.join("events.jsonl").display()
+    );
+    Ok(())
+}
