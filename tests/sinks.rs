@@ -37,6 +37,8 @@ struct Receiver {
     /// Every attempt's webhook-id.
     attempts: Vec<(String, Instant)>,
     bad_signatures: usize,
+    /// Hold the first `stall_first` requests longer than the sink's timeout.
+    stall_first: usize,
 }
 
 fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
@@ -72,6 +74,17 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> impl IntoResponse {
+    let stall = {
+        let mut r = r.lock().unwrap();
+        r.stall_first > 0 && {
+            r.stall_first -= 1;
+            r.attempts.push(("stalled".into(), Instant::now()));
+            true
+        }
+    };
+    if stall {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
     let mut r = r.lock().unwrap();
     let id = headers
         .get("webhook-id")
@@ -538,4 +551,69 @@ timeout = "60s"
     )
     .unwrap();
     assert!(second.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn a_timed_out_attempt_is_retried_and_a_dead_letter_can_be_replayed() {
+    let r = rig(Receiver {
+        stall_first: 1,
+        ..Default::default()
+    })
+    .await;
+    r.send_stage(40, "Applied").await;
+    r.wait_accepted(1, Duration::from_secs(20)).await;
+    {
+        let rec = r.receiver.lock().unwrap();
+        assert_eq!(rec.attempts[0].0, "stalled");
+        assert!(
+            rec.attempts.len() >= 2,
+            "the timed-out attempt was retried: {:?}",
+            rec.attempts
+        );
+    }
+
+    // A receiver that keeps failing: the delivery runs out of retries and is dead-lettered.
+    {
+        let mut rec = r.receiver.lock().unwrap();
+        rec.fail_first = usize::MAX;
+        rec.fail_status = 500;
+    }
+    r.send_stage(41, "Applied").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let event_id: String = loop {
+        let dead: Option<String> = sqlx::query_scalar(
+            "select event_id from hiring.deliveries where sink_id = 'receiver' and status = 'dead'",
+        )
+        .fetch_optional(&r.pool)
+        .await
+        .unwrap();
+        if let Some(id) = dead {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "never dead-lettered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let attempts: i32 = sqlx::query_scalar(
+        "select attempts from hiring.deliveries where event_id = $1 and sink_id = 'receiver'",
+    )
+    .bind(&event_id)
+    .fetch_one(&r.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, 6, "one attempt plus the five scheduled retries");
+
+    // The receiver recovers; the operator replays the event with its original id.
+    r.receiver.lock().unwrap().fail_first = 0;
+    let replayed = hirebridge::store::deliveries::replay(
+        &r.pool,
+        "receiver",
+        "e.id = $2",
+        std::slice::from_ref(&event_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replayed, 1);
+    r.wait_accepted(2, Duration::from_secs(20)).await;
+    assert_eq!(r.receiver.lock().unwrap().accepted[1].0, event_id);
+    r.stop().await;
 }
