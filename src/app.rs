@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 /// Normaliser workers per daemon.
 const NORMALIZER_WORKERS: usize = 2;
 /// How often an idle normaliser looks for new deliveries.
-const NORMALIZER_IDLE: Duration = Duration::from_millis(200);
+const NORMALIZER_IDLE: Duration = Duration::from_millis(50);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

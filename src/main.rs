@@ -177,6 +177,20 @@ enum BenchCommand {
         #[arg(long, default_value = "./var/bench")]
         data_dir: PathBuf,
     },
+    /// Webhook to signed downstream event, verified: end-to-end latency and events/s.
+    Deliver {
+        #[arg(long, default_value_t = 10_000)]
+        changes: usize,
+        /// Paced rate of the latency phase, changes/s.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 20_000)]
+        burst: usize,
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long, default_value = "./var/bench")]
+        data_dir: PathBuf,
+    },
     /// Signed webhooks from many connections into the daemon: acks/s, latency, drain time.
     Ingest {
         #[arg(long, default_value_t = 50_000)]
@@ -347,6 +361,25 @@ fn main() -> ExitCode {
                     data_dir,
                 };
                 edge(commands::bench::ingest(args).await)
+            }
+            Command::Bench {
+                what:
+                    BenchCommand::Deliver {
+                        changes,
+                        rate,
+                        burst,
+                        database_url,
+                        data_dir,
+                    },
+            } => {
+                let args = commands::bench::BenchDeliverArgs {
+                    changes,
+                    rate,
+                    burst,
+                    database_url,
+                    data_dir,
+                };
+                edge(commands::bench::deliver(args).await)
             }
         }
     })

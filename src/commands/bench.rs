@@ -359,3 +359,241 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Debug, Clone)]
+pub struct BenchDeliverArgs {
+    /// Changes sent in the latency phase, paced at `rate`.
+    pub changes: usize,
+    pub rate: f64,
+    /// Changes sent at once in the throughput phase.
+    pub burst: usize,
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+}
+
+/// What the bench receiver saw: when each event (by the application's remote id)
+/// arrived, verified.
+#[derive(Default)]
+struct Arrivals {
+    at: std::collections::HashMap<String, Instant>,
+    rejected: u64,
+}
+
+/// `hirebridge bench deliver`: provider webhook → normalised record → signed event
+/// → a local receiver that verifies it; end-to-end latency at a paced rate, then
+/// delivered-and-verified events/s for a burst.
+pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use hirebridge_kit::sim::KitSender;
+    use std::sync::{Arc, Mutex};
+
+    const SECRET: &str = "whsec_YmVuY2gtZGVsaXZlci1zZWNyZXQtMzItYnl0ZXM=";
+    let key = crate::config::decode_sink_secret(SECRET).context("bench secret")?;
+    let arrivals = Arc::new(Mutex::new(Arrivals::default()));
+    async fn receive(
+        State((key, arrivals)): State<(Arc<Vec<u8>>, Arc<Mutex<Arrivals>>)>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> StatusCode {
+        use base64::Engine as _;
+        use hmac::{Hmac, Mac};
+        let get = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+        };
+        let ok = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).is_ok_and(|mut mac| {
+            mac.update(format!("{}.{}.", get("webhook-id"), get("webhook-timestamp")).as_bytes());
+            mac.update(&body);
+            let expected =
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            get("webhook-signature")
+                .split(' ')
+                .any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
+        });
+        let now = Instant::now();
+        let Ok(mut a) = arrivals.lock() else {
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        };
+        if !ok {
+            a.rejected += 1;
+            return StatusCode::UNAUTHORIZED;
+        }
+        if let Some(remote) = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["source"]["remote_id"].as_str().map(str::to_string))
+        {
+            a.at.entry(remote).or_insert(now);
+        }
+        StatusCode::NO_CONTENT
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let receiver = listener.local_addr()?;
+    let router = axum::Router::new()
+        .route("/events", axum::routing::post(receive))
+        .with_state((Arc::new(key), arrivals.clone()));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let database = match &args.database_url {
+        Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 16\n"),
+        None => "[database]\nmax_connections = 16\n".to_string(),
+    };
+    let text = format!(
+        "data_dir = \"{}\"\n{database}\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n\
+         [[connectors]]\nid = \"kit\"\nprovider = \"kit\"\nwebhook_secrets = [\"bench-secret\"]\n\
+         [[sinks]]\nid = \"receiver\"\nkind = \"webhook\"\nurl = \"http://{receiver}/events\"\nsecrets = [\"{SECRET}\"]\nmax_in_flight = 64\n",
+        args.data_dir.display()
+    );
+    let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
+        .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
+    let app = crate::app::App::bind(config).await?;
+    let hook = format!("http://{}/webhooks/kit", app.webhook_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    let kit = KitSender::new(hook, "bench-secret");
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while !matches!(
+        kit.send("test.ping", serde_json::json!({})).await,
+        Ok(hirebridge_kit::sim::Sent::Status(200))
+    ) {
+        if Instant::now() > deadline {
+            bail!("the daemon did not become ready");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let send_phase = |prefix: &'static str, n: usize, rate: Option<f64>| {
+        let (kit, run_id) = (kit.clone(), run_id.clone());
+        async move {
+            let started = Instant::now();
+            let sent = Arc::new(Mutex::new(std::collections::HashMap::new()));
+            let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..32 {
+                let (kit, sent, next, run_id) =
+                    (kit.clone(), sent.clone(), next.clone(), run_id.clone());
+                tasks.spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break;
+                        }
+                        if let Some(rate) = rate {
+                            tokio::time::sleep_until((started + std::time::Duration::from_secs_f64(i as f64 / rate)).into()).await;
+                        }
+                        let id = format!("{prefix}-{run_id}-{i}");
+                        let data = serde_json::json!({"id": id, "candidate": {"id": i, "name": "Bench", "email": format!("b{i}@example.com")},
+                            "current_stage": "Applied", "rejected": false, "withdrawn": false, "offered": false});
+                        let at = Instant::now();
+                        if let Ok(hirebridge_kit::sim::Sent::Status(200)) = kit.send("application.submitted", data).await {
+                            if let Ok(mut s) = sent.lock() {
+                                s.insert(id, at);
+                            }
+                        }
+                    }
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+            let sent = sent.lock().map(|s| s.clone()).unwrap_or_default();
+            (started, sent)
+        }
+    };
+    let wait_for = |ids: Vec<String>| {
+        let arrivals = arrivals.clone();
+        async move {
+            let deadline = Instant::now() + std::time::Duration::from_secs(300);
+            loop {
+                let missing = arrivals
+                    .lock()
+                    .map(|a| ids.iter().filter(|id| !a.at.contains_key(*id)).count())
+                    .unwrap_or(0);
+                if missing == 0 || Instant::now() > deadline {
+                    return missing;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+
+    // Latency at a paced rate.
+    let (_, sent) = send_phase("lat", args.changes, Some(args.rate)).await;
+    let missing = wait_for(sent.keys().cloned().collect()).await;
+    let mut latencies: Vec<std::time::Duration> = {
+        let a = arrivals
+            .lock()
+            .map_err(|_| anyhow::anyhow!("receiver state poisoned"))?;
+        sent.iter()
+            .filter_map(|(id, t)| a.at.get(id).map(|r| r.saturating_duration_since(*t)))
+            .collect()
+    };
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    let latency_row = vec![
+        format!("{} at {:.0}/s", args.changes, args.rate),
+        latencies.len().to_string(),
+        missing.to_string(),
+        pct(0.50),
+        pct(0.99),
+        "-".into(),
+    ];
+
+    // Throughput for a burst.
+    let (started, sent_burst) = send_phase("burst", args.burst, None).await;
+    let missing_burst = wait_for(sent_burst.keys().cloned().collect()).await;
+    let last = {
+        let a = arrivals
+            .lock()
+            .map_err(|_| anyhow::anyhow!("receiver state poisoned"))?;
+        sent_burst
+            .keys()
+            .filter_map(|id| a.at.get(id))
+            .max()
+            .copied()
+    };
+    let elapsed = last
+        .map(|l| l.saturating_duration_since(started))
+        .unwrap_or_default();
+    let burst_row = vec![
+        format!("{} at once", args.burst),
+        (sent_burst.len() - missing_burst).to_string(),
+        missing_burst.to_string(),
+        "-".into(),
+        "-".into(),
+        format!(
+            "{:.0}",
+            (sent_burst.len() - missing_burst) as f64 / elapsed.as_secs_f64().max(1e-9)
+        ),
+    ];
+    let rejected = arrivals.lock().map(|a| a.rejected).unwrap_or(0);
+    let _ = stop.send(());
+    daemon.await??;
+
+    println!("hirebridge bench deliver: Kit webhook → record → signed event → verifying receiver");
+    print_table(
+        &[
+            "phase",
+            "delivered+verified",
+            "missing",
+            "p50 end-to-end",
+            "p99 end-to-end",
+            "events/s",
+        ],
+        &[latency_row, burst_row],
+    );
+    println!("signature failures at the receiver: {rejected}");
+    if let Some(rss) = peak_rss_mib() {
+        println!("peak RSS: {rss:.1} MiB");
+    }
+    Ok(())
+}

@@ -19,7 +19,7 @@ fn lease(sink: &SinkConfig) -> Duration {
     sink.timeout * 2 + Duration::from_secs(5)
 }
 /// How often an idle sink looks for new events.
-const IDLE: Duration = Duration::from_millis(100);
+const IDLE: Duration = Duration::from_millis(50);
 /// Retry-After is honoured within these bounds.
 const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
@@ -179,10 +179,23 @@ async fn step(
         });
     }
     let mut slow: Option<Duration> = None;
+    // Successes are recorded together in one statement; other outcomes one by one.
+    let mut delivered: Vec<(i64, i32)> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((d, outcome)) = joined else { continue };
+        if let Outcome::Delivered(status) = outcome {
+            delivered.push((d.id, i32::from(status)));
+            continue;
+        }
         if let Some(wait) = record(pool, sink, owner, d, outcome).await {
             slow = Some(slow.map_or(wait, |s| s.max(wait)));
+        }
+    }
+    if !delivered.is_empty() {
+        metrics::counter!("hirebridge_deliveries_total", "sink" => sink.id.clone(), "outcome" => "delivered")
+            .increment(delivered.len() as u64);
+        if let Err(e) = deliveries::delivered_many(pool, &delivered, owner).await {
+            tracing::warn!(sink = %sink.id, error = %e, "recording deliveries failed; their leases expire and they are sent again");
         }
     }
     match slow {

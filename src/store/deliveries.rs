@@ -163,6 +163,28 @@ pub async fn delivered(
     Ok(())
 }
 
+/// Records successful deliveries (id, HTTP status) in one statement.
+pub async fn delivered_many(
+    pool: &PgPool,
+    done: &[(i64, i32)],
+    owner: &str,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<i64> = done.iter().map(|(id, _)| *id).collect();
+    let statuses: Vec<i32> = done.iter().map(|(_, s)| *s).collect();
+    sqlx::query(
+        "update hiring.deliveries d set status = 'delivered', delivered_at = now(), last_status = x.status,
+                last_error = null, lease_owner = null, lease_expires_at = null
+           from unnest($1::bigint[], $2::int[]) as x(id, status)
+          where d.id = x.id and d.lease_owner = $3",
+    )
+    .bind(&ids)
+    .bind(&statuses)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Records a failed attempt: retried after `retry_in`, or dead.
 pub async fn failed(
     pool: &PgPool,
