@@ -729,7 +729,9 @@ webhook_secrets = ["kit-new"]
         }
     }
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // A delivery a worker held when the database went away comes back when its
+    // lease (20s) runs out.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let n: i64 = sqlx::query_scalar(
             "select count(*) from hiring.applications where connector_id = 'kit'",

@@ -371,6 +371,12 @@ pub struct BenchDeliverArgs {
     pub data_dir: PathBuf,
 }
 
+/// The bench receiver's signing key and what it saw.
+type ReceiverState = (
+    std::sync::Arc<Vec<u8>>,
+    std::sync::Arc<std::sync::Mutex<Arrivals>>,
+);
+
 /// What the bench receiver saw: when each event (by the application's remote id)
 /// arrived, verified.
 #[derive(Default)]
@@ -393,7 +399,7 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
     let key = crate::config::decode_sink_secret(SECRET).context("bench secret")?;
     let arrivals = Arc::new(Mutex::new(Arrivals::default()));
     async fn receive(
-        State((key, arrivals)): State<(Arc<Vec<u8>>, Arc<Mutex<Arrivals>>)>,
+        State((key, arrivals)): State<ReceiverState>,
         headers: HeaderMap,
         body: Bytes,
     ) -> StatusCode {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// How long a claimed delivery stays ours without being finished.
-pub const LEASE: Duration = Duration::from_secs(60);
+pub const LEASE: Duration = Duration::from_secs(20);
 /// Attempts before a delivery is dead-lettered.
 pub const MAX_ATTEMPTS: i32 = 6;
 const BATCH: i64 = 256;

@@ -110,6 +110,8 @@ pub struct Claimed {
 
 /// Claims up to `limit` deliveries that are due: pending, failed and due for a
 /// retry, or processing under a lease that expired (a crashed worker's rows).
+/// Deliveries of a connector that another worker is still processing wait, so
+/// two changes of one record are never applied out of order by two workers.
 pub async fn claim(
     pool: &PgPool,
     owner: &str,
@@ -121,10 +123,15 @@ pub async fn claim(
             set status = 'processing', lease_owner = $1,
                 lease_expires_at = now() + $2 * interval '1 millisecond', attempts = i.attempts + 1
           where i.id in (
-                select id from hiring.inbox
-                 where (status in ('pending', 'failed') and next_attempt_at <= now())
-                    or (status = 'processing' and lease_expires_at < now())
-                 order by id
+                select c.id from hiring.inbox c
+                 where ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
+                        or (c.status = 'processing' and c.lease_expires_at < now()))
+                   -- one worker at a time per connector, so changes apply in arrival order
+                   and not exists (
+                        select 1 from hiring.inbox p
+                         where p.connector_id = c.connector_id and p.status = 'processing'
+                           and p.lease_expires_at >= now() and p.id < c.id)
+                 order by c.id
                  for update skip locked
                  limit $3)
          returning i.id, i.connector_id, i.event_type, i.body, i.attempts, i.received_at",
