@@ -355,6 +355,8 @@ create table hiring.inbox (
 -- The normalisers' claim query scans only work that is not finished.
 create index inbox_due on hiring.inbox (next_attempt_at, id) where status in ('pending', 'failed', 'processing');
 create index inbox_dead on hiring.inbox (connector_id) where status = 'dead';
+-- Connectors with a delivery in progress (their other deliveries wait, to keep order).
+create index inbox_processing on hiring.inbox (connector_id) where status = 'processing';
 
 -- Rejected webhook deliveries, counted by reason (the deliveries are not kept).
 create table hiring.webhook_rejections (

@@ -17,8 +17,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Normaliser workers per daemon.
-const NORMALIZER_WORKERS: usize = 2;
+/// Normaliser workers per daemon. One: deliveries of a connector are applied in
+/// arrival order, in batches; several daemons still share connectors' work.
+const NORMALIZER_WORKERS: usize = 1;
 /// How often an idle normaliser looks for new deliveries.
 const NORMALIZER_IDLE: Duration = Duration::from_millis(50);
 

@@ -127,10 +127,9 @@ pub async fn claim(
                  where ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
                         or (c.status = 'processing' and c.lease_expires_at < now()))
                    -- one worker at a time per connector, so changes apply in arrival order
-                   and not exists (
-                        select 1 from hiring.inbox p
-                         where p.connector_id = c.connector_id and p.status = 'processing'
-                           and p.lease_expires_at >= now() and p.id < c.id)
+                   and c.connector_id not in (
+                        select p.connector_id from hiring.inbox p
+                         where p.status = 'processing' and p.lease_expires_at >= now())
                  order by c.id
                  for update skip locked
                  limit $3)
