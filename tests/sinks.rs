@@ -617,3 +617,117 @@ async fn a_timed_out_attempt_is_retried_and_a_dead_letter_can_be_replayed() {
     assert_eq!(r.receiver.lock().unwrap().accepted[1].0, event_id);
     r.stop().await;
 }
+
+/// A receiver on raw TCP: the first `drop_first` connections are closed after the
+/// request is read, without an answer; later requests are verified and answered.
+async fn raw_receiver(
+    drop_first: usize,
+    accepted: Arc<Mutex<Vec<String>>>,
+) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut connections = 0;
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            connections += 1;
+            let drop_it = connections <= drop_first;
+            let accepted = accepted.clone();
+            tokio::spawn(async move {
+                loop {
+                    // Read one request: headers, then Content-Length bytes.
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let header_end = loop {
+                        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break p + 4;
+                        }
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
+                    let mut headers = HeaderMap::new();
+                    for line in head.lines().skip(1) {
+                        if let Some((k, v)) = line.split_once(':') {
+                            if let (Ok(k), Ok(v)) = (
+                                axum::http::HeaderName::from_bytes(k.trim().as_bytes()),
+                                axum::http::HeaderValue::from_str(v.trim()),
+                            ) {
+                                headers.insert(k, v);
+                            }
+                        }
+                    }
+                    let len: usize = headers
+                        .get("content-length")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < header_end + len {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    if drop_it {
+                        return; // close without answering
+                    }
+                    let body = &buf[header_end..header_end + len];
+                    let ok = verify(SECRET_A, &headers, body) && verify(SECRET_B, &headers, body);
+                    if ok {
+                        let id = headers
+                            .get("webhook-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        accepted.lock().unwrap().push(id.to_string());
+                    }
+                    let answer: &[u8] = if ok {
+                        b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n"
+                    } else {
+                        b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+                    };
+                    if stream.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_receiver_that_closes_the_connection_gets_every_event_once_it_recovers() {
+    let db = support::TestDb::migrated().await;
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let addr = raw_receiver(2, accepted.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, stop, task) = daemon(&db.url, addr, &dir.path().join("a.jsonl")).await;
+    for i in 0..3 {
+        assert_eq!(
+            kit.send("application.submitted", application(900 + i, "Applied"))
+                .await
+                .unwrap(),
+            Sent::Status(200)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while accepted.lock().unwrap().len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} delivered",
+            accepted.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut ids = accepted.lock().unwrap().clone();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}

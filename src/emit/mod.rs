@@ -90,6 +90,8 @@ async fn run_sink(
         client: reqwest::Client::builder()
             .timeout(sink.timeout)
             .connect_timeout(sink.timeout)
+            // A 3xx is a failure to report, not a place to send signed events.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default(),
         secrets: sink
