@@ -187,3 +187,57 @@ log_format = "json"
     );
     assert!(!stderr.contains("password="), "{stderr}");
 }
+
+#[test]
+fn demo_backfills_drives_live_changes_and_every_event_is_delivered_and_verified() {
+    let dir = tempfile::Builder::new()
+        .prefix("hb-demo-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "demo",
+            "--duration",
+            "3s",
+            "--records",
+            "300",
+            "--rate",
+            "20",
+        ])
+        .env("DEMO_DATA_DIR", dir.path().join("demo"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let number = |label: &str| -> u64 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} in {stdout}"));
+        line[label.len()..]
+            .trim()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let events = number("events emitted:");
+    assert!(events > 300, "{stdout}");
+    assert_eq!(number("delivered and verified:"), events, "{stdout}");
+    assert!(stdout.contains("(signature failures: 0)"), "{stdout}");
+    assert!(number("live changes made:") > 10, "{stdout}");
+    assert!(
+        stdout.contains("applications  kit"),
+        "Kit webhooks landed: {stdout}"
+    );
+    assert!(
+        !dir.path().join("demo/postgres/postmaster.pid").exists(),
+        "the demo's PostgreSQL was stopped"
+    );
+}

@@ -350,7 +350,21 @@ impl Sender {
             }
             if std::fs::metadata(path).is_ok_and(|m| m.len() >= self.sink.rotate_bytes) {
                 let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-                std::fs::rename(path, path.with_extension(format!("{stamp}.jsonl")))?;
+                // Never overwrite an earlier rotation (two can share a millisecond).
+                let mut n = 0;
+                let rotated = loop {
+                    let suffix = if n == 0 {
+                        String::new()
+                    } else {
+                        format!("-{n}")
+                    };
+                    let candidate = path.with_extension(format!("{stamp}{suffix}.jsonl"));
+                    if !candidate.exists() {
+                        break candidate;
+                    }
+                    n += 1;
+                };
+                std::fs::rename(path, rotated)?;
             }
             let mut file = std::fs::OpenOptions::new()
                 .create(true)
@@ -387,6 +401,48 @@ mod tests {
             like_patterns(&["job_posting.*".into()]),
             vec!["job\\_posting.%"]
         );
+    }
+
+    #[test]
+    fn jsonl_files_rotate_by_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/events.jsonl");
+        let sink = SinkConfig {
+            id: "lake".into(),
+            kind: SinkKind::Jsonl,
+            url: None,
+            secrets: Vec::new(),
+            events: Vec::new(),
+            connectors: Vec::new(),
+            timeout: Duration::from_secs(1),
+            max_in_flight: 1,
+            retry_schedule: crate::config::default_retry_schedule(),
+            headers: Default::default(),
+            path: Some(path.clone()),
+            rotate_bytes: 100,
+        };
+        let sender = Sender {
+            sink: Arc::new(sink),
+            client: reqwest::Client::new(),
+            secrets: Vec::new(),
+        };
+        for i in 0..5 {
+            let body = format!("{{\"id\":\"evt_{i}\",\"padding\":\"{}\"}}", "x".repeat(40));
+            assert!(matches!(
+                sender.append(body.as_bytes()),
+                Outcome::Delivered(_)
+            ));
+        }
+        let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .collect();
+        assert!(files.len() >= 2, "rotated: {files:?}");
+        let lines: usize = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f.path()).unwrap().lines().count())
+            .sum();
+        assert_eq!(lines, 5, "every line kept across rotations");
     }
 
     #[test]
