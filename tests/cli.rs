@@ -220,7 +220,6 @@ fn demo_backfills_drives_live_changes_and_every_event_is_delivered_and_verified(
             .find(|l| l.starts_with(label))
             .unwrap_or_else(|| panic!("no {label} in {stdout}"));
         line[label.len()..]
-            .trim()
             .split_whitespace()
             .next()
             .unwrap()
