@@ -731,3 +731,101 @@ async fn a_receiver_that_closes_the_connection_gets_every_event_once_it_recovers
     let _ = stop.send(());
     task.await.unwrap().unwrap();
 }
+
+/// Fails every delivery of one entity (application 13), accepts the rest.
+async fn one_entity_fails(
+    State(r): State<Arc<Mutex<Receiver>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut r = r.lock().unwrap();
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    r.attempts.push((id.clone(), Instant::now()));
+    if value["source"]["remote_id"] == "13" {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    r.accepted.push((id, value, Instant::now()));
+    StatusCode::OK
+}
+
+#[tokio::test]
+async fn a_failing_event_holds_back_only_its_own_entity() {
+    let db = support::TestDb::migrated().await;
+    let receiver = Arc::new(Mutex::new(Receiver::default()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/hooks", axum::routing::post(one_entity_fails))
+        .with_state(receiver.clone());
+    tokio::spawn(axum::serve(listener, app).into_future());
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, stop, task) = daemon(&db.url, addr, &dir.path().join("a.jsonl")).await;
+    // Entity 13 first (it will keep failing), then two changes of 13 and other entities.
+    assert_eq!(
+        kit.send("application.submitted", application(13, "Applied"))
+            .await
+            .unwrap(),
+        Sent::Status(200)
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        kit.send("application.advanced", application(13, "Onsite"))
+            .await
+            .unwrap(),
+        Sent::Status(200)
+    );
+    for i in 20..25 {
+        assert_eq!(
+            kit.send("application.submitted", application(i, "Applied"))
+                .await
+                .unwrap(),
+            Sent::Status(200)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while receiver.lock().unwrap().accepted.len() < 5 {
+        assert!(Instant::now() < deadline, "other entities were held back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Entity 13's second event was not attempted until its first one was given up
+    // (dead-lettered after the retry schedule): order within the entity held.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ids: Vec<String> = loop {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "select e.id, d.status from hiring.deliveries d join hiring.events e on e.id = d.event_id
+              where d.sink_id = 'receiver' and e.remote_id = '13' order by e.seq",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        if rows.len() == 2 && rows[0].1 == "dead" && rows[1].1 != "pending" {
+            break rows.into_iter().map(|(id, _)| id).collect();
+        }
+        assert!(Instant::now() < deadline, "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let rec = receiver.lock().unwrap();
+    let last_of_first = rec
+        .attempts
+        .iter()
+        .rposition(|(id, _)| *id == ids[0])
+        .unwrap();
+    let first_of_second = rec
+        .attempts
+        .iter()
+        .position(|(id, _)| *id == ids[1])
+        .unwrap();
+    assert!(last_of_first < first_of_second, "{:?}", rec.attempts);
+    assert_eq!(
+        rec.attempts.iter().filter(|(id, _)| *id == ids[0]).count(),
+        6
+    );
+    drop(rec);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}

@@ -101,16 +101,19 @@ pub async fn claim(
             set status = 'in_flight', lease_owner = $2,
                 lease_expires_at = now() + $3 * interval '1 millisecond', attempts = d.attempts + 1
           where d.id in (
-                -- the oldest undelivered event of each entity, if it is due
-                select head.id from (
-                    select distinct on (entity_key) id, event_seq, status, next_attempt_at, lease_expires_at
-                      from hiring.deliveries
-                     where sink_id = $1 and status in ('pending', 'failed', 'in_flight')
-                     order by entity_key, event_seq) head
-                 where (head.status in ('pending', 'failed') and head.next_attempt_at <= now())
-                    or (head.status = 'in_flight' and head.lease_expires_at < now())
-                 order by head.event_seq
-                 limit $4)
+                select x.id from hiring.deliveries x
+                 where x.id in (
+                        -- the oldest undelivered event of each entity, if it is due
+                        select head.id from (
+                            select distinct on (entity_key) id, event_seq, status, next_attempt_at, lease_expires_at
+                              from hiring.deliveries
+                             where sink_id = $1 and status in ('pending', 'failed', 'in_flight')
+                             order by entity_key, event_seq) head
+                         where (head.status in ('pending', 'failed') and head.next_attempt_at <= now())
+                            or (head.status = 'in_flight' and head.lease_expires_at < now())
+                         order by head.event_seq
+                         limit $4)
+                 for update skip locked)
             -- re-checked on the row itself, so a concurrent claimer never takes it twice
             and ((d.status in ('pending', 'failed') and d.next_attempt_at <= now())
                  or (d.status = 'in_flight' and d.lease_expires_at < now()))
