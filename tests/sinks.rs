@@ -809,23 +809,24 @@ async fn a_failing_event_holds_back_only_its_own_entity() {
         assert!(Instant::now() < deadline, "{rows:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let rec = receiver.lock().unwrap();
-    let last_of_first = rec
-        .attempts
-        .iter()
-        .rposition(|(id, _)| *id == ids[0])
-        .unwrap();
-    let first_of_second = rec
-        .attempts
-        .iter()
-        .position(|(id, _)| *id == ids[1])
-        .unwrap();
-    assert!(last_of_first < first_of_second, "{:?}", rec.attempts);
-    assert_eq!(
-        rec.attempts.iter().filter(|(id, _)| *id == ids[0]).count(),
-        6
-    );
-    drop(rec);
+    {
+        let rec = receiver.lock().unwrap();
+        let last_of_first = rec
+            .attempts
+            .iter()
+            .rposition(|(id, _)| *id == ids[0])
+            .unwrap();
+        let first_of_second = rec
+            .attempts
+            .iter()
+            .position(|(id, _)| *id == ids[1])
+            .unwrap();
+        assert!(last_of_first < first_of_second, "{:?}", rec.attempts);
+        assert_eq!(
+            rec.attempts.iter().filter(|(id, _)| *id == ids[0]).count(),
+            6
+        );
+    }
     let _ = stop.send(());
     task.await.unwrap().unwrap();
 }
