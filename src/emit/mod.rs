@@ -311,7 +311,8 @@ impl Sender {
                 };
                 return Outcome::Failed {
                     status: None,
-                    error: format!("{what}: {e}"),
+                    // Without the URL: it may carry credentials.
+                    error: format!("{what}: {}", e.without_url()),
                     retry_after: None,
                 };
             }
