@@ -48,10 +48,52 @@ pub struct Titled {
     pub title: Option<String>,
 }
 
+/// A candidate's location: `{id, locationSummary, locationComponents}` in the
+/// spec; some mocks send a bare string, so anything else is read leniently.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CandidateLocation {
+    Text(String),
+    Object(LocationObject),
+    /// Any other shape: ignored rather than failing the candidate.
+    Other(Value),
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-pub struct CandidateLocation {
+pub struct LocationObject {
     pub location_summary: Option<String>,
+    pub location_components: Vec<LocationComponent>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct LocationComponent {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub name: Option<String>,
+}
+
+impl CandidateLocation {
+    /// The summary, else the components joined (the spec orders them Country,
+    /// Region, City, as its summary example does).
+    pub fn summary(&self) -> Option<String> {
+        let text = match self {
+            CandidateLocation::Text(t) => t.trim().to_string(),
+            CandidateLocation::Object(o) => match o.location_summary.as_deref().map(str::trim) {
+                Some(s) if !s.is_empty() => s.to_string(),
+                _ => o
+                    .location_components
+                    .iter()
+                    .filter_map(|c| c.name.as_deref().map(str::trim))
+                    .filter(|n| !n.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+            CandidateLocation::Other(_) => String::new(),
+        };
+        (!text.is_empty()).then_some(text)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,8 +126,12 @@ pub struct Candidate {
     pub profile_url: Option<String>,
     #[serde(default)]
     pub source: Option<Titled>,
+    /// The spec's name for the candidate's location.
     #[serde(default)]
     pub location: Option<CandidateLocation>,
+    /// What an independent mock and third-party clients read instead.
+    #[serde(default)]
+    pub primary_location: Option<CandidateLocation>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -202,6 +248,9 @@ pub struct Job {
     pub opened_at: Option<String>,
     #[serde(default)]
     pub closed_at: Option<String>,
+    /// Present with `expand: ["location"]`; used when the location cache lacks the id.
+    #[serde(default)]
+    pub location: Option<Location>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

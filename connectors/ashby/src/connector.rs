@@ -208,43 +208,120 @@ impl AshbyConnector {
 
     /// Loads departments, locations and interview stages once, so that jobs and
     /// interviews map with names even when their reference streams ran
-    /// incrementally (or not yet) in this process.
+    /// incrementally (or not yet) in this process. A list Ashby refuses leaves
+    /// its names unresolved (see [`AshbyConnector::degraded`]) instead of
+    /// failing the stream; it is retried when its own stream runs.
     async fn ensure_refs(&self) -> Result<(), ConnectorError> {
         let mut loaded = self.refs_loaded.lock().await;
         if *loaded {
             return Ok(());
         }
         let departments = self
-            .list_all("department.list", json!({"includeArchived": true}))
+            .reference_list("department.list", json!({"includeArchived": true}))
             .await?;
         let locations = self
-            .list_all("location.list", json!({"includeArchived": true}))
+            .reference_list("location.list", json!({"includeArchived": true}))
             .await?;
         let stages = self.load_stages().await?;
         self.update_refs(|r| {
-            cache_departments(r, &departments);
-            cache_locations(r, &locations);
-            cache_stages(r, &stages);
+            if let Some(list) = &departments {
+                cache_departments(r, list);
+            }
+            if let Some(list) = &locations {
+                cache_locations(r, list);
+            }
+            if let Some(list) = &stages {
+                cache_stages(r, list);
+            }
         });
         *loaded = true;
         Ok(())
     }
 
-    async fn load_stages(&self) -> Result<Vec<Value>, ConnectorError> {
-        let plans = self
-            .list_all("interviewPlan.list", json!({"includeArchived": true}))
-            .await?;
+    /// Notes on what mapping currently lacks because Ashby refused a reference
+    /// list, e.g. `interviewPlan.list unavailable (403): stage names unresolved`.
+    /// Empty when every reference list was read.
+    pub fn degraded(&self) -> Vec<String> {
+        let read = |r: &References| r.degraded.values().cloned().collect();
+        match self.refs.read() {
+            Ok(r) => read(&r),
+            Err(poisoned) => read(&poisoned.into_inner()),
+        }
+    }
+
+    fn note_degraded(&self, method: &str, error: &ConnectorError) {
+        let note = format!(
+            "{method} unavailable ({}): {}",
+            refusal(method, error),
+            degraded_effect(method)
+        );
+        tracing::warn!(method, error = %error, "Ashby refused a reference list; mapping degrades");
+        self.update_refs(|r| {
+            r.degraded.insert(method.to_string(), note);
+        });
+    }
+
+    fn clear_degraded(&self, method: &str) {
+        let noted = match self.refs.read() {
+            Ok(r) => r.degraded.contains_key(method),
+            Err(poisoned) => poisoned.into_inner().degraded.contains_key(method),
+        };
+        if noted {
+            self.update_refs(|r| {
+                r.degraded.remove(method);
+            });
+        }
+    }
+
+    /// A whole reference list, or `None` (noted as a degradation) when Ashby
+    /// refuses it for a reason retrying will not fix.
+    async fn reference_list(
+        &self,
+        method: &str,
+        body: Value,
+    ) -> Result<Option<Vec<Value>>, ConnectorError> {
+        match self.list_all(method, body).await {
+            Ok(list) => {
+                self.clear_degraded(method);
+                Ok(Some(list))
+            }
+            Err(e) if degrades(&e) => {
+                self.note_degraded(method, &e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every interview stage of every plan; `None` when the plans cannot be
+    /// listed. Plans whose stages are refused are skipped (and noted).
+    async fn load_stages(&self) -> Result<Option<Vec<Value>>, ConnectorError> {
+        let Some(plans) = self
+            .reference_list("interviewPlan.list", json!({"includeArchived": true}))
+            .await?
+        else {
+            return Ok(None);
+        };
         let mut stages = Vec::new();
+        let mut refused = None;
         for plan in &plans {
             if let Some(id) = plan.get("id").and_then(Value::as_str) {
-                let page = self
+                match self
                     .client
                     .list("interviewStage.list", &json!({"interviewPlanId": id}))
-                    .await?;
-                stages.extend(page.results);
+                    .await
+                {
+                    Ok(page) => stages.extend(page.results),
+                    Err(e) if degrades(&e) => refused = Some(e),
+                    Err(e) => return Err(e),
+                }
             }
         }
-        Ok(stages)
+        match refused {
+            Some(e) => self.note_degraded("interviewStage.list", &e),
+            None => self.clear_degraded("interviewStage.list"),
+        }
+        Ok(Some(stages))
     }
 
     /// One page of a paginated stream, carrying the sync token through the pass.
@@ -269,7 +346,25 @@ impl AshbyConnector {
             "jobs" => body["status"] = json!(["Draft", "Open", "Closed", "Archived"]),
             _ => {}
         }
-        let page = self.client.list(method, &body).await?;
+        let page = match self.client.list(method, &body).await {
+            Ok(page) => page,
+            // A reference stream Ashby refuses holds its cursor and ends the pass
+            // empty, so the entity streams still run (with names unresolved).
+            Err(e) if is_reference_stream(stream) && degrades(&e) => {
+                self.note_degraded(method, &e);
+                return Ok(Page {
+                    records: Vec::new(),
+                    cursor: state.to_cursor(),
+                    complete: true,
+                    full_pass: false,
+                    rejected: Vec::new(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        if is_reference_stream(stream) {
+            self.clear_degraded(method);
+        }
         let full_pass = state.sync_token.is_none();
         let more = page.more_data_available.unwrap_or(false);
         let next = match (more, page.next_cursor) {
@@ -332,20 +427,19 @@ impl AshbyConnector {
     async fn poll_whole(&self, stream: &str) -> Result<Page, ConnectorError> {
         let records = match stream {
             "sources" => {
-                self.client
-                    .list("source.list", &json!({"includeArchived": true}))
+                self.reference_list("source.list", json!({"includeArchived": true}))
                     .await?;
                 (Vec::new(), Vec::new())
             }
             "archive_reasons" => {
-                self.client
-                    .list("archiveReason.list", &json!({"includeArchived": true}))
+                self.reference_list("archiveReason.list", json!({"includeArchived": true}))
                     .await?;
                 (Vec::new(), Vec::new())
             }
             "interview_stages" => {
-                let stages = self.load_stages().await?;
-                self.update_refs(|r| cache_stages(r, &stages));
+                if let Some(stages) = self.load_stages().await? {
+                    self.update_refs(|r| cache_stages(r, &stages));
+                }
                 (Vec::new(), Vec::new())
             }
             "job_postings" => {
@@ -365,6 +459,62 @@ impl AshbyConnector {
             full_pass: true,
             rejected: records.1,
         })
+    }
+}
+
+/// Streams that only feed the reference caches (no canonical records).
+fn is_reference_stream(stream: &str) -> bool {
+    STREAMS
+        .iter()
+        .any(|s| s.name == stream && s.entity.is_none())
+}
+
+/// Whether a refused reference list degrades mapping instead of failing the
+/// stream: refusals retrying will not fix, such as a key without the
+/// endpoint's permission (403) or an endpoint that is gone (404). A missing key
+/// (401) and transient errors still fail, so they surface and are retried.
+fn degrades(error: &ConnectorError) -> bool {
+    match error {
+        ConnectorError::Auth { message } => {
+            !(message.starts_with("HTTP 401")
+                || message.contains("unauthenticated")
+                || message.contains("invalid_api_key"))
+        }
+        ConnectorError::Retryable { .. }
+        | ConnectorError::Quota { .. }
+        | ConnectorError::ResyncRequired { .. }
+        | ConnectorError::RestartPass { .. } => false,
+        _ => true,
+    }
+}
+
+/// How Ashby refused: the HTTP status, else the logical error code.
+fn refusal(method: &str, error: &ConnectorError) -> String {
+    let text = error.to_string();
+    if let Some(at) = text.find("HTTP ") {
+        let status: String = text[at + 5..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if !status.is_empty() {
+            return status;
+        }
+    }
+    let prefix = format!("{method}: ");
+    text.find(&prefix)
+        .and_then(|at| text[at + prefix.len()..].split_whitespace().next())
+        .map(str::to_string)
+        .unwrap_or_else(|| error.kind().to_string())
+}
+
+/// What mapping lacks without a reference list.
+fn degraded_effect(method: &str) -> &'static str {
+    match method {
+        "interviewPlan.list" => "stage names unresolved",
+        "interviewStage.list" => "some stage names unresolved",
+        "department.list" => "job departments unresolved",
+        "location.list" => "job locations unresolved",
+        _ => "not needed for mapping",
     }
 }
 

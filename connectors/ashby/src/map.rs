@@ -22,6 +22,8 @@ pub struct References {
     pub stages: HashMap<String, api::InterviewStage>,
     /// Stage title (lowercase) or stage id to category, from the config.
     pub stage_map: BTreeMap<String, StageCategory>,
+    /// Reference lists Ashby refused, by method: a note on what mapping lacks.
+    pub degraded: BTreeMap<String, String>,
 }
 
 /// A timestamp as Ashby writes it (RFC 3339), or a bare date at midnight UTC.
@@ -152,9 +154,16 @@ pub fn candidate(raw: &Value) -> Result<Record, String> {
             .collect(),
         company: non_empty(c.company.as_deref()),
         title: non_empty(c.position.as_deref()),
+        // The spec's `location` first; `primaryLocation` is what others read.
         location: c
             .location
-            .and_then(|l| non_empty(l.location_summary.as_deref())),
+            .as_ref()
+            .and_then(api::CandidateLocation::summary)
+            .or_else(|| {
+                c.primary_location
+                    .as_ref()
+                    .and_then(api::CandidateLocation::summary)
+            }),
         source: c.source.and_then(|s| non_empty(s.title.as_deref())),
         tags: c
             .tags
@@ -172,7 +181,16 @@ pub fn candidate(raw: &Value) -> Result<Record, String> {
 
 pub fn job(raw: &Value, refs: &References) -> Result<Record, String> {
     let j: api::Job = decode("job", raw)?;
-    let location = j.location_id.as_ref().and_then(|id| refs.locations.get(id));
+    // The cache by id first; an expanded `location` covers a cache that lacks it.
+    let embedded = j.location.as_ref().and_then(|l| {
+        non_empty(l.external_name.as_deref().or(l.name.as_deref()))
+            .map(|name| (name, l.workplace_type.clone()))
+    });
+    let location = j
+        .location_id
+        .as_ref()
+        .and_then(|id| refs.locations.get(id))
+        .or(embedded.as_ref());
     Ok(Record::Job(Job {
         meta: meta(&j.id, j.created_at.as_deref(), j.updated_at.as_deref(), raw),
         title: non_empty(j.title.as_deref()),

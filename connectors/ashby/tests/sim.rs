@@ -2,6 +2,7 @@
 //! paging, token and cursor errors, faults and deterministic seeding.
 #![cfg(feature = "sim")]
 
+use hirebridge_ashby::client::AshbyClient;
 use hirebridge_ashby::sim::{Faults, SimConfig, SimServer, Simulator};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -73,7 +74,8 @@ async fn wrong_or_missing_key_is_401() {
     let (sim, server) = start(50, 1).await;
     let client = reqwest::Client::new();
     let url = format!("{}/candidate.list", server.base_url());
-    for auth in [Some(("wrong", "")), Some((KEY, "password")), None] {
+    // A wrong username fails whatever the password, even the right key there.
+    for auth in [Some(("wrong", "")), Some(("wrong", KEY)), None] {
         let mut request = client.post(&url).json(&json!({}));
         if let Some((user, pass)) = auth {
             request = request.basic_auth(user, Some(pass));
@@ -86,6 +88,263 @@ async fn wrong_or_missing_key_is_401() {
     }
     assert_eq!(sim.request_count(), 3);
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_key_is_the_username_whatever_the_password() {
+    let (_sim, server) = start(50, 1).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/candidate.list", server.base_url());
+    // `key:` as Ashby's docs say, `key:key` as airbyte-source-ashby sends.
+    for password in ["", KEY, "anything"] {
+        let response = client
+            .post(&url)
+            .basic_auth(KEY, Some(password))
+            .json(&json!({"limit": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "password {password:?}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["success"], true);
+    }
+}
+
+#[tokio::test]
+async fn posts_must_say_their_body_is_json() {
+    let (_sim, server) = start(50, 1).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/candidate.list", server.base_url());
+    let cases: [(Option<&str>, u16); 5] = [
+        (None, 400),
+        (Some("text/plain"), 400),
+        (Some("application/x-www-form-urlencoded"), 400),
+        (Some("application/json; charset=utf-8"), 200),
+        (Some("Application/JSON"), 200),
+    ];
+    for (content_type, status) in cases {
+        let mut request = client.post(&url).basic_auth(KEY, Some("")).body("{}");
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{content_type:?}");
+        let body: Value = response.json().await.unwrap();
+        if status == 400 {
+            assert_eq!(code(&body), "invalid_input");
+        } else {
+            assert_eq!(body["success"], true);
+        }
+    }
+    // An empty body needs the header too (a client omitting it got a 400 from Ashby).
+    let response = client
+        .post(format!("{}/user.list", server.base_url()))
+        .basic_auth(KEY, Some(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+
+    // Our own client sends `Content-Type: application/json`.
+    let http = hirebridge_sdk::http::HttpClient::new(Default::default()).unwrap();
+    let ours = AshbyClient::new(http, &server.base_url(), KEY).unwrap();
+    let page = ours
+        .list("candidate.list", &json!({"limit": 3}))
+        .await
+        .unwrap();
+    assert_eq!(page.results.len(), 3);
+    let empty = ours.call("user.list", &json!({})).await.unwrap();
+    assert_eq!(empty["success"], true);
+}
+
+#[tokio::test]
+async fn coerces_numbers_and_booleans_as_ashby_does() {
+    let (sim, server) = start(400, 4).await;
+    // Integral floats and numeric strings pass as integers and numbers.
+    for limit in [json!("25"), json!(25.0), json!(" 25 ")] {
+        let (_, page) = call(&server, "candidate.list", json!({ "limit": limit })).await;
+        assert_eq!(page["success"], true, "{limit}: {page}");
+        assert_eq!(page["results"].as_array().unwrap().len(), 25, "{limit}");
+    }
+    let mut created: Vec<i64> = sim
+        .ids("candidate")
+        .iter()
+        .map(|id| {
+            let c = sim.get("candidate", id).unwrap();
+            chrono::DateTime::parse_from_rfc3339(c["createdAt"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis()
+        })
+        .collect();
+    created.sort();
+    let cut = created[created.len() / 3];
+    let expected = created.iter().filter(|c| **c > cut).count();
+    let (as_int, _) = list_all(&server, "candidate", json!({ "createdAfter": cut })).await;
+    assert_eq!(as_int.len(), expected);
+    // `createdAfter: 1485302400000.0` used to answer invalid_input, which a
+    // client reads as an empty stream.
+    for after in [json!(cut as f64), json!(cut.to_string())] {
+        let (ids, _) = list_all(&server, "candidate", json!({ "createdAfter": after })).await;
+        assert_eq!(ids, as_int, "{after}");
+    }
+    let (_, body) = call(
+        &server,
+        "candidate.list",
+        json!({"createdAfter": 1485302400000.0_f64}),
+    )
+    .await;
+    assert_eq!(body["success"], true, "{body}");
+
+    // String booleans.
+    let titles = |page: &Value| -> Vec<String> {
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, with) = call(
+        &server,
+        "candidateTag.list",
+        json!({"includeArchived": "true", "limit": "25"}),
+    )
+    .await;
+    assert!(titles(&with).contains(&"Legacy import".to_string()));
+    let (_, without) = call(
+        &server,
+        "candidateTag.list",
+        json!({"includeArchived": "false"}),
+    )
+    .await;
+    assert!(!titles(&without).contains(&"Legacy import".to_string()));
+    assert_eq!(titles(&with).len(), titles(&without).len() + 1);
+    let (_, users) = call(&server, "user.list", json!({"includeDeactivated": "true"})).await;
+    assert_eq!(users["success"], true);
+
+    // What cannot be read as its type is still invalid_input.
+    for body in [
+        json!({"createdAfter": 1.5}),
+        json!({"createdAfter": "soon"}),
+        json!({"createdAfter": true}),
+        json!({"limit": "many"}),
+    ] {
+        let (_, answer) = call(&server, "candidate.list", body.clone()).await;
+        assert_eq!(code(&answer), "invalid_input", "{body}");
+    }
+    let (_, answer) = call(
+        &server,
+        "department.list",
+        json!({"includeArchived": "yes"}),
+    )
+    .await;
+    assert_eq!(code(&answer), "invalid_input");
+    // Free-text fields keep numeric-looking strings as strings.
+    let (_, answer) = call(&server, "candidate.list", json!({"cursor": "12345"})).await;
+    assert_eq!(code(&answer), "invalid_next_cursor");
+    let (_, answer) = call(&server, "application.list", json!({"jobId": "12345"})).await;
+    assert_eq!(answer["results"], json!([]));
+}
+
+#[tokio::test]
+async fn serves_tags_custom_fields_and_feedback_forms() {
+    let (sim, server) = start(300, 6).await;
+    // Paginated with cursor and syncToken like the other lists.
+    let (tags, tag_token) = list_all(&server, "candidateTag", json!({"limit": 2})).await;
+    assert_eq!(tags.len(), 6);
+    let (all_tags, _) = list_all(
+        &server,
+        "candidateTag",
+        json!({"limit": 2, "includeArchived": true}),
+    )
+    .await;
+    assert_eq!(all_tags.len(), 7);
+    let (ids, _) = list_all(&server, "candidateTag", json!({ "syncToken": tag_token })).await;
+    assert!(ids.is_empty(), "nothing changed since the token");
+
+    // Candidates carry tags that candidateTag.list knows.
+    let known: BTreeSet<String> = all_tags.into_iter().collect();
+    let mut tagged = 0;
+    for id in sim.ids("candidate") {
+        for tag in sim.get("candidate", &id).unwrap()["tags"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(known.contains(tag["id"].as_str().unwrap()));
+            tagged += 1;
+        }
+    }
+    assert!(tagged > 0);
+
+    let (fields, _) = list_all(&server, "customField", json!({"limit": 4})).await;
+    assert_eq!(fields.len(), 5);
+    let (_, page) = call(
+        &server,
+        "customField.list",
+        json!({"includeArchived": true}),
+    )
+    .await;
+    let all = page["results"].as_array().unwrap();
+    assert_eq!(all.len(), 6);
+    for field in all {
+        for key in [
+            "id",
+            "title",
+            "objectType",
+            "isArchived",
+            "fieldType",
+            "isRequired",
+        ] {
+            assert!(field.get(key).is_some(), "{key} in {field}");
+        }
+        // The spec lists selectableValues only for MultiValueSelect fields.
+        assert_eq!(
+            field.get("selectableValues").is_some(),
+            field["fieldType"] == "MultiValueSelect",
+            "{field}"
+        );
+    }
+
+    let (forms, _) = list_all(&server, "feedbackFormDefinition", json!({"limit": 1})).await;
+    assert_eq!(forms.len(), 2);
+    let (_, page) = call(
+        &server,
+        "feedbackFormDefinition.list",
+        json!({"includeArchived": true}),
+    )
+    .await;
+    let all = page["results"].as_array().unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all.iter().filter(|f| f["isDefaultForm"] == true).count(), 1);
+    for form in all {
+        assert!(form["formDefinition"]["sections"].is_array(), "{form}");
+        assert!(form["organizationId"].is_string());
+    }
+    // Feedback points at a listed form, whose definition it embeds.
+    let feedback = sim.ids("applicationFeedback")[0].clone();
+    let feedback = sim.get("applicationFeedback", &feedback).unwrap();
+    let form_id = feedback["feedbackFormDefinitionId"].as_str().unwrap();
+    assert!(forms.iter().any(|f| f == form_id));
+    assert!(feedback["formDefinition"]["sections"].is_array());
+}
+
+#[tokio::test]
+async fn method_errors_fail_one_operation() {
+    let (sim, server) = start(50, 1).await;
+    sim.set_faults(Faults {
+        method_errors: [
+            ("interviewPlan.list".to_string(), 403),
+            ("source.list".to_string(), 404),
+        ]
+        .into(),
+        ..Faults::default()
+    });
+    let (status, body) = call(&server, "interviewPlan.list", json!({})).await;
+    assert_eq!((status, code(&body)), (403, "missing_endpoint_permission"));
+    let (status, body) = call(&server, "source.list", json!({})).await;
+    assert_eq!((status, code(&body)), (404, "not_found"));
+    let (status, _) = call(&server, "job.list", json!({})).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
@@ -103,6 +362,7 @@ async fn routes_methods_and_bodies() {
     let response = reqwest::Client::new()
         .post(format!("{}/candidate.list", server.base_url()))
         .basic_auth(KEY, Some(""))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

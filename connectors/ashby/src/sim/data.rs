@@ -1285,7 +1285,7 @@ pub(crate) fn generate(seed: u64, records: usize) -> Store {
     let n_feedback = records * 2 / 25;
     let form_id = uuid(r);
     let form = json!({
-        "partitions": [{
+        "sections": [{
             "fields": [
                 {"isRequired": true, "field": {"id": uuid(r), "type": "Score", "path": "overall_recommendation", "title": "Overall Recommendation", "isNullable": false}},
                 {"isRequired": false, "field": {"id": uuid(r), "type": "RichText", "path": "notes", "title": "Notes", "isNullable": true}},
@@ -1341,5 +1341,101 @@ pub(crate) fn generate(seed: u64, records: usize) -> Store {
             );
         }
     }
+    metadata(seed, &mut store, &tags, &form_id, &form, org_start);
     store
+}
+
+/// (title, object type, field type, selectable values, archived) of custom fields.
+const CUSTOM_FIELDS: [(&str, &str, &str, &[&str], bool); 6] = [
+    (
+        "Preferred Teams",
+        "Application",
+        "MultiValueSelect",
+        &[
+            "Backend Engineering",
+            "Frontend Engineering",
+            "Data Platform",
+        ],
+        false,
+    ),
+    ("Visa Required", "Candidate", "Boolean", &[], false),
+    ("Expected Salary", "Candidate", "Currency", &[], false),
+    ("Target Start Date", "Job", "Date", &[], false),
+    ("Signing Bonus", "Offer", "Number", &[], false),
+    ("Referral Notes", "Candidate", "LongText", &[], true),
+];
+
+/// Hiring-process metadata (candidate tags, custom fields, feedback forms),
+/// drawn from a generator of its own so that adding it changed no other
+/// seeded object.
+fn metadata(
+    seed: u64,
+    store: &mut Store,
+    tags: &[Value],
+    form_id: &str,
+    form: &Value,
+    created: i64,
+) {
+    let r = &mut StdRng::seed_from_u64(seed ^ 0x6d65_7461_6461_7461);
+    for tag in tags {
+        if let Some(id) = tag["id"].as_str() {
+            store.insert("candidateTag", id.to_string(), created, tag.clone());
+        }
+    }
+    let archived_tag = uuid(r);
+    store.insert(
+        "candidateTag",
+        archived_tag.clone(),
+        created,
+        json!({"id": archived_tag, "title": "Legacy import", "isArchived": true}),
+    );
+    for (title, object_type, field_type, values, archived) in CUSTOM_FIELDS {
+        let id = uuid(r);
+        let mut field = json!({
+            "id": id,
+            "isPrivate": field_type == "Currency",
+            "title": title,
+            "objectType": object_type,
+            "isArchived": archived,
+            "fieldType": field_type,
+            "isRequired": false,
+        });
+        // The spec lists selectable values only for MultiValueSelect fields.
+        if field_type == "MultiValueSelect" {
+            field["selectableValues"] = values
+                .iter()
+                .map(|v| json!({"label": v, "value": v, "isArchived": false}))
+                .collect();
+        }
+        store.insert("customField", id, created, field);
+    }
+    let organization = uuid(r);
+    let screen = json!({
+        "sections": [{
+            "fields": [
+                {"isRequired": true, "field": {"id": uuid(r), "type": "Score", "path": "overall_recommendation", "title": "Overall Recommendation", "isNullable": false}},
+                {"isRequired": false, "field": {"id": uuid(r), "type": "Boolean", "path": "move_forward", "title": "Move forward?", "isNullable": true}},
+            ],
+        }],
+    });
+    let forms = [
+        (form_id.to_string(), "Interview Feedback", form, true, false),
+        (uuid(r), "Phone Screen Feedback", &screen, false, false),
+        (uuid(r), "Legacy Scorecard", &screen, false, true),
+    ];
+    for (id, title, definition, default, archived) in forms {
+        store.insert(
+            "feedbackFormDefinition",
+            id.clone(),
+            created,
+            json!({
+                "id": id,
+                "organizationId": organization,
+                "title": title,
+                "isArchived": archived,
+                "isDefaultForm": default,
+                "formDefinition": definition,
+            }),
+        );
+    }
 }

@@ -19,7 +19,7 @@ pub use server::SimServer;
 use store::Store;
 
 /// Every object type the simulator serves (the `<object>` of `/<object>.<verb>`).
-pub const OBJECT_TYPES: [&str; 14] = [
+pub const OBJECT_TYPES: [&str; 17] = [
     "candidate",
     "application",
     "job",
@@ -34,13 +34,17 @@ pub const OBJECT_TYPES: [&str; 14] = [
     "user",
     "department",
     "location",
+    "candidateTag",
+    "customField",
+    "feedbackFormDefinition",
 ];
 
 /// How a [`Simulator`] is built: its API key, the seed and size of its data, faults,
 /// and the cap on incremental listings.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
-    /// The key clients must send as the Basic-auth username (empty password).
+    /// The key clients must send as the Basic-auth username. The password is
+    /// ignored: Ashby's docs leave it blank, some clients send the key again.
     pub api_key: String,
     /// Seed of the generated data; the same seed and `records` give the same data.
     pub seed: u64,
@@ -79,6 +83,11 @@ pub struct Faults {
     pub sync_token_ttl: Option<Duration>,
     /// Cursors older than this answer `next_cursor_expired`.
     pub cursor_ttl: Option<Duration>,
+    /// Operations (e.g. `interviewPlan.list`) that fail with this HTTP status:
+    /// 403 as for a key without the endpoint's permission
+    /// (`missing_endpoint_permission`), 404 as for an unknown operation, any
+    /// other status with a plain error.
+    pub method_errors: BTreeMap<String, u16>,
 }
 
 /// The simulator: its data, faults and counters. Cheap to clone; clones share state.

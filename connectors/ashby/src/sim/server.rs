@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// Lists with cursor/syncToken paging.
-const PAGINATED: [&str; 10] = [
+const PAGINATED: [&str; 13] = [
     "candidate",
     "application",
     "job",
@@ -30,7 +30,37 @@ const PAGINATED: [&str; 10] = [
     "department",
     "location",
     "interviewPlan",
+    "candidateTag",
+    "customField",
+    "feedbackFormDefinition",
 ];
+
+/// Body fields by documented type, for Ashby's schema-aware coercion: JSON
+/// numbers with no fraction and numeric strings pass as integers, `"true"` and
+/// `"false"` as booleans. Fields not listed (ids, cursors, tokens) are never
+/// rewritten, as Ashby keeps numeric-looking strings in free-text fields.
+const INTEGER_FIELDS: [&str; 5] = [
+    "createdAfter",
+    "openedAfter",
+    "openedBefore",
+    "closedAfter",
+    "closedBefore",
+];
+const NUMBER_FIELDS: [&str; 1] = ["limit"];
+const BOOLEAN_FIELDS: [&str; 7] = [
+    "includeArchived",
+    "includeDeactivated",
+    "listedOnly",
+    "includeLocationHierarchy",
+    "includeUnpublishedJobPostingsIds",
+    "includeNonSharedInterviews",
+    "excludeArchivedScheduleTemplateInterviews",
+];
+
+/// HTTP status for a POST without `Content-Type: application/json`. Ashby's
+/// introduction requires the header; a 400 is what Ashby answered a client that
+/// omitted it (estuary/connectors#4126). The spec names no status or code.
+const CONTENT_TYPE_STATUS: StatusCode = StatusCode::BAD_REQUEST;
 
 /// Lists that accept `createdAfter`.
 const CREATED_AFTER: [&str; 6] = [
@@ -205,7 +235,60 @@ fn authorized(headers: &HeaderMap, api_key: &str) -> bool {
     let Ok(text) = String::from_utf8(decoded) else {
         return false;
     };
-    matches!(text.split_once(':'), Some((user, "")) if user == api_key)
+    // The key is the username; the password is ignored (Ashby's docs leave it
+    // blank, airbyte-source-ashby sends `key:key`).
+    matches!(text.split_once(':'), Some((user, _)) if user == api_key)
+}
+
+/// Whether the request says its body is JSON (parameters such as charset allowed).
+fn json_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Rewrites typed body fields the way Ashby's coercion does (see
+/// [`INTEGER_FIELDS`]); values that cannot be read as their type are `invalid_input`.
+fn coerce(params: &mut Map<String, Value>) -> Result<(), ApiError> {
+    for (name, value) in params.iter_mut() {
+        let name = name.as_str();
+        if value.is_null() {
+            continue;
+        }
+        if INTEGER_FIELDS.contains(&name) {
+            if value.is_i64() {
+                continue;
+            }
+            let n = number(value)
+                .filter(|n| n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15)
+                .ok_or_else(|| ApiError::invalid(format!("{name} must be an integer")))?;
+            *value = Value::from(n as i64);
+        } else if NUMBER_FIELDS.contains(&name) {
+            let n = number(value)
+                .ok_or_else(|| ApiError::invalid(format!("{name} must be a number")))?;
+            *value = Value::from(n);
+        } else if BOOLEAN_FIELDS.contains(&name) {
+            *value = Value::Bool(match &*value {
+                Value::Bool(b) => *b,
+                Value::String(s) if s == "true" => true,
+                Value::String(s) if s == "false" => false,
+                _ => return Err(ApiError::invalid(format!("{name} must be a boolean"))),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A JSON number, or a string holding one; finite only.
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|n| n.is_finite())
 }
 
 async fn handle(
@@ -233,8 +316,7 @@ async fn handle(
         let mut response = ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthenticated",
-            message: "Missing or invalid API key (Basic auth, key as username, empty password)"
-                .into(),
+            message: "Missing or invalid API key (Basic auth, key as username)".into(),
         }
         .into_response(request_id);
         response.headers_mut().insert(
@@ -243,10 +325,21 @@ async fn handle(
         );
         return response;
     }
+    if !json_content_type(&headers) {
+        return ApiError {
+            status: CONTENT_TYPE_STATUS,
+            code: "invalid_input",
+            message: "Request Content-Type must be application/json".into(),
+        }
+        .into_response(request_id);
+    }
     if let Some(response) = faults(&sim, request_id).await {
         return response;
     }
     let path = uri.path().trim_start_matches('/');
+    if let Some(response) = method_error(&sim, path, request_id) {
+        return response;
+    }
     let Some((object, verb)) = path.split_once('.') else {
         return not_found(path, request_id);
     };
@@ -261,7 +354,7 @@ async fn handle(
     if !routed {
         return not_found(path, request_id);
     }
-    let params = if body.iter().all(u8::is_ascii_whitespace) {
+    let mut params = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
         match serde_json::from_slice::<Value>(&body) {
@@ -275,6 +368,9 @@ async fn handle(
             }
         }
     };
+    if let Err(e) = coerce(&mut params) {
+        return e.into_response(request_id);
+    }
     let result = match verb {
         "info" => info(&sim, object, &params),
         _ if PAGINATED.contains(&object) => paginated(&sim, object, &params),
@@ -295,10 +391,36 @@ fn not_found(path: &str, request_id: u64) -> Response {
     .into_response(request_id)
 }
 
+/// The response of an operation the faults make fail (`Faults::method_errors`).
+fn method_error(sim: &Simulator, path: &str, request_id: u64) -> Option<Response> {
+    let status = *sim
+        .inner()
+        .faults
+        .read()
+        .expect("faults lock poisoned")
+        .method_errors
+        .get(path)?;
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Some(match status {
+        StatusCode::FORBIDDEN => ApiError {
+            status,
+            code: "missing_endpoint_permission",
+            message: format!("The API key lacks the permission /{path} requires"),
+        }
+        .into_response(request_id),
+        StatusCode::NOT_FOUND => not_found(path, request_id),
+        _ => text_response(status, "Injected failure"),
+    })
+}
+
 /// Applies the active faults; `Some` is the response that replaces the real one.
 async fn faults(sim: &Simulator, request_id: u64) -> Option<Response> {
     let inner = sim.inner();
-    let faults = inner.faults.read().expect("faults lock poisoned").clone();
+    // Copies only what is used here, so `method_errors` is not cloned per request.
+    let (error_rate, latency, rate_limit_per_sec) = {
+        let f = inner.faults.read().expect("faults lock poisoned");
+        (f.error_rate, f.latency, f.rate_limit_per_sec)
+    };
     let mut outcome = None;
     if inner
         .storm
@@ -308,7 +430,7 @@ async fn faults(sim: &Simulator, request_id: u64) -> Option<Response> {
         outcome = Some(too_many(1, request_id));
     }
     if outcome.is_none() {
-        if let Some(limit) = faults.rate_limit_per_sec {
+        if let Some(limit) = rate_limit_per_sec {
             let mut windows = inner.windows.lock().expect("rate window lock poisoned");
             let now = Instant::now();
             let window = windows.entry(inner.api_key.clone()).or_insert((now, 0));
@@ -323,9 +445,9 @@ async fn faults(sim: &Simulator, request_id: u64) -> Option<Response> {
             }
         }
     }
-    if outcome.is_none() && faults.error_rate > 0.0 {
+    if outcome.is_none() && error_rate > 0.0 {
         let mut rng = inner.rng.lock().expect("fault rng lock poisoned");
-        if rng.gen_bool(faults.error_rate.clamp(0.0, 1.0)) {
+        if rng.gen_bool(error_rate.clamp(0.0, 1.0)) {
             outcome = Some(match rng.gen_range(0..3) {
                 0 => text_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
                 1 => text_response(StatusCode::BAD_GATEWAY, "Bad Gateway"),
@@ -333,8 +455,8 @@ async fn faults(sim: &Simulator, request_id: u64) -> Option<Response> {
             });
         }
     }
-    if !faults.latency.is_zero() {
-        tokio::time::sleep(faults.latency).await;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     outcome
 }
@@ -418,7 +540,14 @@ fn filter_for(object: &'static str, params: &Map<String, Value>) -> Result<Filte
             values: vec![Value::Bool(false)],
             negate: true,
         }),
-        "department" | "location" | "interviewPlan" | "source" | "archiveReason"
+        "department"
+        | "location"
+        | "interviewPlan"
+        | "source"
+        | "archiveReason"
+        | "candidateTag"
+        | "customField"
+        | "feedbackFormDefinition"
             if !flag(params, "includeArchived")? =>
         {
             filter.conds.push(Cond {

@@ -278,9 +278,14 @@ pub(crate) fn indexed(object: &str) -> &'static [&'static str] {
             "/isListed",
         ],
         "user" => &["/isEnabled"],
-        "department" | "location" | "interviewPlan" | "source" | "archiveReason" => {
-            &["/isArchived"]
-        }
+        "department"
+        | "location"
+        | "interviewPlan"
+        | "source"
+        | "archiveReason"
+        | "candidateTag"
+        | "customField"
+        | "feedbackFormDefinition" => &["/isArchived"],
         "interviewStage" => &["/interviewPlanId", "/orderInInterviewPlan"],
         _ => &[],
     }
