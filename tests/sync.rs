@@ -444,3 +444,203 @@ async fn a_candidate_from_another_connector_joins_the_same_person() {
     .unwrap();
     assert_eq!(persons, 1);
 }
+
+/// Live candidate rows of the rig's connector with these remote ids.
+async fn live_candidates(rig: &Rig, ids: &[String]) -> i64 {
+    sqlx::query_scalar(
+        "select count(*) from hiring.candidates
+          where connector_id = $1 and remote_id = any($2) and deleted_at is null",
+    )
+    .bind(&rig.handle.id)
+    .bind(ids)
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn deletion_guard_counts_what_was_held_before_the_pass_not_what_it_created() {
+    let rig = rig(300, 21).await;
+    rig.pass("candidates", false).await;
+    let old = rig.sim.ids("candidate");
+    assert!(
+        old.len() >= 40,
+        "enough records for the guard: {}",
+        old.len()
+    );
+    assert_eq!(live_candidates(&rig, &old).await as usize, old.len());
+
+    // The provider now answers with an entirely different set of ids (a wrong
+    // account, a botched migration on its side): every old id is gone.
+    for id in &old {
+        rig.sim.delete("candidate", id);
+    }
+    for i in 0..old.len() {
+        rig.sim
+            .create_candidate(&format!("New Person {i}"), &format!("new{i}@example.com"));
+    }
+    let deleted_events = rig
+        .count("select count(*) from hiring.events where type = 'candidate.deleted'")
+        .await;
+
+    let r = rig.pass("candidates", true).await;
+    assert!(r.full_pass, "{r:?}");
+    assert_eq!(r.created as usize, old.len(), "{r:?}");
+    assert_eq!(r.deleted, 0, "the guard must hold: {r:?}");
+    let warning = r.warning.clone().unwrap_or_default();
+    assert!(warning.contains("deletion guard"), "{r:?}");
+    assert!(
+        warning.contains(&format!("{} of the {}", old.len(), old.len())),
+        "the warning compares with what was held before the pass: {warning}"
+    );
+    assert_eq!(live_candidates(&rig, &old).await as usize, old.len());
+    assert_eq!(
+        rig.count("select count(*) from hiring.events where type = 'candidate.deleted'")
+            .await,
+        deleted_events
+    );
+    // The operator sees why in the stream's state.
+    let recorded: Option<String> = sqlx::query_scalar(
+        "select last_error from hiring.sync_state where connector_id = $1 and stream = 'candidates'",
+    )
+    .bind(&rig.handle.id)
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    assert!(
+        recorded.unwrap_or_default().contains("deletion guard"),
+        "recorded in sync_state"
+    );
+}
+
+#[tokio::test]
+async fn deletion_guard_lets_a_small_deletion_through_even_with_new_records() {
+    let rig = rig(300, 22).await;
+    rig.pass("candidates", false).await;
+    let held = rig.sim.ids("candidate");
+    assert!(held.len() >= 40, "{}", held.len());
+    let gone: Vec<String> = held.iter().take(3).cloned().collect();
+    for id in &gone {
+        rig.sim.delete("candidate", id);
+    }
+    for i in 0..5 {
+        rig.sim.create_candidate(
+            &format!("Fresh Person {i}"),
+            &format!("fresh{i}@example.com"),
+        );
+    }
+
+    let r = rig.pass("candidates", true).await;
+    assert_eq!((r.created, r.deleted), (5, 3), "{r:?}");
+    assert!(r.warning.is_none(), "{r:?}");
+    assert_eq!(live_candidates(&rig, &gone).await, 0);
+    assert_eq!(
+        live_candidates(&rig, &held).await as usize,
+        held.len() - gone.len()
+    );
+    let deleted: Vec<String> = sqlx::query_scalar(
+        "select remote_id from hiring.events where type = 'candidate.deleted' order by remote_id",
+    )
+    .fetch_all(&rig.pool)
+    .await
+    .unwrap();
+    let mut expected = gone.clone();
+    expected.sort();
+    assert_eq!(deleted, expected);
+}
+
+/// `xmin` of every candidate row: unchanged exactly when nothing was written.
+async fn candidate_row_versions(rig: &Rig) -> Vec<(String, String)> {
+    sqlx::query_as("select remote_id, xmin::text from hiring.candidates order by remote_id")
+        .fetch_all(&rig.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_raw_only_change_refreshes_remote_data_without_an_event_and_a_repoll_writes_nothing() {
+    use chrono::{DateTime, Utc};
+    use hirebridge::engine::events::Via;
+    use hirebridge::engine::writer::{self, WriteContext};
+
+    let rig = rig(300, 23).await;
+    rig.pass("candidates", false).await;
+    let id = rig.sim.ids("candidate")[2].clone();
+    let stored = |rig: &Rig, id: String| {
+        let pool = rig.pool.clone();
+        async move {
+            sqlx::query_as::<_, (serde_json::Value, Option<DateTime<Utc>>)>(
+                "select remote_data, remote_updated_at from hiring.candidates where remote_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (raw_before, updated_before) = stored(&rig, id.clone()).await;
+    let events = rig.events().await;
+
+    // `timezone` is not mapped to any canonical field; the edit also bumps `updatedAt`.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    rig.sim
+        .update_candidate(&id, |c| c["timezone"] = "Pacific/Auckland".into());
+    let raw = rig.sim.get("candidate", &id).unwrap();
+    let r = rig.pass("candidates", false).await;
+    assert_eq!(
+        (r.seen, r.created, r.updated, r.events),
+        (1, 0, 0, 0),
+        "{r:?}"
+    );
+
+    let (raw_after, updated_after) = stored(&rig, id.clone()).await;
+    assert_ne!(raw_after, raw_before);
+    assert_eq!(
+        raw_after, raw,
+        "remote_data is the provider's latest object"
+    );
+    assert_eq!(raw_after["timezone"], "Pacific/Auckland");
+    let expected_updated = DateTime::parse_from_rfc3339(raw["updatedAt"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(updated_after, Some(expected_updated));
+    assert!(updated_after > updated_before);
+    assert_eq!(rig.events().await, events, "no event for a raw-only change");
+
+    // The same data again (a full pass reads every record): not one row written.
+    let versions = candidate_row_versions(&rig).await;
+    for full in [false, true] {
+        let again = rig.pass("candidates", full).await;
+        assert_eq!(
+            (again.created, again.updated, again.deleted, again.events),
+            (0, 0, 0, 0),
+            "{again:?}"
+        );
+    }
+    assert_eq!(candidate_row_versions(&rig).await, versions);
+    assert_eq!(rig.events().await, events);
+
+    // A late delivery of an older raw object must not overwrite the newer one.
+    let mut older = raw.clone();
+    older["timezone"] = "Etc/UTC".into();
+    older["updatedAt"] = (expected_updated - chrono::Duration::hours(1))
+        .to_rfc3339()
+        .into();
+    let record = hirebridge_ashby::map::candidate(&older).unwrap();
+    let ctx = WriteContext {
+        connector_id: &rig.handle.id,
+        provider: rig.handle.provider,
+        via: Via::Webhook,
+    };
+    let mut tx = rig.pool.begin().await.unwrap();
+    let counts = writer::write_records(&mut tx, &rig.engine.columns, &ctx, vec![record])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((counts.stale, counts.events), (1, 0), "{counts:?}");
+    assert_eq!(
+        stored(&rig, id.clone()).await,
+        (raw, Some(expected_updated))
+    );
+    assert_eq!(candidate_row_versions(&rig).await, versions);
+}

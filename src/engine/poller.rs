@@ -217,6 +217,9 @@ async fn page_loop(
         _ => Uuid::now_v7(),
     };
     let mut seen: HashSet<String> = HashSet::new();
+    // Live records before this pass wrote anything: what the deletion guard
+    // compares with (records the pass itself creates must not dilute it).
+    let mut held_before: Option<i64> = None;
     let mut all_full = true;
     let mut restarts = 0;
     let mut pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
@@ -295,6 +298,7 @@ async fn page_loop(
             batch,
             pass_id,
             &mut seen,
+            &mut held_before,
             all_full && !resumed,
             report,
         )
@@ -351,6 +355,7 @@ async fn commit_page(
     page: Page,
     pass_id: Uuid,
     seen: &mut HashSet<String>,
+    held_before: &mut Option<i64>,
     may_delete: bool,
     report: &mut PassReport,
 ) -> Result<WriteCounts, PassError> {
@@ -365,6 +370,13 @@ async fn commit_page(
         seen.extend(page.records.iter().map(|r| r.meta().remote_id.clone()));
     }
     let mut tx = engine.pool.begin().await?;
+    // Counted in the transaction of the pass's first full page, before its writes;
+    // only passes that may end in a sweep pay for the count.
+    if held_before.is_none() && page.full_pass && may_delete {
+        if let Some(kind) = stream.entity {
+            *held_before = Some(entities::count_live(&mut tx, kind.table(), &handle.id).await?);
+        }
+    }
     let mut counts = writer::write_records(&mut tx, &engine.columns, &ctx, page.records).await?;
     for (payload, reason) in &page.rejected {
         let body = serde_json::to_vec(payload).unwrap_or_default();
@@ -378,18 +390,22 @@ async fn commit_page(
         .await?;
     }
     if page.complete && page.full_pass && may_delete && report.rejected == 0 {
-        if let Some(kind) = stream.entity {
+        // `held_before` was counted at the latest at the top of this call; without
+        // it there is no sweep.
+        if let (Some(kind), Some(held)) = (stream.entity, *held_before) {
             let seen_ids: Vec<String> = seen.iter().cloned().collect();
-            let (missing, live) =
+            let missing =
                 entities::count_live_missing(&mut tx, kind.table(), &handle.id, &seen_ids).await?;
             if missing > 0
-                && live >= DELETION_GUARD_MIN_LIVE
-                && (missing as f64) > DELETION_GUARD_RATIO * live as f64
+                && held >= DELETION_GUARD_MIN_LIVE
+                && (missing as f64) > DELETION_GUARD_RATIO * held as f64
             {
-                report.warning = Some(format!(
-                    "deletion guard: a complete full pass lacked {missing} of {live} live {} records; none deleted",
+                let warning = format!(
+                    "deletion guard: a complete full pass lacked {missing} of the {held} live {} records held before it; none deleted",
                     kind.as_str()
-                ));
+                );
+                tracing::warn!(connector = %handle.id, stream = stream.name, missing, held, "{warning}");
+                report.warning = Some(warning);
             } else if missing > 0 {
                 let deleted =
                     entities::soft_delete_missing(&mut tx, kind.table(), &handle.id, &seen_ids)

@@ -6,8 +6,9 @@ use super::events::{self, NewEvent, Via};
 use crate::identity;
 use crate::store::entities::{self, SchemaColumns, StoredRow};
 use chrono::Utc;
-use hirebridge_sdk::{normalize_email, EntityKind, Provider, Record};
+use hirebridge_sdk::{hex_lower, normalize_email, EntityKind, Provider, Record};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use std::collections::HashMap;
 
@@ -91,9 +92,13 @@ fn group_by_kind(records: Vec<Record>) -> Vec<(EntityKind, Vec<Record>)> {
 struct Pending {
     record: Record,
     hash: String,
+    raw_hash: String,
     old: Option<Record>,
     changes: Option<Value>,
     undeleted: bool,
+    /// Same canonical content, newer raw object: refresh `remote_data` and
+    /// `remote_updated_at` only, with no event.
+    raw_only: bool,
 }
 
 async fn write_kind(
@@ -108,16 +113,17 @@ async fn write_kind(
     let remote_ids: Vec<String> = batch.iter().map(|r| r.meta().remote_id.clone()).collect();
     let stored = entities::stored_rows(conn, table, ctx.connector_id, &remote_ids).await?;
     // Hash comparison first; the stored content is read only for records that changed.
-    let batch: Vec<(Record, String)> = batch
+    let batch: Vec<(Record, String, String)> = batch
         .into_iter()
         .map(|r| {
             let hash = r.content_hash();
-            (r, hash)
+            let raw_hash = raw_hash(&r);
+            (r, hash, raw_hash)
         })
         .collect();
     let changed_ids: Vec<uuid::Uuid> = batch
         .iter()
-        .filter_map(|(r, hash)| {
+        .filter_map(|(r, hash, _)| {
             let row = stored.get(&r.meta().remote_id)?;
             (!is_stale(row, r) && (&row.content_hash != hash || row.deleted_at.is_some()))
                 .then_some(row.id)
@@ -127,20 +133,35 @@ async fn write_kind(
 
     let mut counts = WriteCounts::default();
     let mut pending: Vec<Pending> = Vec::new();
-    for (record, hash) in batch {
+    for (record, hash, raw_hash) in batch {
         match stored.get(&record.meta().remote_id) {
             None => pending.push(Pending {
                 record,
                 hash,
+                raw_hash,
                 old: None,
                 changes: None,
                 undeleted: false,
+                raw_only: false,
             }),
             Some(row) => {
                 if is_stale(row, &record) {
                     counts.stale += 1;
                 } else if row.content_hash == hash && row.deleted_at.is_none() {
-                    counts.unchanged += 1;
+                    if raw_changed(row, &record, &raw_hash) {
+                        // Counted once written (a concurrent newer write wins).
+                        pending.push(Pending {
+                            record,
+                            hash,
+                            raw_hash,
+                            old: None,
+                            changes: None,
+                            undeleted: false,
+                            raw_only: true,
+                        });
+                    } else {
+                        counts.unchanged += 1;
+                    }
                 } else {
                     let old = before
                         .remove(&row.id)
@@ -154,18 +175,22 @@ async fn write_kind(
                         pending.push(Pending {
                             record,
                             hash,
+                            raw_hash,
                             old,
                             changes: None,
                             undeleted,
+                            raw_only: false,
                         });
                         continue;
                     }
                     pending.push(Pending {
                         record,
                         hash,
+                        raw_hash,
                         old,
                         changes,
                         undeleted,
+                        raw_only: false,
                     });
                 }
             }
@@ -177,7 +202,7 @@ async fn write_kind(
 
     let rows: Vec<Value> = pending
         .iter()
-        .map(|p| row_json(ctx.connector_id, &p.record, &p.hash))
+        .map(|p| row_json(ctx.connector_id, &p.record, &p.hash, &p.raw_hash))
         .collect();
     let written = entities::upsert_rows(conn, columns, table, &rows).await?;
     let inserted: Vec<uuid::Uuid> = written
@@ -196,6 +221,11 @@ async fn write_kind(
             counts.stale += 1;
             continue;
         };
+        if p.raw_only && !inserted {
+            // The canonical content is unchanged: no event, nothing to link.
+            counts.unchanged += 1;
+            continue;
+        }
         if kind == EntityKind::Candidate {
             candidates.push((id, &p.record));
         }
@@ -251,13 +281,36 @@ fn is_stale(row: &StoredRow, record: &Record) -> bool {
     }
 }
 
+/// Whether the provider's raw object differs from the one stored although the
+/// canonical content is the same (only `updatedAt` or unmapped fields changed).
+fn raw_changed(row: &StoredRow, record: &Record, raw_hash: &str) -> bool {
+    match &row.remote_data_hash {
+        Some(stored) => stored != raw_hash,
+        // Written before raw hashes were kept: refresh only when the provider says
+        // the object is newer, so an upgrade does not rewrite every row at once.
+        None => match (row.remote_updated_at, record.meta().remote_updated_at) {
+            (Some(stored), Some(incoming)) => incoming > stored,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        },
+    }
+}
+
+/// Hash of the raw object as stored in `remote_data` (serde_json maps are
+/// ordered, so equal objects serialise alike).
+fn raw_hash(record: &Record) -> String {
+    let bytes = serde_json::to_vec(&record.meta().remote_data).unwrap_or_default();
+    hex_lower(&Sha256::digest(bytes))
+}
+
 /// The row to upsert: the normalised fields plus the columns every entity carries.
-fn row_json(connector_id: &str, record: &Record, hash: &str) -> Value {
+fn row_json(connector_id: &str, record: &Record, hash: &str, raw_hash: &str) -> Value {
     let mut row = record.normalized();
     if let Value::Object(map) = &mut row {
         map.remove("entity");
         map.insert("connector_id".into(), json!(connector_id));
         map.insert("content_hash".into(), json!(hash));
+        map.insert("remote_data_hash".into(), json!(raw_hash));
         map.insert("remote_data".into(), record.meta().remote_data.clone());
         match record {
             Record::Candidate(c) => {

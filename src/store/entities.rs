@@ -50,6 +50,8 @@ pub struct StoredRow {
     pub id: Uuid,
     pub remote_id: String,
     pub content_hash: String,
+    /// Hash of the raw object last written; None for rows written before it was kept.
+    pub remote_data_hash: Option<String>,
     pub remote_updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
@@ -62,7 +64,7 @@ pub async fn stored_rows(
     remote_ids: &[String],
 ) -> Result<HashMap<String, StoredRow>, sqlx::Error> {
     let sql = format!(
-        "select id, remote_id, content_hash, remote_updated_at, deleted_at
+        "select id, remote_id, content_hash, remote_data_hash, remote_updated_at, deleted_at
            from hiring.{table} t where connector_id = $1 and remote_id = any($2)"
     );
     let rows = sqlx::query(&sql)
@@ -76,6 +78,7 @@ pub async fn stored_rows(
             id: row.try_get("id")?,
             remote_id: row.try_get("remote_id")?,
             content_hash: row.try_get("content_hash")?,
+            remote_data_hash: row.try_get("remote_data_hash")?,
             remote_updated_at: row.try_get("remote_updated_at")?,
             deleted_at: row.try_get("deleted_at")?,
         };
@@ -329,24 +332,39 @@ pub async fn soft_delete(
     deleted_rows(sqlx::query(&sql).bind(connector_id).bind(remote_ids), conn).await
 }
 
-/// Live rows of `table` for this connector whose remote id is NOT in `seen`: the
-/// candidates for deletion after a complete full pass.
+/// How many live rows of `table` this connector holds: taken before a full pass
+/// writes, it is what the deletion guard compares the missing rows with.
+pub async fn count_live(
+    conn: &mut PgConnection,
+    table: &str,
+    connector_id: &str,
+) -> Result<i64, sqlx::Error> {
+    let sql = format!(
+        "select count(*) from hiring.{table} where connector_id = $1 and deleted_at is null"
+    );
+    sqlx::query_scalar(&sql)
+        .bind(connector_id)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// How many live rows of `table` for this connector have a remote id NOT in
+/// `seen`: the candidates for deletion after a complete full pass.
 pub async fn count_live_missing(
     conn: &mut PgConnection,
     table: &str,
     connector_id: &str,
     seen: &[String],
-) -> Result<(i64, i64), sqlx::Error> {
+) -> Result<i64, sqlx::Error> {
     let sql = format!(
-        "select count(*) filter (where not (remote_id = any($2))) as missing, count(*) as live
-           from hiring.{table} where connector_id = $1 and deleted_at is null"
+        "select count(*) from hiring.{table}
+          where connector_id = $1 and deleted_at is null and not (remote_id = any($2))"
     );
-    let row = sqlx::query(&sql)
+    sqlx::query_scalar(&sql)
         .bind(connector_id)
         .bind(seen)
         .fetch_one(&mut *conn)
-        .await?;
-    Ok((row.try_get("missing")?, row.try_get("live")?))
+        .await
 }
 
 /// Soft-deletes the live rows of `table` for this connector that a complete full
