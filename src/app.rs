@@ -63,7 +63,7 @@ impl App {
     pub async fn bind(config: Config) -> Result<App, AppError> {
         let admin_listener = bind("admin", config.server.admin_listen).await?;
         let webhook_listener = bind("webhooks", config.server.webhook_listen).await?;
-        let (connectors, unbuilt) = connectors::build_all(&config.connectors, &config.server);
+        let (connectors, unbuilt) = connectors::build_all(&config.connectors);
         for e in &unbuilt {
             tracing::error!(error = %e, "connector not started");
         }

@@ -78,6 +78,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Lift a connector's pause (refused credentials, spent quota) once its cause is fixed.
+    Resume {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The connector id.
+        connector: String,
+    },
     /// Re-send events to a sink with their original ids.
     Replay {
         #[command(flatten)]
@@ -102,10 +109,19 @@ enum Command {
         #[command(subcommand)]
         action: DlqCommand,
     },
-    /// Run a provider simulator alone.
+    /// Run a provider simulator alone (e.g. `simulate goodfit`).
     Simulate {
-        #[command(subcommand)]
-        provider: SimulateCommand,
+        /// The provider (see `hirebridge check` for the list).
+        provider: String,
+        #[arg(long, default_value = "127.0.0.1:9401")]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1000)]
+        records: usize,
+        /// The API key the simulator accepts.
+        #[arg(long, default_value = "sim-key")]
+        api_key: String,
     },
     /// Measure throughput (results belong in the README).
     Bench {
@@ -146,25 +162,11 @@ enum DlqCommand {
 }
 
 #[derive(Subcommand)]
-enum SimulateCommand {
-    /// The Ashby API simulator.
-    Ashby {
-        #[arg(long, default_value = "127.0.0.1:9401")]
-        listen: std::net::SocketAddr,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value_t = 1000)]
-        records: usize,
-        /// The API key clients must send (Basic auth username).
-        #[arg(long, default_value = "sim-key")]
-        api_key: String,
-    },
-}
-
-#[derive(Subcommand)]
 enum BenchCommand {
-    /// Backfill from the Ashby simulator into PostgreSQL, then re-poll unchanged data.
+    /// Backfill from a provider's simulator into PostgreSQL, then re-poll unchanged data.
     Sync {
+        #[arg(long, default_value = "ashby")]
+        provider: String,
         /// Total simulated records across entities.
         #[arg(long, default_value_t = 100_000)]
         records: usize,
@@ -179,6 +181,9 @@ enum BenchCommand {
     },
     /// Webhook to signed downstream event, verified: end-to-end latency and events/s.
     Deliver {
+        /// The provider whose signed webhooks carry the changes.
+        #[arg(long, default_value = "kit")]
+        provider: String,
         #[arg(long, default_value_t = 10_000)]
         changes: usize,
         /// Paced rate of the latency phase, changes/s.
@@ -193,6 +198,9 @@ enum BenchCommand {
     },
     /// Signed webhooks from many connections into the daemon: acks/s, latency, drain time.
     Ingest {
+        /// The provider whose signed webhooks are sent.
+        #[arg(long, default_value = "kit")]
+        provider: String,
         #[arg(long, default_value_t = 50_000)]
         deliveries: usize,
         #[arg(long, default_value_t = 64)]
@@ -269,6 +277,12 @@ fn main() -> ExitCode {
             Command::Status { config, json } => {
                 with_config(&config.config, |c| commands::status(c, json)).await
             }
+            Command::Resume { config, connector } => {
+                with_config(&config.config, |c| async move {
+                    commands::resume(c, &connector).await
+                })
+                .await
+            }
             Command::Replay {
                 config,
                 sink,
@@ -318,17 +332,16 @@ fn main() -> ExitCode {
                 } => with_config(&config.config, |c| commands::dlq::retry(c, ids, all, sink)).await,
             },
             Command::Simulate {
-                provider:
-                    SimulateCommand::Ashby {
-                        listen,
-                        seed,
-                        records,
-                        api_key,
-                    },
-            } => edge(commands::simulate::ashby(listen, seed, records, api_key).await),
+                provider,
+                listen,
+                seed,
+                records,
+                api_key,
+            } => edge(commands::simulate::run(&provider, listen, seed, records, api_key).await),
             Command::Bench {
                 what:
                     BenchCommand::Sync {
+                        provider,
                         records,
                         seed,
                         database_url,
@@ -336,6 +349,7 @@ fn main() -> ExitCode {
                     },
             } => {
                 let args = commands::bench::BenchSyncArgs {
+                    provider,
                     records,
                     seed,
                     database_url,
@@ -346,6 +360,7 @@ fn main() -> ExitCode {
             Command::Bench {
                 what:
                     BenchCommand::Ingest {
+                        provider,
                         deliveries,
                         connections,
                         rate,
@@ -354,6 +369,7 @@ fn main() -> ExitCode {
                     },
             } => {
                 let args = commands::bench::BenchIngestArgs {
+                    provider,
                     deliveries,
                     connections,
                     rate,
@@ -365,6 +381,7 @@ fn main() -> ExitCode {
             Command::Bench {
                 what:
                     BenchCommand::Deliver {
+                        provider,
                         changes,
                         rate,
                         burst,
@@ -373,6 +390,7 @@ fn main() -> ExitCode {
                     },
             } => {
                 let args = commands::bench::BenchDeliverArgs {
+                    provider,
                     changes,
                     rate,
                     burst,

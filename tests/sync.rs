@@ -53,7 +53,7 @@ fn handle_for(server: &SimServer, id: &str) -> Arc<ConnectorHandle> {
         server.base_url()
     );
     let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
-    connectors::build(&config.connectors[0], &config.server).unwrap()
+    connectors::build(&config.connectors[0]).unwrap()
 }
 
 impl Rig {

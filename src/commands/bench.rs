@@ -1,5 +1,7 @@
-//! `hirebridge bench sync`: measures backfill and re-poll throughput from the
-//! Ashby simulator into PostgreSQL, end to end over real HTTP, and peak memory.
+//! `hirebridge bench`: backfill and re-poll throughput from a provider's
+//! simulator into PostgreSQL (`sync`), webhook acknowledgements (`ingest`) and
+//! end-to-end delivery (`deliver`), all over real HTTP. Providers come from the
+//! plugin list; `--provider` picks one.
 
 use super::print_table;
 use crate::config::Config;
@@ -8,12 +10,15 @@ use crate::engine::poller::{self, PassOptions, PassOutcome};
 use crate::engine::Engine;
 use crate::store::Database;
 use anyhow::{bail, Context};
-use hirebridge_ashby::sim::{SimConfig, Simulator};
+use hirebridge_sdk::simulate::{RunningSimulator, SimSpec};
+use hirebridge_sdk::Plugin;
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct BenchSyncArgs {
+    /// The provider whose simulator is polled.
+    pub provider: String,
     /// Total simulated records (all entities together).
     pub records: usize,
     pub seed: u64,
@@ -31,40 +36,64 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// The plugin named `name`, with a simulator.
+fn simulated(
+    name: &str,
+) -> anyhow::Result<(
+    &'static dyn Plugin,
+    &'static dyn hirebridge_sdk::simulate::Simulator,
+)> {
+    let plugin = connectors::plugin(name).with_context(|| {
+        format!(
+            "no provider {name:?} (known: {})",
+            connectors::names().join(", ")
+        )
+    })?;
+    let sim = plugin
+        .simulator()
+        .with_context(|| format!("provider {name} has no simulator in this build"))?;
+    Ok((plugin, sim))
+}
+
 pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let sim = Simulator::new(SimConfig {
-        api_key: "bench-key".into(),
-        seed: args.seed,
-        records: args.records,
-        ..SimConfig::default()
-    });
-    let generated = started.elapsed();
-    let server = sim
-        .serve(([127, 0, 0, 1], 0).into())
+    let (plugin, simulator) = simulated(&args.provider)?;
+    if !plugin.capabilities().polls() {
+        bail!("provider {} has nothing to poll", plugin.name());
+    }
+    let server = simulator
+        .start(SimSpec {
+            listen: ([127, 0, 0, 1], 0).into(),
+            seed: args.seed,
+            records: args.records,
+            api_key: "bench-key".into(),
+        })
         .await
         .context("starting the simulator")?;
+    let generated = started.elapsed();
+    let base_url = server.base_url().context("the simulator serves no API")?;
     let database = match &args.database_url {
         Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 8\n"),
         None => "[database]\nmax_connections = 8\n".to_string(),
     };
     let text = format!(
-        "data_dir = \"{}\"\n{database}\n[[connectors]]\nid = \"bench-ashby\"\nprovider = \"ashby\"\nbase_url = \"{}\"\ncredentials = {{ api_key = \"bench-key\" }}\n",
+        "data_dir = \"{}\"\n{database}\n[[connectors]]\nid = \"bench-{name}\"\nprovider = \"{name}\"\nbase_url = \"{base_url}\"\ncredentials = {{ api_key = \"bench-key\" }}\n",
         args.data_dir.display(),
-        server.base_url()
+        name = plugin.name(),
     );
     let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
         .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
-    let handle = connectors::build(&config.connectors[0], &config.server)?;
+    let handle = connectors::build(&config.connectors[0])?;
     let db = super::open_database(&config).await?;
-    let result = run(&db, handle, &sim).await;
+    let result = run(&db, handle).await;
     db.close().await;
     server.shutdown().await;
     let (backfill, repoll) = result?;
 
     println!(
-        "hirebridge bench sync: {} simulated records (seed {}), generated in {:.2}s",
+        "hirebridge bench sync: {} simulated {} records (seed {}), generated in {:.2}s",
         args.records,
+        plugin.name(),
         args.seed,
         generated.as_secs_f64()
     );
@@ -102,7 +131,6 @@ struct Measured {
 async fn run(
     db: &Database,
     handle: std::sync::Arc<crate::engine::ConnectorHandle>,
-    sim: &Simulator,
 ) -> anyhow::Result<(Measured, Measured)> {
     let engine = Engine::new(db.pool.clone(), vec![handle.clone()]).await?;
     let mut phases = Vec::new();
@@ -136,37 +164,58 @@ async fn run(
         m.seconds = t.elapsed().as_secs_f64();
         phases.push(m);
     }
-    let expected: usize = sim
-        .counts()
-        .iter()
-        .filter(|(k, _)| {
-            matches!(
-                **k,
-                "candidate"
-                    | "application"
-                    | "job"
-                    | "jobPosting"
-                    | "interviewSchedule"
-                    | "offer"
-                    | "applicationFeedback"
-            )
-        })
-        .map(|(_, n)| *n)
-        .sum();
-    if phases[0].records as usize != expected {
+    // The unchanged re-poll must see exactly what the backfill wrote.
+    if phases[0].records != phases[1].records {
         bail!(
-            "backfill saw {} records, the simulator holds {expected}",
-            phases[0].records
+            "backfill saw {} records, the re-poll {}",
+            phases[0].records,
+            phases[1].records
         );
     }
     Ok((phases[0], phases[1]))
 }
 
-/// Headers and body of one prepared webhook.
-type SignedRequest = (Vec<(&'static str, String)>, Vec<u8>);
+/// Starts `name`'s simulator for its signed webhooks, and the config section
+/// of a connector receiving them with `secret`.
+async fn webhook_provider(
+    name: &str,
+    secret: &str,
+) -> anyhow::Result<(Box<dyn RunningSimulator>, String)> {
+    let (plugin, simulator) = simulated(name)?;
+    if !plugin.capabilities().webhooks {
+        bail!("provider {} sends no webhooks", plugin.name());
+    }
+    let sim = simulator
+        .start(SimSpec {
+            listen: ([127, 0, 0, 1], 0).into(),
+            seed: 1,
+            records: 100,
+            api_key: "bench-key".into(),
+        })
+        .await
+        .context("starting the simulator")?;
+    let mut section = format!(
+        "[[connectors]]\nid = \"bench\"\nprovider = \"{name}\"\nwebhook_secrets = [\"{secret}\"]\n",
+        name = plugin.name()
+    );
+    if plugin.capabilities().api_key != hirebridge_sdk::Need::Unused {
+        section.push_str("credentials = { api_key = \"bench-key\" }\n");
+    }
+    if let Some(url) = sim.base_url() {
+        section.push_str(&format!("base_url = \"{url}\"\n"));
+    }
+    Ok((sim, section))
+}
+
+/// A run-unique record number, so repeated runs on one database create new records.
+fn run_base() -> u64 {
+    u64::from(rand::random::<u32>()) << 24
+}
 
 #[derive(Debug, Clone)]
 pub struct BenchIngestArgs {
+    /// The provider whose signed webhooks are sent.
+    pub provider: String,
     pub deliveries: usize,
     pub connections: usize,
     /// Offered load in deliveries/s; as fast as possible when absent.
@@ -175,11 +224,10 @@ pub struct BenchIngestArgs {
     pub data_dir: PathBuf,
 }
 
-/// `hirebridge bench ingest`: signed Kit webhooks over loopback from many
-/// connections into a real daemon; acknowledged deliveries/s, acknowledgement
-/// latency, and the time for the normalisers to drain the inbox.
+/// `hirebridge bench ingest`: a provider's signed webhooks over loopback from
+/// many connections into a real daemon; acknowledged deliveries/s,
+/// acknowledgement latency, and the time for the normalisers to drain the inbox.
 pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
-    use hirebridge_kit::sim::KitSender;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -187,14 +235,15 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 16\n"),
         None => "[database]\nmax_connections = 16\n".to_string(),
     };
+    let (sim, section) = webhook_provider(&args.provider, "bench-secret").await?;
     let text = format!(
-        "data_dir = \"{}\"\n{database}\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n[[connectors]]\nid = \"kit\"\nprovider = \"kit\"\nwebhook_secrets = [\"bench-secret\"]\n",
+        "data_dir = \"{}\"\n{database}\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n{section}",
         args.data_dir.display()
     );
     let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
         .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
     let app = crate::app::App::bind(config).await?;
-    let url = format!("http://{}/webhooks/kit", app.webhook_addr());
+    let url = format!("http://{}/webhooks/bench", app.webhook_addr());
     let readyz = format!("http://{}/readyz", app.admin_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(app.run(async move {
@@ -234,20 +283,11 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         .await?;
 
     // Prepare every signed request first, so the clock measures the daemon.
-    let run_id = uuid::Uuid::new_v4().simple().to_string();
-    let now = chrono::Utc::now();
-    let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let requests: Arc<Vec<SignedRequest>> = Arc::new(
-        (0..args.deliveries)
-            .map(|i| {
-                let data = serde_json::json!({
-                    "id": format!("{run_id}-{i}"), "candidate": {"id": i, "name": "Bench Person", "email": format!("bench{i}@example.com")},
-                    "job_posting": {"id": 1, "title": "Engineer"}, "current_stage": "Applied",
-                    "submitted_at": ts, "rejected": false, "withdrawn": false, "offered": false
-                });
-                let body = KitSender::envelope("application.submitted", now, data);
-                (KitSender::headers("application.submitted", &ts, "bench-secret", &body), body)
-            })
+    let base = run_base();
+    let now = std::time::SystemTime::now();
+    let requests: Arc<Vec<hirebridge_sdk::simulate::SampleDelivery>> = Arc::new(
+        (0..args.deliveries as u64)
+            .map(|i| sim.sample_delivery(base + i, "bench-secret", now))
             .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
@@ -261,7 +301,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
             let mut failures = 0u64;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((headers, body)) = requests.get(i) else {
+                let Some(sample) = requests.get(i) else {
                     break;
                 };
                 if let Some(rate) = rate {
@@ -269,9 +309,9 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let sent = Instant::now();
-                let mut req = client.post(&url).body(body.clone());
-                for (k, v) in headers {
-                    req = req.header(*k, v);
+                let mut req = client.post(&url).body(sample.body.clone());
+                for (k, v) in &sample.headers {
+                    req = req.header(k, v);
                 }
                 match req.send().await {
                     Ok(r) if r.status().is_success() => latencies.push(sent.elapsed()),
@@ -308,6 +348,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     pool.close().await;
     let _ = stop.send(());
     daemon.await??;
+    sim.shutdown().await;
 
     latencies.sort();
     let pct = |p: f64| {
@@ -362,6 +403,8 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
 
 #[derive(Debug, Clone)]
 pub struct BenchDeliverArgs {
+    /// The provider whose signed webhooks carry the changes.
+    pub provider: String,
     /// Changes sent in the latency phase, paced at `rate`.
     pub changes: usize,
     pub rate: f64,
@@ -392,7 +435,6 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
     use axum::body::Bytes;
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode};
-    use hirebridge_kit::sim::KitSender;
     use std::sync::{Arc, Mutex};
 
     const SECRET: &str = "whsec_YmVuY2gtZGVsaXZlci1zZWNyZXQtMzItYnl0ZXM=";
@@ -447,43 +489,55 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
         Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 16\n"),
         None => "[database]\nmax_connections = 16\n".to_string(),
     };
+    let (sim, section) = webhook_provider(&args.provider, "bench-secret").await?;
+    let sim = Arc::new(sim);
     let text = format!(
         "data_dir = \"{}\"\n{database}\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n\
-         [[connectors]]\nid = \"kit\"\nprovider = \"kit\"\nwebhook_secrets = [\"bench-secret\"]\n\
+         {section}\
          [[sinks]]\nid = \"receiver\"\nkind = \"webhook\"\nurl = \"http://{receiver}/events\"\nsecrets = [\"{SECRET}\"]\nmax_in_flight = 64\n",
         args.data_dir.display()
     );
     let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
         .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
     let app = crate::app::App::bind(config).await?;
-    let hook = format!("http://{}/webhooks/kit", app.webhook_addr());
+    let hook = format!("http://{}/webhooks/bench", app.webhook_addr());
+    let readyz = format!("http://{}/readyz", app.admin_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(app.run(async move {
         let _ = stopped.await;
     }));
-    let kit = KitSender::new(hook, "bench-secret");
+    let client = reqwest::Client::new();
     let deadline = Instant::now() + std::time::Duration::from_secs(120);
-    while !matches!(
-        kit.send("test.ping", serde_json::json!({})).await,
-        Ok(hirebridge_kit::sim::Sent::Status(200))
-    ) {
+    while client
+        .get(&readyz)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+        != 200
+    {
         if Instant::now() > deadline {
             bail!("the daemon did not become ready");
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
-    let run_id = uuid::Uuid::new_v4().simple().to_string();
-    let send_phase = |prefix: &'static str, n: usize, rate: Option<f64>| {
-        let (kit, run_id) = (kit.clone(), run_id.clone());
+    let base = run_base();
+    let send_phase = |offset: u64, n: usize, rate: Option<f64>| {
+        let (sim, hook, client) = (sim.clone(), hook.clone(), client.clone());
         async move {
             let started = Instant::now();
             let sent = Arc::new(Mutex::new(std::collections::HashMap::new()));
             let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let mut tasks = tokio::task::JoinSet::new();
             for _ in 0..32 {
-                let (kit, sent, next, run_id) =
-                    (kit.clone(), sent.clone(), next.clone(), run_id.clone());
+                let (sim, sent, next, hook, client) = (
+                    sim.clone(),
+                    sent.clone(),
+                    next.clone(),
+                    hook.clone(),
+                    client.clone(),
+                );
                 tasks.spawn(async move {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -491,15 +545,25 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
                             break;
                         }
                         if let Some(rate) = rate {
-                            tokio::time::sleep_until((started + std::time::Duration::from_secs_f64(i as f64 / rate)).into()).await;
+                            tokio::time::sleep_until(
+                                (started + std::time::Duration::from_secs_f64(i as f64 / rate))
+                                    .into(),
+                            )
+                            .await;
                         }
-                        let id = format!("{prefix}-{run_id}-{i}");
-                        let data = serde_json::json!({"id": id, "candidate": {"id": i, "name": "Bench", "email": format!("b{i}@example.com")},
-                            "current_stage": "Applied", "rejected": false, "withdrawn": false, "offered": false});
+                        let sample = sim.sample_delivery(
+                            base + offset + i as u64,
+                            "bench-secret",
+                            std::time::SystemTime::now(),
+                        );
                         let at = Instant::now();
-                        if let Ok(hirebridge_kit::sim::Sent::Status(200)) = kit.send("application.submitted", data).await {
+                        let mut request = client.post(&hook).body(sample.body);
+                        for (k, v) in &sample.headers {
+                            request = request.header(k, v);
+                        }
+                        if request.send().await.is_ok_and(|r| r.status().is_success()) {
                             if let Ok(mut s) = sent.lock() {
-                                s.insert(id, at);
+                                s.insert(sample.remote_id, at);
                             }
                         }
                     }
@@ -528,7 +592,7 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
     };
 
     // Latency at a paced rate.
-    let (_, sent) = send_phase("lat", args.changes, Some(args.rate)).await;
+    let (_, sent) = send_phase(0, args.changes, Some(args.rate)).await;
     let missing = wait_for(sent.keys().cloned().collect()).await;
     let mut latencies: Vec<std::time::Duration> = {
         let a = arrivals
@@ -555,7 +619,7 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
     ];
 
     // Throughput for a burst.
-    let (started, sent_burst) = send_phase("burst", args.burst, None).await;
+    let (started, sent_burst) = send_phase(args.changes as u64, args.burst, None).await;
     let missing_burst = wait_for(sent_burst.keys().cloned().collect()).await;
     let last = {
         let a = arrivals
@@ -584,8 +648,14 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
     let rejected = arrivals.lock().map(|a| a.rejected).unwrap_or(0);
     let _ = stop.send(());
     daemon.await??;
+    if let Ok(sim) = Arc::try_unwrap(sim) {
+        sim.shutdown().await;
+    }
 
-    println!("hirebridge bench deliver: Kit webhook → record → signed event → verifying receiver");
+    println!(
+        "hirebridge bench deliver: {} webhook → record → signed event → verifying receiver",
+        args.provider
+    );
     print_table(
         &[
             "phase",

@@ -1,12 +1,12 @@
 //! `hirebridge demo`: the whole product on one machine with no accounts. The
-//! managed PostgreSQL, the Ashby simulator with seeded data, a Kit webhook sender,
-//! a local receiver that verifies every signature, and the daemon configured from
-//! `config/demo.toml`: a backfill, then live changes through provider webhooks,
-//! then a summary.
+//! managed PostgreSQL, every provider's simulator (from the plugin list) with
+//! seeded data and the same fake people, a local receiver that verifies every
+//! signature, and the daemon configured from `config/demo.toml`: a backfill,
+//! then live changes through provider webhooks, then a summary.
 
 use super::print_table;
 use crate::app::App;
-use crate::config::{decode_sink_secret, Config};
+use crate::config::{decode_sink_secret, Config, SinkTarget};
 use crate::connectors;
 use crate::engine::poller::{self, PassOptions};
 use crate::engine::Engine;
@@ -15,10 +15,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
-use hirebridge_ashby::sim::{SimConfig, Simulator};
-use hirebridge_kit::sim::KitSender;
-use rand::{Rng, SeedableRng};
-use serde_json::json;
+use hirebridge_sdk::simulate::{RunningSimulator, SimSpec};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,29 +80,48 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let data_dir = std::env::var("DEMO_DATA_DIR").unwrap_or_else(|_| "./var/demo".into());
     std::fs::create_dir_all(&data_dir)?;
 
-    // Providers and the receiver first: the config needs their addresses.
-    println!("hirebridge demo: starting the Ashby simulator ({} records) and a signature-checking receiver", args.records);
-    let sim = Simulator::new(SimConfig {
-        api_key: "demo-key".into(),
-        seed: 7,
-        records: args.records,
-        ..SimConfig::default()
-    });
-    let sim_server = sim.serve(([127, 0, 0, 1], 0).into()).await?;
+    // Providers and the receiver first: the config needs their addresses
+    // (`${DEMO_<PROVIDER>_URL}`).
+    let mut sims: BTreeMap<&'static str, Box<dyn RunningSimulator>> = BTreeMap::new();
+    for plugin in connectors::PLUGINS {
+        let Some(simulator) = plugin.simulator() else {
+            continue;
+        };
+        let sim = simulator
+            .start(SimSpec {
+                listen: ([127, 0, 0, 1], 0).into(),
+                seed: 7,
+                records: args.records,
+                api_key: "demo-key".into(),
+            })
+            .await
+            .with_context(|| format!("starting the {} simulator", plugin.name()))?;
+        sims.insert(plugin.name(), sim);
+    }
+    println!(
+        "hirebridge demo: simulators for {} ({} records each where they poll) and a signature-checking receiver",
+        sims.keys().copied().collect::<Vec<_>>().join(", "),
+        args.records
+    );
     let receiver_log = Path::new(&data_dir).join("receiver.log");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let receiver_url = format!("http://{}/events", listener.local_addr()?);
+    let urls: BTreeMap<String, String> = sims
+        .iter()
+        .filter_map(|(name, sim)| {
+            sim.base_url()
+                .map(|u| (format!("DEMO_{}_URL", name.to_uppercase()), u))
+        })
+        .collect();
     let env = {
-        let (ashby, receiver, dir) = (
-            sim_server.base_url(),
-            receiver_url.clone(),
-            data_dir.clone(),
-        );
+        let (receiver, dir) = (receiver_url.clone(), data_dir.clone());
         move |name: &str| match name {
-            "DEMO_ASHBY_URL" => Some(ashby.clone()),
             "DEMO_RECEIVER_URL" => Some(receiver.clone()),
             "DEMO_DATA_DIR" => Some(dir.clone()),
-            other => std::env::var(other).ok(),
+            other => urls
+                .get(other)
+                .cloned()
+                .or_else(|| std::env::var(other).ok()),
         }
     };
     let config =
@@ -113,7 +130,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .sinks
         .iter()
         .find(|s| s.id == "receiver")
-        .and_then(|s| s.secrets.first())
+        .and_then(|s| match &s.target {
+            SinkTarget::Webhook { secrets, .. } => secrets.first(),
+            SinkTarget::Jsonl { .. } => None,
+        })
         .and_then(|s| decode_sink_secret(s.expose()))
         .context("config/demo.toml needs the `receiver` sink with a secret")?;
     let receiver = Arc::new(Receiver {
@@ -130,22 +150,39 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     // The database (managed unless a URL is configured), then the backfill.
     println!("starting PostgreSQL and backfilling from the simulator...");
     let db = super::open_database(&config).await?;
-    let result = run(&config, &db, &sim, &receiver, &receiver_log, &args).await;
+    // Only the simulators of configured connectors take part.
+    let used: Vec<&str> = config
+        .connectors
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| c.provider())
+        .collect();
+    let (active, idle): (BTreeMap<_, _>, BTreeMap<_, _>) =
+        sims.into_iter().partition(|(name, _)| used.contains(name));
+    for (_, sim) in idle {
+        sim.shutdown().await;
+    }
+    let result = run(&config, &db, &active, &receiver, &receiver_log, &args).await;
     db.close().await;
-    sim_server.shutdown().await;
+    for (_, sim) in active {
+        sim.shutdown().await;
+    }
     result
 }
 
 async fn run(
     config: &Config,
     db: &crate::store::Database,
-    sim: &Simulator,
+    sims: &BTreeMap<&'static str, Box<dyn RunningSimulator>>,
     receiver: &Arc<Receiver>,
     receiver_log: &Path,
     args: &DemoArgs,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (handles, _) = connectors::build_all(&config.connectors, &config.server);
+    let (handles, unbuilt) = connectors::build_all(&config.connectors);
+    if let Some(e) = unbuilt.first() {
+        anyhow::bail!("{e}");
+    }
     let engine = Engine::new(db.pool.clone(), handles.clone()).await?;
     let mut backfilled = 0;
     for handle in &handles {
@@ -170,11 +207,20 @@ async fn run(
     let daemon = tokio::spawn(app.run(async move {
         let _ = stopped.await;
     }));
-    sim.send_webhooks_to(
-        &format!("http://{webhooks}/webhooks/ashby"),
-        "demo-ashby-secret",
-    );
-    let kit = KitSender::new(format!("http://{webhooks}/webhooks/kit"), "demo-kit-secret");
+    // Each provider's simulator sends its signed webhooks to its connector.
+    let mut live: Vec<&dyn RunningSimulator> = Vec::new();
+    for c in config.connectors.iter().filter(|c| c.enabled) {
+        let (Some(sim), Some(secret)) =
+            (sims.get(c.provider()), c.settings.webhook_secrets.first())
+        else {
+            continue;
+        };
+        sim.send_webhooks_to(
+            &format!("http://{webhooks}/webhooks/{}", c.id),
+            secret.expose(),
+        );
+        live.push(sim.as_ref());
+    }
 
     println!(
         "live: {:.0} changes/s through provider webhooks{}; Ctrl-C ends the demo",
@@ -185,46 +231,22 @@ async fn run(
     );
     let deadline = args.duration.map(|d| Instant::now() + d);
     let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.1));
-    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    let (candidates, jobs, stages) = (
-        sim.ids("candidate"),
-        sim.ids("job"),
-        sim.ids("interviewStage"),
-    );
     let mut changes = 0u64;
     let mut last_report = Instant::now();
     let ctrl_c = crate::app::shutdown_signal();
     tokio::pin!(ctrl_c);
     loop {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if deadline.is_some_and(|d| Instant::now() >= d) || live.is_empty() {
             break;
         }
         tokio::select! {
             _ = &mut ctrl_c => break,
             _ = tokio::time::sleep(interval) => {}
         }
-        let apps = sim.ids("application");
-        match rng.gen_range(0..10) {
-            0..=3 if !apps.is_empty() && !stages.is_empty() => {
-                let app = &apps[rng.gen_range(0..apps.len())];
-                sim.move_application_stage(app, &stages[rng.gen_range(0..stages.len())]);
-            }
-            4..=5 if !candidates.is_empty() && !jobs.is_empty() => {
-                sim.create_application(
-                    &candidates[rng.gen_range(0..candidates.len())],
-                    &jobs[rng.gen_range(0..jobs.len())],
-                );
-            }
-            6 if !apps.is_empty() => sim.hire_application(&apps[rng.gen_range(0..apps.len())]),
-            _ => {
-                let id = rng.gen_range(1..200);
-                let stage = ["Applied", "Phone Screen", "Technical Interview", "Offer"]
-                    [rng.gen_range(0..4)];
-                let data = json!({"id": id, "candidate": {"id": id, "name": format!("Kit Candidate {id}"), "email": format!("kit{id}@example.com")},
-                    "job_posting": {"id": 1, "title": "Engineer"}, "current_stage": stage,
-                    "rejected": false, "withdrawn": false, "offered": stage == "Offer"});
-                let _ = kit.send("application.advanced", data).await;
-            }
+        // Providers take turns; each change reaches the daemon as a signed webhook.
+        let sim = live[(changes % live.len() as u64) as usize];
+        if let Err(e) = sim.change(changes / live.len() as u64).await {
+            tracing::debug!(error = %e, "a simulated change failed");
         }
         changes += 1;
         if last_report.elapsed() >= Duration::from_secs(2) {
@@ -278,7 +300,16 @@ async fn run(
         receiver.verified.load(Ordering::Relaxed),
         receiver.rejected.load(Ordering::Relaxed)
     );
-    println!("persons:                   {persons}");
+    // One human in several providers: persons whose candidates come from more
+    // than one connector.
+    let linked: i64 = sqlx::query_scalar(
+        "select count(*) from (select person_id from hiring.candidates \
+         where person_id is not null and deleted_at is null \
+         group by person_id having count(distinct connector_id) > 1) p",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    println!("persons:                   {persons} ({linked} linked across providers)");
     println!("live changes made:         {changes}");
     let managed = db.managed_port().map(|p| {
         format!(

@@ -58,7 +58,7 @@ pub async fn sync(config: Config, args: SyncArgs) -> anyhow::Result<()> {
     }
     let mut handles = Vec::new();
     for c in &selected {
-        handles.push(connectors::build(c, &config.server)?);
+        handles.push(connectors::build(c)?);
     }
     let db = open_database(&config).await?;
     let result = sync_with(&db, handles, &args).await;
@@ -250,6 +250,26 @@ async fn records_held(pool: &sqlx::PgPool) -> anyhow::Result<Vec<(String, Entity
     Ok(out)
 }
 
+/// `hirebridge resume <connector>`: lifts a pause (refused credentials, spent
+/// quota) once the operator has dealt with its cause.
+pub async fn resume(config: Config, connector: &str) -> anyhow::Result<()> {
+    if !config.connectors.iter().any(|c| c.id == connector) {
+        anyhow::bail!(
+            "no connector {connector:?} in {}",
+            config.source_path.display()
+        );
+    }
+    let db = open_database(&config).await?;
+    let resumed = crate::store::connector_state::resume(&db.pool, connector).await;
+    db.close().await;
+    if resumed? {
+        println!("connector {connector} resumed; its next scheduled pass calls the provider again");
+    } else {
+        println!("connector {connector} was not paused");
+    }
+    Ok(())
+}
+
 /// `hirebridge status`: per connector and stream, health, last success and
 /// error, and the records held.
 pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
@@ -262,6 +282,26 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let now = Utc::now();
+    // Connectors that are paused or work only partly, said first.
+    for c in report["connectors"].as_array().into_iter().flatten() {
+        let id = c["connector"].as_str().unwrap_or_default();
+        if c["paused"].as_bool() == Some(true) {
+            let until = c["paused_until"]
+                .as_str()
+                .map(|t| format!("until {t}"))
+                .unwrap_or_else(|| format!("until the config changes or `hirebridge resume {id}`"));
+            println!(
+                "connector {id}: PAUSED {until}: {}",
+                c["paused_reason"].as_str().unwrap_or_default()
+            );
+        }
+        for note in c["degraded"].as_array().into_iter().flatten() {
+            println!(
+                "connector {id}: degraded: {}",
+                note.as_str().unwrap_or_default()
+            );
+        }
+    }
     let mut rows = Vec::new();
     for s in report["streams"].as_array().into_iter().flatten() {
         let get = |k: &str| s[k].as_str().map(str::to_string);
@@ -379,7 +419,7 @@ fn truncate(s: &str, n: usize) -> String {
 pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Result<Value> {
     let statuses = sync_state::stream_statuses(pool).await?;
     let held = records_held(pool).await?;
-    let (handles, _) = connectors::build_all(&config.connectors, &config.server);
+    let (handles, _) = connectors::build_all(&config.connectors);
     let now = Utc::now();
     let mut streams = Vec::new();
     for c in &config.connectors {
@@ -399,7 +439,7 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
             });
             streams.push(json!({
                 "connector": c.id,
-                "provider": c.provider.as_str(),
+                "provider": c.provider(),
                 "stream": spec.name,
                 "enabled": c.enabled && !handle.is_some_and(|h| h.disabled_streams.contains(spec.name)),
                 "health": st.and_then(|s| s.health.clone()),
@@ -417,7 +457,28 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
             }));
         }
     }
+    let states = crate::store::connector_state::statuses(pool).await?;
+    let connectors: Vec<Value> = config
+        .connectors
+        .iter()
+        .map(|c| {
+            let st = states.iter().find(|s| s.connector_id == c.id);
+            json!({
+                "connector": c.id,
+                "provider": c.provider(),
+                "enabled": c.enabled,
+                "health": st.and_then(|s| s.health.clone()),
+                "health_reason": st.and_then(|s| s.health_reason.clone()),
+                "paused": st.is_some_and(|s| s.paused),
+                "paused_until": st.and_then(|s| s.paused_until),
+                "paused_reason": st.and_then(|s| s.paused_reason.clone()),
+                "degraded": st.map(|s| s.degraded_notes.clone()).unwrap_or_default(),
+            })
+        })
+        .collect();
     let ingress = crate::store::inbox::ingress_status(pool).await?;
     let sinks = crate::store::deliveries::sink_status(pool).await?;
-    Ok(json!({ "generated_at": now, "streams": streams, "ingress": ingress, "sinks": sinks }))
+    Ok(
+        json!({ "generated_at": now, "connectors": connectors, "streams": streams, "ingress": ingress, "sinks": sinks }),
+    )
 }

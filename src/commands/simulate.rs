@@ -1,37 +1,47 @@
-//! `hirebridge simulate`: runs a provider simulator alone, for trying the daemon
-//! (or anything else) against a provider without an account.
+//! `hirebridge simulate <provider>`: runs a provider's simulator alone, for
+//! trying the daemon (or anything else) against a provider without an account.
 
+use crate::connectors;
 use anyhow::Context;
-use hirebridge_ashby::sim::{SimConfig, Simulator};
+use hirebridge_sdk::simulate::SimSpec;
 use std::net::SocketAddr;
 
-/// Serves the Ashby simulator on `listen` until Ctrl-C.
-pub async fn ashby(
+/// Serves `provider`'s simulator on `listen` until Ctrl-C.
+pub async fn run(
+    provider: &str,
     listen: SocketAddr,
     seed: u64,
     records: usize,
     api_key: String,
 ) -> anyhow::Result<()> {
-    let sim = Simulator::new(SimConfig {
-        api_key: api_key.clone(),
-        seed,
-        records,
-        ..SimConfig::default()
-    });
-    let server = sim
-        .serve(listen)
+    let plugin = connectors::plugin(provider).with_context(|| {
+        format!(
+            "no provider {provider:?} (known: {})",
+            connectors::names().join(", ")
+        )
+    })?;
+    let simulator = plugin
+        .simulator()
+        .with_context(|| format!("provider {provider} has no simulator in this build"))?;
+    let sim = simulator
+        .start(SimSpec {
+            listen,
+            seed,
+            records,
+            api_key: api_key.clone(),
+        })
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    println!(
-        "Ashby simulator on {} (seed {seed}, {records} records)",
-        server.base_url()
-    );
-    println!("API key: {api_key}  (Basic auth, key as username)");
-    for (object, n) in sim.counts() {
-        println!("  {object:<20} {n}");
+    match sim.base_url() {
+        Some(url) => println!("{provider} simulator on {url} (seed {seed}, {records} records)"),
+        None => println!("{provider} simulator (webhooks only; seed {seed})"),
+    }
+    println!("API key: {api_key}");
+    for line in sim.describe() {
+        println!("  {line}");
     }
     println!("Ctrl-C stops it.");
     crate::app::shutdown_signal().await;
-    server.shutdown().await;
+    sim.shutdown().await;
     Ok(())
 }

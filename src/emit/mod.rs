@@ -4,7 +4,7 @@
 
 pub mod signing;
 
-use crate::config::{decode_sink_secret, SinkConfig, SinkKind};
+use crate::config::{decode_sink_secret, SinkConfig, SinkTarget};
 use crate::store::deliveries::{self, Claimed};
 use rand::Rng;
 use sqlx::PgPool;
@@ -16,7 +16,7 @@ use tokio::sync::watch;
 /// How long a claimed delivery stays ours: enough for one attempt to time out,
 /// short enough that a crashed daemon's deliveries are retried soon.
 fn lease(sink: &SinkConfig) -> Duration {
-    sink.timeout * 2 + Duration::from_secs(5)
+    sink.timeout() * 2 + Duration::from_secs(5)
 }
 /// How often an idle sink looks for new events.
 const IDLE: Duration = Duration::from_millis(50);
@@ -88,25 +88,24 @@ async fn run_sink(
 ) {
     let sender = Arc::new(Sender {
         client: reqwest::Client::builder()
-            .timeout(sink.timeout)
-            .connect_timeout(sink.timeout)
+            .timeout(sink.timeout())
+            .connect_timeout(sink.timeout())
             // A 3xx is a failure to report, not a place to send signed events.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default(),
-        secrets: sink
-            .secrets
-            .iter()
-            .filter_map(|s| decode_sink_secret(s.expose()))
-            .collect(),
+        secrets: match &sink.target {
+            SinkTarget::Webhook { secrets, .. } => secrets
+                .iter()
+                .filter_map(|s| decode_sink_secret(s.expose()))
+                .collect(),
+            SinkTarget::Jsonl { .. } => Vec::new(),
+        },
         sink: sink.clone(),
     });
     let patterns = like_patterns(&sink.events);
     // jsonl sinks write in order, one at a time.
-    let in_flight = match sink.kind {
-        SinkKind::Webhook => i64::from(sink.max_in_flight),
-        SinkKind::Jsonl => 1,
-    };
+    let in_flight = i64::from(sink.max_in_flight());
     let mut last_gauge = std::time::Instant::now() - Duration::from_secs(60);
     loop {
         if *stop.borrow() {
@@ -271,20 +270,21 @@ impl Sender {
                 }
             }
         };
-        match self.sink.kind {
-            SinkKind::Jsonl => self.append(&body),
-            SinkKind::Webhook => self.post(&d.event_id, body).await,
+        match &self.sink.target {
+            SinkTarget::Jsonl { path, rotate_bytes } => self.append(path, *rotate_bytes, &body),
+            SinkTarget::Webhook { url, headers, .. } => {
+                self.post(url, headers, &d.event_id, body).await
+            }
         }
     }
 
-    async fn post(&self, event_id: &str, body: Vec<u8>) -> Outcome {
-        let Some(url) = &self.sink.url else {
-            return Outcome::Failed {
-                status: None,
-                error: "the sink has no url".into(),
-                retry_after: None,
-            };
-        };
+    async fn post(
+        &self,
+        url: &url::Url,
+        headers: &std::collections::BTreeMap<String, String>,
+        event_id: &str,
+        body: Vec<u8>,
+    ) -> Outcome {
         let timestamp = chrono::Utc::now().timestamp();
         let signature = signing::signature_header(&self.secrets, event_id, timestamp, &body);
         let mut request = self
@@ -298,7 +298,7 @@ impl Sender {
             .header("webhook-id", event_id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature);
-        for (name, value) in &self.sink.headers {
+        for (name, value) in headers {
             request = request.header(name, value);
         }
         let response = match request.body(body).send().await {
@@ -337,19 +337,12 @@ impl Sender {
     }
 
     /// Appends one envelope line, rotating the file when it reached `rotate_bytes`.
-    fn append(&self, body: &[u8]) -> Outcome {
-        let Some(path) = &self.sink.path else {
-            return Outcome::Failed {
-                status: None,
-                error: "the sink has no path".into(),
-                retry_after: None,
-            };
-        };
+    fn append(&self, path: &std::path::Path, rotate_bytes: u64, body: &[u8]) -> Outcome {
         let result = (|| -> std::io::Result<()> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            if std::fs::metadata(path).is_ok_and(|m| m.len() >= self.sink.rotate_bytes) {
+            if std::fs::metadata(path).is_ok_and(|m| m.len() >= rotate_bytes) {
                 let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
                 // Never overwrite an earlier rotation (two can share a millisecond).
                 let mut n = 0;
@@ -410,17 +403,13 @@ mod tests {
         let path = dir.path().join("out/events.jsonl");
         let sink = SinkConfig {
             id: "lake".into(),
-            kind: SinkKind::Jsonl,
-            url: None,
-            secrets: Vec::new(),
             events: Vec::new(),
             connectors: Vec::new(),
-            timeout: Duration::from_secs(1),
-            max_in_flight: 1,
             retry_schedule: crate::config::default_retry_schedule(),
-            headers: Default::default(),
-            path: Some(path.clone()),
-            rotate_bytes: 100,
+            target: SinkTarget::Jsonl {
+                path: path.clone(),
+                rotate_bytes: 100,
+            },
         };
         let sender = Sender {
             sink: Arc::new(sink),
@@ -430,7 +419,7 @@ mod tests {
         for i in 0..5 {
             let body = format!("{{\"id\":\"evt_{i}\",\"padding\":\"{}\"}}", "x".repeat(40));
             assert!(matches!(
-                sender.append(body.as_bytes()),
+                sender.append(&path, 100, body.as_bytes()),
                 Outcome::Delivered(_)
             ));
         }

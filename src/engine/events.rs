@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use hirebridge_sdk::{
     ApplicationStatus, AssessmentStatus, BackgroundCheckStatus, EntityKind, InterviewStatus,
-    JobStatus, OfferStatus, Provider, Record,
+    JobStatus, OfferStatus, Record,
 };
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -35,7 +35,7 @@ pub struct NewEvent {
     pub id: String,
     pub event_type: String,
     pub connector_id: String,
-    pub provider: Provider,
+    pub provider: &'static str,
     pub entity_type: &'static str,
     pub entity_id: Uuid,
     pub remote_id: Option<String>,
@@ -59,7 +59,7 @@ impl NewEvent {
             "timestamp": self.occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             "source": {
                 "connector": self.connector_id,
-                "provider": self.provider.as_str(),
+                "provider": self.provider,
                 "remote_id": self.remote_id,
                 "via": self.via.as_str(),
             },
@@ -74,7 +74,7 @@ impl NewEvent {
             "id": self.id,
             "type": self.event_type,
             "connector_id": self.connector_id,
-            "provider": self.provider.as_str(),
+            "provider": self.provider,
             "entity_type": self.entity_type,
             "entity_id": self.entity_id,
             "remote_id": self.remote_id,

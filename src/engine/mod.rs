@@ -4,12 +4,13 @@
 
 pub mod events;
 pub mod normalizer;
+pub mod pause;
 pub mod poller;
 pub mod scheduler;
 pub mod writer;
 
 use crate::store::entities::SchemaColumns;
-use hirebridge_sdk::{Connector, Provider, StreamSpec};
+use hirebridge_sdk::{Connector, StreamSpec};
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -18,13 +19,20 @@ use std::time::Duration;
 /// One configured connector as the engine drives it.
 pub struct ConnectorHandle {
     pub id: String,
-    pub provider: Provider,
+    /// The provider's name (its plugin's).
+    pub provider: &'static str,
+    /// JSON field paths that must never be stored: the provider's redaction
+    /// hook plus the connector's own `redact` list.
+    pub redact: Vec<String>,
     pub connector: Arc<dyn Connector>,
     /// When to poll every stream (cron), unless a stream has its own.
     pub schedule: Option<cron::Schedule>,
     pub stream_schedules: HashMap<String, cron::Schedule>,
     /// Streams switched off in the config.
     pub disabled_streams: HashSet<String>,
+    /// A hash of the settings the connector was built from: a pause for refused
+    /// credentials lifts when it changes.
+    pub fingerprint: String,
 }
 
 impl ConnectorHandle {

@@ -7,7 +7,7 @@ use super::events::Via;
 use super::writer::{self, WriteContext, WriteCounts};
 use super::{ConnectorHandle, Engine};
 use crate::store::inbox::{self, Claimed};
-use hirebridge_sdk::{ConnectorError, Delivery, EntityKind, Inbound, Record};
+use hirebridge_sdk::{Action, ConnectorError, Delivery, EntityKind, Inbound, Record};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,8 @@ pub const LEASE: Duration = Duration::from_secs(20);
 /// Attempts before a delivery is dead-lettered.
 pub const MAX_ATTEMPTS: i32 = 6;
 const BATCH: i64 = 256;
+/// How often a delivery of a paused connector is looked at again.
+const PAUSED_RETRY: Duration = Duration::from_secs(60);
 
 /// The wait before attempt `attempts + 1`: 1s, 4s, 16s, ... capped at 10 minutes.
 pub fn retry_delay(attempts: i32) -> Duration {
@@ -95,7 +97,25 @@ pub async fn drain_once(engine: &Engine, owner: &str) -> Result<usize, sqlx::Err
 }
 
 async fn fail(engine: &Engine, owner: &str, d: &Claimed, e: ProcessError) {
-    let dead = d.attempts >= MAX_ATTEMPTS;
+    // What the error means decides: a payload that can never be normalised is
+    // dead-lettered at once; a refused key or spent quota pauses the connector
+    // and the delivery waits without using up its attempts; the rest retry.
+    let (dead, delay, refund) = match &e {
+        ProcessError::Connector(ce) => {
+            if let Some(handle) = engine.connector(&d.connector_id) {
+                super::pause::after_error(engine, handle, ce).await;
+            }
+            match ce.action() {
+                Action::DeadLetter | Action::Fail => (true, Duration::ZERO, false),
+                Action::PauseUntilOperator | Action::PauseFor(None) => (false, PAUSED_RETRY, true),
+                Action::PauseFor(Some(wait)) | Action::WaitThenRetry(wait) => {
+                    (false, wait.max(retry_delay(1)), true)
+                }
+                _ => (d.attempts >= MAX_ATTEMPTS, retry_delay(d.attempts), false),
+            }
+        }
+        _ => (d.attempts >= MAX_ATTEMPTS, retry_delay(d.attempts), false),
+    };
     let outcome = if dead { "dead" } else { "failed" };
     metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => outcome)
         .increment(1);
@@ -105,8 +125,9 @@ async fn fail(engine: &Engine, owner: &str, d: &Claimed, e: ProcessError) {
         d.id,
         owner,
         &e.to_string(),
-        retry_delay(d.attempts),
+        delay,
         dead,
+        refund,
     )
     .await
     {
@@ -129,11 +150,18 @@ async fn prepare(engine: &Engine, claimed: &Claimed) -> Result<Vec<Inbound>, Pro
     let mut resolved: Vec<Inbound> = Vec::with_capacity(inbound.len());
     for item in inbound {
         match item {
-            Inbound::Fetch(remote) => match handle.connector.fetch(&remote).await? {
-                Some(record) => resolved.push(Inbound::Upsert(Box::new(record))),
-                None => resolved.push(Inbound::Deleted(remote)),
+            Inbound::Fetch(remote) => match handle.connector.fetch(&remote).await {
+                Ok(Some(record)) => resolved.push(Inbound::Upsert(Box::new(record))),
+                Ok(None) => resolved.push(Inbound::Deleted(remote)),
+                Err(e) if e.action() == Action::Gone => resolved.push(Inbound::Deleted(remote)),
+                Err(e) => return Err(e.into()),
             },
             other => resolved.push(other),
+        }
+    }
+    for item in &mut resolved {
+        if let Inbound::Upsert(record) = item {
+            hirebridge_sdk::redact::redact_record(record, &handle.redact);
         }
     }
     Ok(resolved)

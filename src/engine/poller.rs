@@ -120,6 +120,12 @@ pub async fn run_pass(
         stream: stream.name.to_string(),
         ..Default::default()
     };
+    if let Err(why) = super::pause::may_call(engine, handle).await {
+        tracing::info!(connector = %handle.id, stream = stream.name, "{why}; pass skipped");
+        report.outcome = PassOutcome::Skipped;
+        report.error = Some(why);
+        return report;
+    }
     let state = match sync_state::acquire_lease(
         &engine.pool,
         &handle.id,
@@ -151,6 +157,10 @@ pub async fn run_pass(
         }
     };
     report.error = error.clone().or(report.error.take());
+    if let Err(PassError::Connector(e)) = &result {
+        super::pause::after_error(engine, handle, e).await;
+    }
+    super::pause::record_degraded(engine, handle).await;
     let health = match &result {
         Ok(()) => Some(("healthy", None)),
         Err(PassError::Connector(ConnectorError::Auth { message })) => Some((
@@ -377,9 +387,15 @@ async fn commit_page(
             *held_before = Some(entities::count_live(&mut tx, kind.table(), &handle.id).await?);
         }
     }
-    let mut counts = writer::write_records(&mut tx, &engine.columns, &ctx, page.records).await?;
+    let mut records = page.records;
+    for record in &mut records {
+        hirebridge_sdk::redact::redact_record(record, &handle.redact);
+    }
+    let mut counts = writer::write_records(&mut tx, &engine.columns, &ctx, records).await?;
     for (payload, reason) in &page.rejected {
-        let body = serde_json::to_vec(payload).unwrap_or_default();
+        let mut payload = payload.clone();
+        hirebridge_sdk::redact::redact_value(&mut payload, &handle.redact);
+        let body = serde_json::to_vec(&payload).unwrap_or_default();
         sync_state::dead_letter(
             &mut tx,
             &handle.id,

@@ -6,7 +6,7 @@ use super::events::{self, NewEvent, Via};
 use crate::identity;
 use crate::store::entities::{self, SchemaColumns, StoredRow};
 use chrono::Utc;
-use hirebridge_sdk::{hex_lower, normalize_email, EntityKind, Provider, Record};
+use hirebridge_sdk::{hex_lower, normalize_email, EntityKind, Record};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone)]
 pub struct WriteContext<'a> {
     pub connector_id: &'a str,
-    pub provider: Provider,
+    pub provider: &'static str,
     pub via: Via,
 }
 

@@ -175,11 +175,19 @@ async fn receive(
             .increment(1);
         return plain(StatusCode::OK, "pong");
     }
+    // Verified first (the signature covers the raw body), then redacted: fields
+    // the provider's plugin names never reach the inbox.
+    let body = if handle.redact.is_empty() {
+        bytes.to_vec()
+    } else {
+        hirebridge_sdk::redact::redact_body(&bytes, &handle.redact)
+            .unwrap_or_else(|| hirebridge_sdk::redact::withheld_body(&bytes))
+    };
     let dedup_key = match &delivery.delivery_id {
         Some(id) => format!("id:{id}"),
         None => format!(
             "sha256:{}",
-            hirebridge_sdk::hex_lower(&Sha256::digest(&bytes))
+            hirebridge_sdk::hex_lower(&Sha256::digest(&body))
         ),
     };
     let Some(writer) = inner.writer.get() else {
@@ -192,7 +200,7 @@ async fn receive(
             dedup_key,
             event_type: delivery.event_type.clone(),
             headers: kept_headers(&headers),
-            body: bytes.to_vec(),
+            body,
         },
         stored: reply,
     };

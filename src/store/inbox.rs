@@ -184,11 +184,13 @@ pub async fn fail(
     error: &str,
     retry_in: Duration,
     dead: bool,
+    refund_attempt: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update hiring.inbox set status = case when $4 then 'dead' else 'failed' end,
                 next_attempt_at = now() + $3 * interval '1 millisecond', last_error = $5,
-                lease_owner = null, lease_expires_at = null
+                lease_owner = null, lease_expires_at = null,
+                attempts = attempts - case when $6 then 1 else 0 end
           where id = $1 and lease_owner = $2",
     )
     .bind(id)
@@ -196,6 +198,7 @@ pub async fn fail(
     .bind(retry_in.as_millis() as f64)
     .bind(dead)
     .bind(error)
+    .bind(refund_attempt)
     .execute(pool)
     .await?;
     Ok(())

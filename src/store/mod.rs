@@ -2,6 +2,7 @@
 //! cluster), the connection pool, and the schema migrations.
 
 pub mod cluster;
+pub mod connector_state;
 pub mod deliveries;
 pub mod entities;
 pub mod inbox;

@@ -11,15 +11,14 @@ use crate::api;
 use crate::client::{AshbyClient, DEFAULT_BASE_URL};
 use crate::map::{self, References};
 use hirebridge_sdk::http::{HttpClient, HttpConfig};
-use hirebridge_sdk::signature::{decode_hex, matches_any_secret};
 use hirebridge_sdk::{
-    Connector, ConnectorError, Cursor, Delivery, EntityKind, Inbound, Page, Provider, Record,
-    RemoteRef, StageCategory, StreamId, StreamSpec, SyncMode, WebhookError,
+    Connector, ConnectorError, Cursor, Delivery, EntityKind, Inbound, Page, Record, RemoteRef,
+    StreamId, StreamSpec, SyncMode, WebhookError,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::SystemTime;
 
@@ -94,7 +93,7 @@ pub struct AshbyConfig {
     /// Page size per stream (at most 100, Ashby's maximum and default).
     pub page_sizes: HashMap<String, u32>,
     /// Stage title or id to category, overriding the built-in mapping.
-    pub stage_map: BTreeMap<String, StageCategory>,
+    pub stage_map: hirebridge_sdk::StageMap,
     pub webhook_secrets: Vec<SecretString>,
 }
 
@@ -105,7 +104,7 @@ impl AshbyConfig {
             base_url: DEFAULT_BASE_URL.to_string(),
             http: HttpConfig::default(),
             page_sizes: HashMap::new(),
-            stage_map: BTreeMap::new(),
+            stage_map: hirebridge_sdk::StageMap::default(),
             webhook_secrets: Vec::new(),
         }
     }
@@ -146,11 +145,7 @@ impl AshbyConnector {
         let http = HttpClient::new(config.http)?;
         let client = AshbyClient::new(http, &config.base_url, config.api_key.expose_secret())?;
         let refs = References {
-            stage_map: config
-                .stage_map
-                .into_iter()
-                .map(|(k, v)| (k.to_lowercase(), v))
-                .collect(),
+            stage_map: config.stage_map,
             ..Default::default()
         };
         Ok(AshbyConnector {
@@ -567,10 +562,6 @@ pub fn map_object(stream: &str, raw: &Value, refs: &References) -> Result<Record
 
 #[async_trait::async_trait]
 impl Connector for AshbyConnector {
-    fn provider(&self) -> Provider {
-        Provider::Ashby
-    }
-
     fn streams(&self) -> &[StreamSpec] {
         STREAMS
     }
@@ -601,32 +592,14 @@ impl Connector for AshbyConnector {
         &self,
         headers: &http::HeaderMap,
         body: &[u8],
-        _now: SystemTime,
+        now: SystemTime,
     ) -> Result<Delivery, WebhookError> {
-        if self.webhook_secrets.is_empty() {
-            return Err(WebhookError::NoSecretConfigured);
-        }
-        let header = headers
-            .get(SIGNATURE_HEADER)
-            .ok_or(WebhookError::MissingSignature {
-                header: "Ashby-Signature",
-            })?;
-        let malformed = WebhookError::MalformedSignature {
-            header: "Ashby-Signature",
-        };
-        let text = header.to_str().map_err(|_| malformed.clone())?;
-        let hex = text
-            .trim()
-            .strip_prefix("sha256=")
-            .ok_or(malformed.clone())?;
-        let signature = decode_hex(hex).filter(|s| s.len() == 32).ok_or(malformed)?;
-        let secrets = self
+        let secrets: Vec<&[u8]> = self
             .webhook_secrets
             .iter()
-            .map(|s| s.expose_secret().as_bytes());
-        if !matches_any_secret(secrets, &[body], &signature) {
-            return Err(WebhookError::BadSignature);
-        }
+            .map(|s| s.expose_secret().as_bytes())
+            .collect();
+        crate::plugin::signature_scheme().verify(headers, body, now, &secrets)?;
         // Authenticated. A body that is not JSON is still kept (and dead-lettered by
         // the normaliser with its reason), so only read the action if we can.
         let action = serde_json::from_slice::<Value>(body)

@@ -8,7 +8,9 @@ pub mod api;
 pub mod client;
 pub mod connector;
 pub mod map;
+pub mod plugin;
 #[cfg(feature = "sim")]
 pub mod sim;
 
 pub use connector::{AshbyConfig, AshbyConnector};
+pub use plugin::PLUGIN;

@@ -20,8 +20,8 @@ pub struct References {
     pub departments: HashMap<String, String>,
     pub locations: HashMap<String, (String, Option<String>)>,
     pub stages: HashMap<String, api::InterviewStage>,
-    /// Stage title (lowercase) or stage id to category, from the config.
-    pub stage_map: BTreeMap<String, StageCategory>,
+    /// Stage title or id to category, from the config.
+    pub stage_map: hirebridge_sdk::StageMap,
     /// Reference lists Ashby refused, by method: a note on what mapping lacks.
     pub degraded: BTreeMap<String, String>,
 }
@@ -242,11 +242,8 @@ pub fn stage_category(
     refs: &References,
 ) -> Option<StageCategory> {
     let title = stage.title.as_deref().unwrap_or_default().to_lowercase();
-    if let Some(c) = stage.id.as_ref().and_then(|id| refs.stage_map.get(id)) {
-        return Some(*c);
-    }
-    if let Some(c) = refs.stage_map.get(&title) {
-        return Some(*c);
+    if let Some(c) = refs.stage_map.get(stage.id.as_deref(), Some(&title)) {
+        return Some(c);
     }
     let by_title = || hirebridge_sdk::stage_category_from_title(&title);
     Some(match stage.kind.as_deref() {
@@ -579,9 +576,12 @@ mod tests {
             stage_category(&stage("Archived", "Archived"), Some(&withdrew), &refs),
             Some(StageCategory::Withdrawn)
         );
-        let mut refs = References::default();
-        refs.stage_map
-            .insert("onsite".into(), StageCategory::Assessment);
+        let refs = References {
+            stage_map: hirebridge_sdk::StageMap::new(
+                [("Onsite".to_string(), StageCategory::Assessment)].into(),
+            ),
+            ..References::default()
+        };
         assert_eq!(
             stage_category(&stage("Onsite", "Active"), None, &refs),
             Some(StageCategory::Assessment)

@@ -16,18 +16,17 @@
 pub mod sim;
 
 mod map;
+pub mod plugin;
 
-use chrono::{DateTime, Utc};
-use hirebridge_sdk::signature::{decode_hex, matches_any_secret};
 use hirebridge_sdk::{
-    Connector, ConnectorError, Cursor, Delivery, Inbound, Page, Provider, Record, RemoteRef,
-    StageCategory, StreamId, StreamSpec, WebhookError,
+    Connector, ConnectorError, Cursor, Delivery, Inbound, Page, Record, RemoteRef, StageMap,
+    StreamId, StreamSpec, WebhookError,
 };
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 pub use map::parse_webhook;
+pub use plugin::PLUGIN;
 
 pub const EVENT_HEADER: &str = "x-webhook-event";
 pub const TIMESTAMP_HEADER: &str = "x-webhook-timestamp";
@@ -67,8 +66,8 @@ pub struct KitConfig {
     pub webhook_secrets: Vec<SecretString>,
     /// Deliveries whose timestamp is further than this from our clock are refused.
     pub tolerance: Duration,
-    /// Stage name (lowercase) to category, overriding the built-in guess.
-    pub stage_map: BTreeMap<String, StageCategory>,
+    /// Stage name to category, overriding the built-in guess.
+    pub stage_map: StageMap,
 }
 
 impl Default for KitConfig {
@@ -76,7 +75,7 @@ impl Default for KitConfig {
         KitConfig {
             webhook_secrets: Vec::new(),
             tolerance: Duration::from_secs(300),
-            stage_map: BTreeMap::new(),
+            stage_map: StageMap::default(),
         }
     }
 }
@@ -86,30 +85,13 @@ pub struct KitConnector {
 }
 
 impl KitConnector {
-    pub fn new(mut config: KitConfig) -> KitConnector {
-        config.stage_map = config
-            .stage_map
-            .into_iter()
-            .map(|(k, v)| (k.to_lowercase(), v))
-            .collect();
+    pub fn new(config: KitConfig) -> KitConnector {
         KitConnector { config }
     }
 }
 
-/// The signature Kit sends for `timestamp` and `body` under `secret`.
-pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    hirebridge_sdk::hex_lower(&hirebridge_sdk::signature::hmac_sha256(
-        secret.as_bytes(),
-        &[timestamp.as_bytes(), b".", body],
-    ))
-}
-
 #[async_trait::async_trait]
 impl Connector for KitConnector {
-    fn provider(&self) -> Provider {
-        Provider::Kit
-    }
-
     fn streams(&self) -> &[StreamSpec] {
         &[]
     }
@@ -130,52 +112,15 @@ impl Connector for KitConnector {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Delivery, WebhookError> {
-        if self.config.webhook_secrets.is_empty() {
-            return Err(WebhookError::NoSecretConfigured);
-        }
-        let signature = headers
-            .get(SIGNATURE_HEADER)
-            .ok_or(WebhookError::MissingSignature {
-                header: "X-Webhook-Signature",
-            })?;
-        let malformed = WebhookError::MalformedSignature {
-            header: "X-Webhook-Signature",
-        };
-        let signature = signature.to_str().map_err(|_| malformed.clone())?.trim();
-        let signature = decode_hex(signature)
-            .filter(|s| s.len() == 32)
-            .ok_or(malformed)?;
-        let timestamp = headers
-            .get(TIMESTAMP_HEADER)
-            .ok_or(WebhookError::MissingTimestamp {
-                header: "X-Webhook-Timestamp",
-            })?
-            .to_str()
-            .map_err(|_| WebhookError::MalformedTimestamp {
-                header: "X-Webhook-Timestamp",
-            })?;
-        let sent_at = DateTime::parse_from_rfc3339(timestamp.trim())
-            .map_err(|_| WebhookError::MalformedTimestamp {
-                header: "X-Webhook-Timestamp",
-            })?
-            .with_timezone(&Utc);
-        let secrets = self
+        let secrets: Vec<&[u8]> = self
             .config
             .webhook_secrets
             .iter()
-            .map(|s| s.expose_secret().as_bytes());
-        if !matches_any_secret(secrets, &[timestamp.as_bytes(), b".", body], &signature) {
-            return Err(WebhookError::BadSignature);
-        }
-        let now: DateTime<Utc> = now.into();
-        let tolerance = chrono::Duration::from_std(self.config.tolerance)
-            .unwrap_or(chrono::Duration::minutes(5));
-        if sent_at < now - tolerance {
-            return Err(WebhookError::StaleTimestamp);
-        }
-        if sent_at > now + tolerance {
-            return Err(WebhookError::FutureTimestamp);
-        }
+            .map(|s| s.expose_secret().as_bytes())
+            .collect();
+        let mut scheme = plugin::signature_scheme();
+        scheme.tolerance_secs = self.config.tolerance.as_secs();
+        let verified = scheme.verify(headers, body, now, &secrets)?;
         let event = headers
             .get(EVENT_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -189,7 +134,7 @@ impl Connector for KitConnector {
             is_ping: event.as_deref() == Some("test.ping"),
             event_type: event,
             delivery_id: None,
-            sent_at: Some(sent_at),
+            sent_at: verified.timestamp,
         })
     }
 
@@ -224,8 +169,15 @@ mod tests {
     fn headers(secret: &str, ts: &str, body: &[u8]) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();
         h.insert(EVENT_HEADER, "application.submitted".parse().unwrap());
-        h.insert(TIMESTAMP_HEADER, ts.parse().unwrap());
-        h.insert(SIGNATURE_HEADER, sign(secret, ts, body).parse().unwrap());
+        let at = chrono::DateTime::parse_from_rfc3339(ts)
+            .map(|t| SystemTime::from(t.with_timezone(&chrono::Utc)))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        for (name, value) in plugin::signature_scheme().sign(secret.as_bytes(), body, at, None) {
+            h.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
         h
     }
 

@@ -6,10 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hirebridge_sdk::{
     stage_category_from_title, Application, ApplicationStatus, Assessment, AssessmentStatus,
     ConnectorError, EmploymentType, Inbound, Interview, InterviewStatus, Interviewer, JobPosting,
-    Offer, OfferStatus, Recommendation, Record, RecordMeta, Review, StageCategory, WorkplaceType,
+    Offer, OfferStatus, Recommendation, Record, RecordMeta, Review, StageCategory, StageMap,
+    WorkplaceType,
 };
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 fn text(v: &Value, key: &str) -> Option<String> {
     match v.get(key)? {
@@ -59,10 +59,7 @@ fn meta(data: &Value, at: Option<DateTime<Utc>>) -> Result<RecordMeta, Connector
 }
 
 /// Turns a Kit envelope `{event, created_at, data}` into canonical changes.
-pub fn parse_webhook(
-    value: &Value,
-    stage_map: &BTreeMap<String, StageCategory>,
-) -> Result<Vec<Inbound>, ConnectorError> {
+pub fn parse_webhook(value: &Value, stage_map: &StageMap) -> Result<Vec<Inbound>, ConnectorError> {
     let event = value
         .get("event")
         .and_then(Value::as_str)
@@ -105,7 +102,7 @@ fn application(
     data: &Value,
     action: &str,
     at: Option<DateTime<Utc>>,
-    stage_map: &BTreeMap<String, StageCategory>,
+    stage_map: &StageMap,
 ) -> Result<Record, ConnectorError> {
     let stage = text(data, "current_stage");
     let withdrawn = flag(data, "withdrawn") || action == "withdrawn";
@@ -127,16 +124,13 @@ fn application(
         ApplicationStatus::Withdrawn => StageCategory::Withdrawn,
         ApplicationStatus::Rejected => StageCategory::Rejected,
         _ => match stage.as_deref() {
-            Some(s) => stage_map
-                .get(&s.to_lowercase())
-                .copied()
-                .unwrap_or_else(|| {
-                    if offered {
-                        StageCategory::Offer
-                    } else {
-                        stage_category_from_title(s)
-                    }
-                }),
+            Some(s) => stage_map.get(None, Some(s)).unwrap_or_else(|| {
+                if offered {
+                    StageCategory::Offer
+                } else {
+                    stage_category_from_title(s)
+                }
+            }),
             None if offered => StageCategory::Offer,
             None => StageCategory::Applied,
         },
@@ -339,7 +333,7 @@ mod tests {
             "id": 4711, "candidate": {"id": 9, "name": "Lin Chen", "email": "lin@example.com"},
             "job_posting": {"id": 3, "title": "Backend Engineer"}, "current_stage": "Technical Interview",
             "submitted_at": "2026-01-10T09:00:00Z", "rejected": false, "withdrawn": false, "offered": false}});
-        let out = parse_webhook(&body, &BTreeMap::new()).unwrap();
+        let out = parse_webhook(&body, &StageMap::default()).unwrap();
         let Inbound::Upsert(record) = &out[0] else {
             panic!()
         };
@@ -355,7 +349,7 @@ mod tests {
             Some("2026-01-15T14:30:00+00:00".into())
         );
         let rejected = json!({"event": "application.rejected", "created_at": "2026-01-16T00:00:00Z", "data": {"id": 4711, "rejected": true}});
-        let parsed = parse_webhook(&rejected, &BTreeMap::new()).unwrap();
+        let parsed = parse_webhook(&rejected, &StageMap::default()).unwrap();
         let Inbound::Upsert(record) = &parsed[0] else {
             panic!()
         };
@@ -369,16 +363,19 @@ mod tests {
     fn every_documented_event_maps_and_unknown_ones_are_bad_payloads() {
         for event in crate::EVENT_TYPES {
             let body = json!({"event": event, "created_at": "2026-01-15T14:30:00Z", "data": {"id": 1, "application_id": 2}});
-            assert!(parse_webhook(&body, &BTreeMap::new()).is_ok(), "{event}");
+            assert!(
+                parse_webhook(&body, &StageMap::default()).is_ok(),
+                "{event}"
+            );
         }
         let unknown = json!({"event": "candidate.teleported", "data": {"id": 1}});
         assert!(matches!(
-            parse_webhook(&unknown, &BTreeMap::new()),
+            parse_webhook(&unknown, &StageMap::default()),
             Err(ConnectorError::BadPayload { .. })
         ));
         let no_id = json!({"event": "offer.revised", "data": {}});
         assert!(matches!(
-            parse_webhook(&no_id, &BTreeMap::new()),
+            parse_webhook(&no_id, &StageMap::default()),
             Err(ConnectorError::BadPayload { .. })
         ));
     }

@@ -1,77 +1,46 @@
-//! A webhook sender that behaves as Kit does: signs `"<timestamp>.<body>"` with
-//! the endpoint's secret (lowercase hex HMAC-SHA256), sends `X-Webhook-Event`,
-//! `X-Webhook-Timestamp` and `X-Webhook-Signature`, drops events while paused
-//! (Kit does not queue them), and invalidates the old secret at once on rotation.
+//! A webhook sender that behaves as Kit does, on the SDK's generic sender: signs
+//! by Kit's scheme ([`crate::plugin::signature_scheme`]), sends `X-Webhook-Event`,
+//! drops events while paused (Kit does not queue them), and invalidates the old
+//! secret at once on rotation.
 
-use crate::sign;
 use chrono::{DateTime, SecondsFormat, Utc};
+use hirebridge_sdk::sim::WebhookSender;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
-#[derive(Debug)]
-struct State {
-    secret: String,
-    paused: bool,
-    sent: u64,
-    dropped: u64,
-}
+pub use hirebridge_sdk::sim::Sent;
 
 /// One Kit webhook endpoint subscription.
 #[derive(Clone, Debug)]
 pub struct KitSender {
-    url: String,
-    client: reqwest::Client,
-    state: Arc<Mutex<State>>,
-}
-
-/// What happened to one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sent {
-    /// Delivered; the receiver answered this status.
-    Status(u16),
-    /// The webhook is paused: Kit drops the event.
-    Dropped,
+    sender: WebhookSender,
 }
 
 impl KitSender {
     pub fn new(url: impl Into<String>, secret: impl Into<String>) -> KitSender {
         KitSender {
-            url: url.into(),
-            client: reqwest::Client::new(),
-            state: Arc::new(Mutex::new(State {
-                secret: secret.into(),
-                paused: false,
-                sent: 0,
-                dropped: 0,
-            })),
+            sender: WebhookSender::new(url, crate::plugin::signature_scheme(), secret)
+                .with_header("user-agent", "Kit-Webhooks/1.0"),
         }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let mut guard = match self.state.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut guard)
-    }
-
     pub fn pause(&self) {
-        self.with(|s| s.paused = true);
+        self.sender.pause();
     }
 
     pub fn resume(&self) {
-        self.with(|s| s.paused = false);
+        self.sender.resume();
     }
 
     /// Replaces the secret; the old one stops working at once, as at Kit.
     pub fn rotate_secret(&self, new_secret: impl Into<String>) {
-        let new_secret = new_secret.into();
-        self.with(|s| s.secret = new_secret);
+        self.sender.rotate_secret(new_secret);
     }
 
     /// (sent, dropped while paused)
     pub fn counts(&self) -> (u64, u64) {
-        self.with(|s| (s.sent, s.dropped))
+        let (sent, dropped, _) = self.sender.counts();
+        (sent, dropped)
     }
 
     /// The envelope Kit sends for `event` with `data`, created at `at`.
@@ -84,20 +53,11 @@ impl KitSender {
         serde_json::to_vec(&body).unwrap_or_default()
     }
 
-    /// The headers Kit sends for `body` signed at `timestamp` with `secret`.
-    pub fn headers(
-        event: &str,
-        timestamp: &str,
-        secret: &str,
-        body: &[u8],
-    ) -> Vec<(&'static str, String)> {
-        vec![
-            ("content-type", "application/json".to_string()),
-            ("user-agent", "Kit-Webhooks/1.0".to_string()),
-            ("x-webhook-event", event.to_string()),
-            ("x-webhook-timestamp", timestamp.to_string()),
-            ("x-webhook-signature", sign(secret, timestamp, body)),
-        ]
+    /// Every header Kit sends for `body` of `event`, signed at `at` with the
+    /// current secret.
+    pub fn headers(&self, event: &str, at: DateTime<Utc>, body: &[u8]) -> Vec<(String, String)> {
+        self.sender
+            .headers(body, at.into(), None, &[event_header(event)])
     }
 
     /// Sends `event` now.
@@ -115,18 +75,12 @@ impl KitSender {
         at: DateTime<Utc>,
         body: Vec<u8>,
     ) -> Result<Sent, reqwest::Error> {
-        let (paused, secret) = self.with(|s| (s.paused, s.secret.clone()));
-        if paused {
-            self.with(|s| s.dropped += 1);
-            return Ok(Sent::Dropped);
-        }
-        let timestamp = at.to_rfc3339_opts(SecondsFormat::Secs, true);
-        let mut request = self.client.post(&self.url).body(body.clone());
-        for (name, value) in Self::headers(event, &timestamp, &secret, &body) {
-            request = request.header(name, value);
-        }
-        let response = request.send().await?;
-        self.with(|s| s.sent += 1);
-        Ok(Sent::Status(response.status().as_u16()))
+        self.sender
+            .send_once(&body, &[event_header(event)], None, SystemTime::from(at))
+            .await
     }
+}
+
+fn event_header(event: &str) -> (String, String) {
+    ("x-webhook-event".to_string(), event.to_string())
 }

@@ -1,7 +1,7 @@
 //! The connector contract (DESIGN.md §3): what the engine asks of every provider.
 
 use crate::error::{ConnectorError, WebhookError};
-use crate::model::{EntityKind, Provider, Record};
+use crate::model::{EntityKind, Record};
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
@@ -98,8 +98,6 @@ pub enum Inbound {
 /// respect to hirebridge's state: they talk to the provider and map bytes, nothing else.
 #[async_trait::async_trait]
 pub trait Connector: Send + Sync {
-    fn provider(&self) -> Provider;
-
     /// Streams this provider can poll, each with its incremental strategy, in the
     /// order a pass should take them (reference lists first).
     fn streams(&self) -> &[StreamSpec];
@@ -131,4 +129,10 @@ pub trait Connector: Send + Sync {
 
     /// Fetches one object by remote id (to hydrate thin webhooks); `None` if gone.
     async fn fetch(&self, remote: &RemoteRef) -> Result<Option<Record>, ConnectorError>;
+
+    /// Conditions that degrade this connector without failing it (a reference
+    /// list it may not read, a missing scope), a line each, for `status`.
+    fn degraded(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

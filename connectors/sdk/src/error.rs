@@ -35,10 +35,38 @@ pub enum ConnectorError {
     /// with this reason.
     #[error("bad payload: {reason}")]
     BadPayload { reason: String },
+    /// The object does not exist (or not for this tenant): treat it as gone.
+    #[error("not found: {message}")]
+    NotFound { message: String },
     /// A request the provider refuses for a reason retrying will not fix (a 4xx
     /// other than auth and rate limits, or an unknown logical error code).
     #[error("request rejected: {message}")]
     Rejected { message: String },
+}
+
+/// What the engine does about an error. [`ConnectorError::action`] is the one
+/// place that decides it; the poller, the scheduler and the normaliser all ask it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Try again after this wait (the provider said how long: a 429's `Retry-After`).
+    WaitThenRetry(Duration),
+    /// Try again on the backoff schedule (5xx, timeouts, resets).
+    Backoff,
+    /// Stop calling the provider until an operator acts (changes the config or
+    /// resumes the connector): retrying a refused key only spins.
+    PauseUntilOperator,
+    /// Stop calling until the quota window ends (unknown: until an operator acts).
+    PauseFor(Option<Duration>),
+    /// Drop the saved incremental state and run a full pass.
+    Resync,
+    /// Restart the current pass from its beginning.
+    RestartPass,
+    /// The input can never be normalised: dead-letter it now, with its reason.
+    DeadLetter,
+    /// The object is gone at the provider: treat as deleted.
+    Gone,
+    /// The request itself is wrong; retrying cannot help. Record it and move on.
+    Fail,
 }
 
 impl ConnectorError {
@@ -52,6 +80,24 @@ impl ConnectorError {
     pub fn bad_payload(reason: impl Into<String>) -> Self {
         ConnectorError::BadPayload {
             reason: reason.into(),
+        }
+    }
+
+    /// What the engine does next (see [`Action`]).
+    pub fn action(&self) -> Action {
+        match self {
+            ConnectorError::Retryable {
+                retry_after: Some(wait),
+                ..
+            } => Action::WaitThenRetry(*wait),
+            ConnectorError::Retryable { .. } => Action::Backoff,
+            ConnectorError::Auth { .. } => Action::PauseUntilOperator,
+            ConnectorError::Quota { retry_after, .. } => Action::PauseFor(*retry_after),
+            ConnectorError::ResyncRequired { .. } => Action::Resync,
+            ConnectorError::RestartPass { .. } => Action::RestartPass,
+            ConnectorError::BadPayload { .. } => Action::DeadLetter,
+            ConnectorError::NotFound { .. } => Action::Gone,
+            ConnectorError::Rejected { .. } => Action::Fail,
         }
     }
 
@@ -72,6 +118,7 @@ impl ConnectorError {
             ConnectorError::ResyncRequired { .. } => "resync_required",
             ConnectorError::RestartPass { .. } => "restart_pass",
             ConnectorError::BadPayload { .. } => "bad_payload",
+            ConnectorError::NotFound { .. } => "not_found",
             ConnectorError::Rejected { .. } => "rejected",
         }
     }
@@ -81,15 +128,15 @@ impl ConnectorError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
     #[error("signature header {header} is missing")]
-    MissingSignature { header: &'static str },
+    MissingSignature { header: String },
     #[error("signature header {header} is malformed")]
-    MalformedSignature { header: &'static str },
+    MalformedSignature { header: String },
     #[error("signature does not match any configured secret")]
     BadSignature,
     #[error("timestamp header {header} is missing")]
-    MissingTimestamp { header: &'static str },
+    MissingTimestamp { header: String },
     #[error("timestamp header {header} is malformed")]
-    MalformedTimestamp { header: &'static str },
+    MalformedTimestamp { header: String },
     #[error("timestamp is older than the tolerance")]
     StaleTimestamp,
     #[error("timestamp is in the future beyond the tolerance")]
@@ -113,6 +160,53 @@ impl WebhookError {
             WebhookError::FutureTimestamp => "future_timestamp",
             WebhookError::NoSecretConfigured => "no_secret_configured",
             WebhookError::MalformedBody(_) => "malformed_body",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_decides_one_action() {
+        let wait = Duration::from_secs(7);
+        let cases = [
+            (ConnectorError::retryable("reset"), Action::Backoff),
+            (
+                ConnectorError::Retryable {
+                    message: "429".into(),
+                    retry_after: Some(wait),
+                },
+                Action::WaitThenRetry(wait),
+            ),
+            (
+                ConnectorError::Auth {
+                    message: "401".into(),
+                },
+                Action::PauseUntilOperator,
+            ),
+            (
+                ConnectorError::Quota {
+                    message: "402".into(),
+                    retry_after: Some(wait),
+                },
+                Action::PauseFor(Some(wait)),
+            ),
+            (ConnectorError::bad_payload("no id"), Action::DeadLetter),
+            (
+                ConnectorError::NotFound {
+                    message: "gone".into(),
+                },
+                Action::Gone,
+            ),
+            (
+                ConnectorError::ResyncRequired { code: "x".into() },
+                Action::Resync,
+            ),
+        ];
+        for (error, action) in cases {
+            assert_eq!(error.action(), action, "{error}");
         }
     }
 }

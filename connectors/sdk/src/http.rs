@@ -4,6 +4,7 @@
 //! mapping of HTTP outcomes onto [`ConnectorError`].
 
 use crate::error::ConnectorError;
+use crate::secret::Secret;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use governor::{DefaultDirectRateLimiter, Quota};
 use std::collections::HashMap;
@@ -29,6 +30,50 @@ impl RateLimit {
     }
 }
 
+/// How a provider authenticates API calls. The key never appears in Debug output.
+#[derive(Clone, Default)]
+pub enum Auth {
+    #[default]
+    None,
+    /// HTTP Basic with the key as user name and an empty password (Ashby).
+    BasicKeyAsUser(Secret),
+    /// The key in a header of its own (`x-api-key`: Goodfit, ITManagerJobs).
+    Header { name: &'static str, key: Secret },
+    /// `Authorization: Bearer <key>` (ITManagerJobs, Kit).
+    Bearer(Secret),
+    /// `Authorization: <scheme> <key>`, e.g. GoodHire's `ApiKey <key>`.
+    Scheme { scheme: &'static str, key: Secret },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Auth::None => "None",
+            Auth::BasicKeyAsUser(_) => "BasicKeyAsUser(**REDACTED**)",
+            Auth::Header { .. } => "Header(**REDACTED**)",
+            Auth::Bearer(_) => "Bearer(**REDACTED**)",
+            Auth::Scheme { .. } => "Scheme(**REDACTED**)",
+        };
+        f.write_str(kind)
+    }
+}
+
+impl Auth {
+    /// Adds the credentials to a request.
+    pub fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Auth::None => request,
+            Auth::BasicKeyAsUser(key) => request.basic_auth(key.expose(), Some("")),
+            Auth::Header { name, key } => request.header(*name, key.expose()),
+            Auth::Bearer(key) => request.bearer_auth(key.expose()),
+            Auth::Scheme { scheme, key } => request.header(
+                http::header::AUTHORIZATION,
+                format!("{scheme} {}", key.expose()),
+            ),
+        }
+    }
+}
+
 /// How a connector's HTTP client behaves. Defaults suit a polite API client.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -48,6 +93,33 @@ pub struct HttpConfig {
     /// The longest single wait a `Retry-After` may impose inside a call; longer
     /// waits end the call with a retryable error carrying the wait.
     pub max_rate_limit_wait: Duration,
+    /// Added to every request.
+    pub auth: Auth,
+}
+
+impl HttpConfig {
+    /// The config for a connector: the provider's documented limits (`default`
+    /// for requests of no family, `families` for the rest), unless the operator
+    /// set `override_limit`, which then applies to every family.
+    pub fn for_provider(
+        auth: Auth,
+        default: Option<RateLimit>,
+        families: &[(&str, RateLimit)],
+        override_limit: Option<RateLimit>,
+    ) -> HttpConfig {
+        HttpConfig {
+            auth,
+            rate_limit: override_limit.or(default),
+            family_limits: match override_limit {
+                Some(_) => HashMap::new(),
+                None => families
+                    .iter()
+                    .map(|(f, rl)| (f.to_string(), *rl))
+                    .collect(),
+            },
+            ..HttpConfig::default()
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -63,6 +135,7 @@ impl Default for HttpConfig {
             max_backoff: Duration::from_secs(30),
             max_rate_limit_waits: 10,
             max_rate_limit_wait: Duration::from_secs(120),
+            auth: Auth::None,
         }
     }
 }
@@ -111,6 +184,9 @@ pub struct HttpClient {
     config: Arc<HttpConfig>,
     default_limiter: Option<Arc<DefaultDirectRateLimiter>>,
     family_limiters: Arc<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
+    /// Per family, the instant before which no request is
+    /// sent, learned from `X-RateLimit-Remaining: 0` and its reset header.
+    not_before: Arc<std::sync::Mutex<HashMap<String, SystemTime>>>,
     pub stats: Arc<HttpStats>,
 }
 
@@ -147,6 +223,7 @@ impl HttpClient {
             config: Arc::new(config),
             default_limiter,
             family_limiters: Arc::new(family_limiters),
+            not_before: Arc::new(std::sync::Mutex::new(HashMap::new())),
             stats: Arc::new(HttpStats::default()),
         })
     }
@@ -178,9 +255,14 @@ impl HttpClient {
             {
                 limiter.until_ready().await;
             }
+            self.wait_for_window(family).await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = match build(&self.client).send().await {
-                Ok(resp) => classify(resp).await,
+            let request = self.config.auth.apply(build(&self.client));
+            let outcome = match request.send().await {
+                Ok(resp) => {
+                    self.learn_window(family, resp.headers());
+                    classify(resp).await
+                }
                 Err(e) => Err(network_error(&e)),
             };
             let err = match outcome {
@@ -226,6 +308,70 @@ impl HttpClient {
             }
         }
     }
+}
+
+impl HttpClient {
+    /// Sleeps while the provider's headers said this family's window is spent.
+    async fn wait_for_window(&self, family: &str) {
+        let until = self
+            .not_before
+            .lock()
+            .ok()
+            .and_then(|m| m.get(family).copied());
+        if let Some(until) = until {
+            if let Ok(wait) = until.duration_since(SystemTime::now()) {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    family,
+                    wait_ms = wait.as_millis() as u64,
+                    "rate-limit window spent; waiting for its reset"
+                );
+                tokio::time::sleep(wait.min(self.config.max_rate_limit_wait)).await;
+            }
+        }
+    }
+
+    /// Stays under the provider's limit proactively: when a response says no
+    /// requests remain (`X-RateLimit-Remaining: 0`), the next request of that
+    /// family waits for `X-RateLimit-Reset` instead of earning a 429.
+    fn learn_window(&self, family: &str, headers: &http::HeaderMap) {
+        let remaining = headers
+            .get("x-ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let Ok(mut map) = self.not_before.lock() else {
+            return;
+        };
+        match remaining {
+            Some(r) if r < 1.0 => {
+                let now = SystemTime::now();
+                let wait = reset_in(headers, now).unwrap_or(Duration::from_secs(1));
+                map.insert(family.to_string(), now + wait);
+            }
+            _ => {
+                map.remove(family);
+            }
+        }
+    }
+}
+
+/// The wait until `X-RateLimit-Reset` (epoch seconds, or seconds from now).
+fn reset_in(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let v = headers
+        .get("x-ratelimit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    if v > 1_000_000_000.0 {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(v);
+        return Some(at.duration_since(now).unwrap_or_default());
+    }
+    Some(Duration::from_secs_f64(v))
 }
 
 fn network_error(e: &reqwest::Error) -> ConnectorError {
@@ -274,6 +420,9 @@ async fn classify(resp: reqwest::Response) -> Result<HttpResponse, ConnectorErro
     let retry_after = retry_after(&headers, SystemTime::now());
     Err(match status {
         401 | 403 => ConnectorError::Auth {
+            message: format!("HTTP {status}: {snippet}"),
+        },
+        404 | 410 => ConnectorError::NotFound {
             message: format!("HTTP {status}: {snippet}"),
         },
         402 => ConnectorError::Quota {

@@ -12,57 +12,6 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
 
-/// The providers hirebridge speaks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Ashby,
-    Goodfit,
-    Goodhire,
-    Kit,
-    Itmanagerjobs,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 5] = [
-        Provider::Ashby,
-        Provider::Goodfit,
-        Provider::Goodhire,
-        Provider::Kit,
-        Provider::Itmanagerjobs,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Ashby => "ashby",
-            Provider::Goodfit => "goodfit",
-            Provider::Goodhire => "goodhire",
-            Provider::Kit => "kit",
-            Provider::Itmanagerjobs => "itmanagerjobs",
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Provider {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| UnknownValue {
-                kind: "provider",
-                value: s.to_string(),
-                expected: Provider::ALL.iter().map(|p| p.as_str()).collect(),
-            })
-    }
-}
-
 /// A string that is not one of a closed set of canonical values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} {value:?} (expected one of: {})", expected.join(", "))]
@@ -515,13 +464,40 @@ impl Record {
 
 /// Lowercase hex of bytes.
 pub fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0x0f) as usize] as char);
+    hex::encode(bytes)
+}
+
+/// A connector's stage overrides (`stage_map` in its config): provider stage id
+/// or title, matched without regard to case, to a canonical category.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StageMap(std::collections::BTreeMap<String, StageCategory>);
+
+impl StageMap {
+    pub fn new(map: std::collections::BTreeMap<String, StageCategory>) -> StageMap {
+        StageMap(
+            map.into_iter()
+                .map(|(k, v)| (k.to_lowercase(), v))
+                .collect(),
+        )
     }
-    out
+
+    /// The operator's category for a stage, by id first, then by title.
+    pub fn get(&self, id: Option<&str>, title: Option<&str>) -> Option<StageCategory> {
+        [id, title]
+            .into_iter()
+            .flatten()
+            .find_map(|k| self.0.get(&k.to_lowercase()).copied())
+    }
+
+    /// The operator's category, else the guess from the title.
+    pub fn category(&self, id: Option<&str>, title: &str) -> StageCategory {
+        self.get(id, Some(title))
+            .unwrap_or_else(|| stage_category_from_title(title))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Normalises an email for identity matching: trimmed and lowercased. Returns `None`
@@ -605,7 +581,6 @@ mod tests {
         }
         let err = "phone".parse::<StageCategory>().unwrap_err();
         assert!(err.to_string().contains("screening"), "{err}");
-        assert_eq!("ashby".parse::<Provider>().ok(), Some(Provider::Ashby));
     }
 
     #[test]

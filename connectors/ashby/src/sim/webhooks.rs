@@ -1,25 +1,14 @@
 //! The simulator's webhook sender: every change a test makes through the
 //! [`Simulator`](super::Simulator) fires the webhook actions Ashby would send,
-//! as `{action, data}` signed with `Ashby-Signature: sha256=<hex HMAC-SHA256(secret, body)>`,
+//! as `{action, data}` signed by Ashby's scheme ([`crate::plugin::signature_scheme`]),
 //! delivered in order by a background task.
 
-use hmac::{Hmac, Mac};
+use hirebridge_sdk::sim::{Sent, WebhookSender};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// The `Ashby-Signature` value for `body` under `secret`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes any key length");
-    mac.update(body);
-    let bytes = mac.finalize().into_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
-}
 
 /// Counters of the sender: fired, delivered (2xx), failed (after retries).
 #[derive(Debug, Default)]
@@ -40,27 +29,16 @@ impl Sender {
         let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let counters = Arc::new(Counters::default());
         let task_counters = counters.clone();
+        // Ashby's retry schedule is not documented; a few quick retries keep
+        // tests deterministic without hiding a failing receiver.
+        let sender = WebhookSender::new(url, crate::plugin::signature_scheme(), secret)
+            .with_retry_schedule((1..=3).map(|n| Duration::from_millis(100 * n)).collect());
         tokio::spawn(async move {
-            let client = reqwest::Client::new();
             while let Some(body) = rx.recv().await {
-                let sig = signature(&secret, &body);
-                let mut delivered = false;
-                // Ashby's retry schedule is not documented; a few quick retries
-                // keep tests deterministic without hiding a failing receiver.
-                for attempt in 0..4u32 {
-                    let sent = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header("ashby-signature", &sig)
-                        .body(body.clone())
-                        .send()
-                        .await;
-                    if sent.is_ok_and(|r| r.status().is_success()) {
-                        delivered = true;
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt + 1))).await;
-                }
+                let delivered = matches!(
+                    sender.send(body, Vec::new(), None).await,
+                    Ok(Sent::Status(s)) if (200..300).contains(&s)
+                );
                 let counter = if delivered {
                     &task_counters.delivered
                 } else {
