@@ -1,12 +1,12 @@
 //! The Ashby API client: `POST /<object>.<verb>` with Basic auth (the key is the
-//! username), and Ashby's envelope, where logical errors arrive as HTTP 200 with
+//! username; the [`HttpClient`] adds it, its config's `auth` being
+//! [`Auth::BasicKeyAsUser`](hirebridge_sdk::http::Auth::BasicKeyAsUser)), and
+//! Ashby's envelope, where logical errors arrive as HTTP 200 with
 //! `success:false` and an `errorInfo.code` that decides what the engine does.
 
 use crate::api::{ErrorInfo, ListResponse};
-use base64::Engine as _;
 use hirebridge_sdk::http::HttpClient;
 use hirebridge_sdk::ConnectorError;
-use http::HeaderValue;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -22,13 +22,11 @@ pub const RESYNC_CODES: &[&str] = &[
 /// Codes that invalidate the page cursor of the pass in progress: restart the pass.
 pub const RESTART_CODES: &[&str] = &["next_cursor_expired", "invalid_next_cursor"];
 
-/// A client for one Ashby account.
+/// A client for one Ashby account; its [`HttpClient`] carries the account's key.
 #[derive(Clone)]
 pub struct AshbyClient {
     http: HttpClient,
     base_url: String,
-    /// `Basic base64(key:)`, marked sensitive so it never shows in debug output.
-    authorization: HeaderValue,
 }
 
 impl std::fmt::Debug for AshbyClient {
@@ -40,23 +38,13 @@ impl std::fmt::Debug for AshbyClient {
 }
 
 impl AshbyClient {
-    pub fn new(
-        http: HttpClient,
-        base_url: &str,
-        api_key: &str,
-    ) -> Result<AshbyClient, ConnectorError> {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{api_key}:"));
-        let mut authorization =
-            HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| ConnectorError::Auth {
-                message: "the Ashby API key contains characters not allowed in an HTTP header"
-                    .into(),
-            })?;
-        authorization.set_sensitive(true);
-        Ok(AshbyClient {
+    /// A client of the API at `base_url`, authenticated as `http`'s config says
+    /// (`Auth::BasicKeyAsUser(key)` for Ashby; see [`crate::AshbyConfig::new`]).
+    pub fn new(http: HttpClient, base_url: &str) -> AshbyClient {
+        AshbyClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
-            authorization,
-        })
+        }
     }
 
     pub fn http(&self) -> &HttpClient {
@@ -74,7 +62,6 @@ impl AshbyClient {
             .send("api", |client| {
                 client
                     .post(&url)
-                    .header(http::header::AUTHORIZATION, self.authorization.clone())
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .header(http::header::ACCEPT, "application/json")
                     .body(payload.clone())

@@ -10,7 +10,8 @@
 use crate::api;
 use crate::client::{AshbyClient, DEFAULT_BASE_URL};
 use crate::map::{self, References};
-use hirebridge_sdk::http::{HttpClient, HttpConfig};
+use hirebridge_sdk::http::{Auth, HttpClient, HttpConfig};
+use hirebridge_sdk::Secret;
 use hirebridge_sdk::{
     Connector, ConnectorError, Cursor, Delivery, EntityKind, Inbound, Page, Record, RemoteRef,
     StreamId, StreamSpec, SyncMode, WebhookError,
@@ -87,8 +88,9 @@ fn list_method(stream: &str) -> Option<&'static str> {
 /// How one Ashby account is reached and mapped.
 #[derive(Clone)]
 pub struct AshbyConfig {
-    pub api_key: SecretString,
     pub base_url: String,
+    /// The HTTP client's settings, with the API key as its `auth`
+    /// (`Auth::BasicKeyAsUser`: the key is the Basic-auth username).
     pub http: HttpConfig,
     /// Page size per stream (at most 100, Ashby's maximum and default).
     pub page_sizes: HashMap<String, u32>,
@@ -98,11 +100,14 @@ pub struct AshbyConfig {
 }
 
 impl AshbyConfig {
+    /// Defaults for the account `api_key` opens.
     pub fn new(api_key: impl Into<String>) -> AshbyConfig {
         AshbyConfig {
-            api_key: SecretString::from(api_key.into()),
             base_url: DEFAULT_BASE_URL.to_string(),
-            http: HttpConfig::default(),
+            http: HttpConfig {
+                auth: Auth::BasicKeyAsUser(Secret::new(api_key)),
+                ..HttpConfig::default()
+            },
             page_sizes: HashMap::new(),
             stage_map: hirebridge_sdk::StageMap::default(),
             webhook_secrets: Vec::new(),
@@ -143,7 +148,7 @@ pub struct AshbyConnector {
 impl AshbyConnector {
     pub fn new(config: AshbyConfig) -> Result<AshbyConnector, ConnectorError> {
         let http = HttpClient::new(config.http)?;
-        let client = AshbyClient::new(http, &config.base_url, config.api_key.expose_secret())?;
+        let client = AshbyClient::new(http, &config.base_url);
         let refs = References {
             stage_map: config.stage_map,
             ..Default::default()

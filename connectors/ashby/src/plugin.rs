@@ -55,7 +55,7 @@ fn build(settings: &Settings, _: &AshbyOptions) -> Result<Arc<dyn Connector>, Co
     let mut config = AshbyConfig::new(settings.api_key().expose());
     config.base_url = settings.base_url_or(crate::client::DEFAULT_BASE_URL);
     config.http = HttpConfig::for_provider(
-        hirebridge_sdk::Auth::None,
+        hirebridge_sdk::Auth::BasicKeyAsUser(settings.api_key()),
         PLUGIN.capabilities.rate_limit,
         PLUGIN.capabilities.family_limits,
         settings.rate_limit,

@@ -145,9 +145,11 @@ async fn posts_must_say_their_body_is_json() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 400);
 
-    // Our own client sends `Content-Type: application/json`.
-    let http = hirebridge_sdk::http::HttpClient::new(Default::default()).unwrap();
-    let ours = AshbyClient::new(http, &server.base_url(), KEY).unwrap();
+    // Our own client sends `Content-Type: application/json` (and its key through
+    // the SDK's auth).
+    let http = hirebridge_sdk::http::HttpClient::new(hirebridge_ashby::AshbyConfig::new(KEY).http)
+        .unwrap();
+    let ours = AshbyClient::new(http, &server.base_url());
     let page = ours
         .list("candidate.list", &json!({"limit": 3}))
         .await
@@ -622,6 +624,73 @@ async fn storm_429_and_rate_limit() {
     let (status, _) = call(&server, "user.list", json!({})).await;
     assert!([500, 502, 503].contains(&status));
     assert_eq!(sim.request_count(), 3 + 5 + 1);
+
+    // A malformed answer: 200, but a body cut short.
+    sim.set_faults(Faults {
+        malformed_rate: 1.0,
+        ..Faults::default()
+    });
+    let (status, body) = call(&server, "user.list", json!({})).await;
+    assert_eq!(status, 200);
+    assert!(body.is_string(), "not JSON: {body}");
+    sim.set_faults(Faults::default());
+    let (status, body) = call(&server, "user.list", json!({})).await;
+    assert_eq!((status, &body["success"]), (200, &json!(true)));
+}
+
+#[tokio::test]
+async fn candidates_are_the_shared_fake_people() {
+    use hirebridge_sdk::sim::people::person;
+    let sim = Simulator::new(SimConfig {
+        seed: 7,
+        records: 1000,
+        ..SimConfig::default()
+    });
+    let count = sim.counts()["candidate"];
+    let by_email: std::collections::BTreeMap<String, u64> =
+        (0..count as u64).map(|n| (person(n).email, n)).collect();
+    let mut people = BTreeSet::new();
+    let mut phones = 0;
+    for id in sim.ids("candidate") {
+        let c = sim.get("candidate", &id).unwrap();
+        // Duplicates repeat an earlier candidate's email, sometimes upper-cased.
+        let email = c["primaryEmailAddress"]["value"]
+            .as_str()
+            .unwrap()
+            .to_lowercase();
+        let n = by_email[&email];
+        let p = person(n);
+        assert_eq!(c["name"], p.name().as_str());
+        if !c["primaryPhoneNumber"].is_null() {
+            assert_eq!(c["primaryPhoneNumber"]["value"], p.phone.as_str());
+            phones += 1;
+        }
+        people.insert(n);
+    }
+    // Candidate n is person n, but for the few duplicates of an earlier person.
+    assert!(people.contains(&0));
+    assert!(
+        people.len() * 100 >= count * 95,
+        "{} of {count}",
+        people.len()
+    );
+    assert!(phones * 10 >= count * 7, "{phones} of {count}");
+    // Applications embed the same identity.
+    for id in sim.ids("application").iter().take(50) {
+        let a = sim.get("application", id).unwrap();
+        let c = sim
+            .get("candidate", a["candidate"]["id"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(a["candidate"]["name"], c["name"]);
+        assert_eq!(
+            a["candidate"]["primaryEmailAddress"],
+            c["primaryEmailAddress"]
+        );
+        assert_eq!(
+            a["candidate"]["primaryPhoneNumber"],
+            c["primaryPhoneNumber"]
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,10 @@
 //! Deterministic seeded data for the simulator: realistic Ashby objects (shapes per
-//! the API notes §5) generated from a seed and a target record count.
+//! the API notes §5) generated from a seed and a target record count. Candidates
+//! are the SDK's shared fake people (`hirebridge_sdk::sim::people`), candidate
+//! `n` being person `n`, so the other providers' simulators hold the same humans.
 
 use super::store::Store;
+use hirebridge_sdk::sim::people::person;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -28,63 +31,6 @@ fn date(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-const FIRST_NAMES: [&str; 48] = [
-    "Olivia", "Liam", "Emma", "Noah", "Amara", "Mateo", "Sofia", "Hiroshi", "Priya", "Lucas",
-    "Chloe", "Ethan", "Fatima", "Diego", "Hannah", "Wei", "Isabella", "Kwame", "Maya", "Oscar",
-    "Leila", "Jonas", "Aisha", "Samuel", "Elena", "Ravi", "Grace", "Tomás", "Nina", "Daniel",
-    "Yuki", "Zoe", "Arjun", "Clara", "Malik", "Freya", "Andrei", "Lucía", "Benjamin", "Ingrid",
-    "Omar", "Sara", "Felix", "Mei", "Gabriel", "Ana", "Henrik", "Chiamaka",
-];
-const LAST_NAMES: [&str; 48] = [
-    "Smith",
-    "Garcia",
-    "Nguyen",
-    "Johnson",
-    "Müller",
-    "Kim",
-    "Okafor",
-    "Rossi",
-    "Patel",
-    "Brown",
-    "Tanaka",
-    "Silva",
-    "Martin",
-    "Kowalski",
-    "O'Brien",
-    "Haddad",
-    "Andersson",
-    "Chen",
-    "Dubois",
-    "Novak",
-    "Williams",
-    "Hernández",
-    "Ivanova",
-    "Mensah",
-    "Schmidt",
-    "Yamamoto",
-    "Jones",
-    "Costa",
-    "Fischer",
-    "Ali",
-    "Larsen",
-    "Moreau",
-    "Singh",
-    "Taylor",
-    "Lopez",
-    "Nakamura",
-    "Bianchi",
-    "Wright",
-    "Sato",
-    "Walker",
-    "de Vries",
-    "Adeyemi",
-    "Park",
-    "Rahman",
-    "Hughes",
-    "Kaur",
-    "Lee",
-    "Fernandes",
-];
 const COMPANIES: [&str; 16] = [
     "Stripe",
     "Globex",
@@ -128,13 +74,6 @@ const SCHOOLS: [&str; 8] = [
     "University of Lagos",
     "IIT Bombay",
     "Universidad de Buenos Aires",
-];
-const EMAIL_DOMAINS: [&str; 5] = [
-    "gmail.com",
-    "outlook.com",
-    "proton.me",
-    "yahoo.com",
-    "icloud.com",
 ];
 const TIMEZONES: [&str; 6] = [
     "America/Los_Angeles",
@@ -346,18 +285,24 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-fn phone(rng: &mut StdRng) -> String {
-    let a = rng.gen_range(200..990);
-    let b = rng.gen_range(100..1000);
-    let c = rng.gen_range(0..10_000);
-    match rng.gen_range(0..6) {
-        0 => format!("+1 {a}-555-{c:04}"),
-        1 => format!("({a}) 555-{c:04}"),
-        2 => format!("{a}.555.{c:04}"),
-        3 => format!("+44 20 7946 {c:04}"),
-        4 => format!("+49151{b}{c:04}"),
-        _ => format!("+1{a}555{c:04}"),
-    }
+/// The draws that picked a candidate's name and email (first name, last name,
+/// domain, address shape, case) before candidates became the shared fake people.
+/// They are still made, and in the same order, so that a seed keeps every other
+/// generated value it had.
+fn former_name_draws(rng: &mut StdRng) {
+    let _: usize = rng.gen_range(0..48);
+    let _: usize = rng.gen_range(0..48);
+    let _: usize = rng.gen_range(0..5);
+    let _: i32 = rng.gen_range(0..3);
+    let _ = rng.gen_bool(0.1);
+}
+
+/// Likewise the draws that made up a phone number (area, exchange, line, format).
+fn former_phone_draws(rng: &mut StdRng) {
+    let _: i32 = rng.gen_range(200..990);
+    let _: i32 = rng.gen_range(100..1000);
+    let _: i32 = rng.gen_range(0..10_000);
+    let _: i32 = rng.gen_range(0..6);
 }
 
 /// Random time in [from, to).
@@ -399,6 +344,8 @@ struct JobMeta {
 
 struct CandMeta {
     id: String,
+    /// The shared fake person (`hirebridge_sdk::sim::people`) this candidate is.
+    person: u64,
     name: String,
     email: String,
     second_email: Option<String>,
@@ -844,12 +791,14 @@ pub(crate) fn generate(seed: u64, records: usize) -> Store {
     let open_jobs: Vec<usize> = (0..jobs.len()).filter(|j| jobs[*j].open).collect();
 
     // Candidates (identity first; serialized once their applications are known).
+    // Candidate `i` is the shared fake person `i` (name, email, phone), the same
+    // human the other providers' simulators hold, so the daemon links them.
     let n_cands = (records * 2 / 5).max(1);
     let mut cands: Vec<CandMeta> = Vec::with_capacity(n_cands);
     for i in 0..n_cands {
         let id = uuid(r);
         let created = between(r, epoch_start, ANCHOR_MS - DAY_MS);
-        let (name, primary, second) = if i > 10 && r.gen_bool(0.02) {
+        let (who, name, primary, second) = if i > 10 && r.gen_bool(0.02) {
             // Shares an email with an earlier candidate (a duplicate person), sometimes in
             // another case.
             let other = &cands[r.gen_range(0..i)];
@@ -857,34 +806,24 @@ pub(crate) fn generate(seed: u64, records: usize) -> Store {
             if r.gen_bool(0.5) {
                 email = email.to_uppercase();
             }
-            (other.name.clone(), email, None)
+            (other.person, other.name.clone(), email, None)
         } else {
-            let first = FIRST_NAMES[r.gen_range(0..FIRST_NAMES.len())];
-            let last = LAST_NAMES[r.gen_range(0..LAST_NAMES.len())];
-            let domain = EMAIL_DOMAINS[r.gen_range(0..EMAIL_DOMAINS.len())];
-            let (f, l) = (slug(first), slug(last));
-            let local = match r.gen_range(0..3) {
-                0 => format!("{f}.{l}{i}"),
-                1 => format!("{}{l}{i}", &f[..1]),
-                _ => format!("{f}_{l}{i}"),
-            };
-            let mut email = format!("{local}@{domain}");
-            if r.gen_bool(0.1) {
-                email = format!(
-                    "{}.{}{}@{}",
-                    first,
-                    last.replace(' ', ""),
-                    i,
-                    domain.to_uppercase()
-                );
-            }
+            let p = person(i as u64);
+            former_name_draws(r);
             let second = r.gen_bool(0.3).then(|| {
                 let company = COMPANIES[r.gen_range(0..COMPANIES.len())];
-                format!("{f}@{}.example", slug(company).replace('.', ""))
+                format!(
+                    "{}@{}.example",
+                    slug(&p.first_name),
+                    slug(company).replace('.', "")
+                )
             });
-            (format!("{first} {last}"), email, second)
+            (i as u64, p.name(), p.email, second)
         };
-        let phone = r.gen_bool(0.85).then(|| phone(r));
+        let phone = r.gen_bool(0.85).then(|| {
+            former_phone_draws(r);
+            person(who).phone
+        });
         let source = r.gen_range(0..sources.len());
         let city = r.gen_range(0..CITIES.len());
         let handle = slug(&name).replace('.', "-");
@@ -910,6 +849,7 @@ pub(crate) fn generate(seed: u64, records: usize) -> Store {
         });
         cands.push(CandMeta {
             id,
+            person: who,
             name,
             email: primary,
             second_email: second,

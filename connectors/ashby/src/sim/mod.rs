@@ -1,17 +1,23 @@
 //! An Ashby API simulator: seeded, deterministic data served over real HTTP with
 //! Ashby's POST-RPC routes, envelope, cursor/syncToken paging and fault injection
-//! (errors, latency, 429s, token and cursor expiry), plus mutation helpers so tests,
-//! the demo and benchmarks can drive incremental syncs.
+//! (errors, latency, 429s, malformed bodies, token and cursor expiry), plus mutation
+//! helpers so tests, the demo and benchmarks can drive incremental syncs. The
+//! provider-neutral parts come from the SDK's simulator kit
+//! ([`hirebridge_sdk::sim`]): the auth check, fault draws, the rate window and
+//! the fake people candidates are made of.
 
 mod data;
 mod server;
 mod store;
 pub mod webhooks;
 
+use hirebridge_sdk::http::Auth;
+use hirebridge_sdk::sim::RateWindow;
+use hirebridge_sdk::Secret;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -69,16 +75,23 @@ impl Default for SimConfig {
 }
 
 /// Injected faults, applied to every authenticated request before it is handled.
+///
+/// The provider-neutral ones (5xx, 429 storms, latency, malformed bodies) are
+/// drawn by the SDK's [`hirebridge_sdk::sim::Faults`], rates read to the nearest
+/// per mille; the rate limit is an SDK [`RateWindow`]. The rest are Ashby's own.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
     /// Probability of an HTTP 500/502/503 (plain-text body) per request.
     pub error_rate: f64,
     /// Added to each response.
     pub latency: Duration,
-    /// Per-key requests per second; over it, HTTP 429 with `Retry-After`.
+    /// Requests per second (one key per simulator); over it, HTTP 429 with
+    /// `Retry-After`.
     pub rate_limit_per_sec: Option<u32>,
     /// The next N requests answer 429 (`Retry-After: 1`).
     pub storm_429: usize,
+    /// Probability that a successful answer's body is cut short (not valid JSON).
+    pub malformed_rate: f64,
     /// Sync tokens older than this answer `sync_token_expired`.
     pub sync_token_ttl: Option<Duration>,
     /// Cursors older than this answer `next_cursor_expired`.
@@ -90,6 +103,14 @@ pub struct Faults {
     pub method_errors: BTreeMap<String, u16>,
 }
 
+/// A probability as the SDK's per-mille fault knobs take it.
+fn per_mille(rate: f64) -> u32 {
+    if rate.is_nan() {
+        return 0;
+    }
+    (rate.clamp(0.0, 1.0) * 1000.0).round() as u32
+}
+
 /// The simulator: its data, faults and counters. Cheap to clone; clones share state.
 #[derive(Clone)]
 pub struct Simulator {
@@ -97,14 +118,18 @@ pub struct Simulator {
 }
 
 pub(crate) struct Inner {
-    pub(crate) api_key: String,
+    /// How clients must authenticate: the key as the Basic-auth username.
+    pub(crate) auth: Auth,
     pub(crate) max_incremental_pages: usize,
     pub(crate) store: RwLock<Store>,
+    /// The faults as last set; the server reads Ashby's own knobs from here.
     pub(crate) faults: RwLock<Faults>,
-    pub(crate) storm: AtomicUsize,
+    /// The provider-neutral faults, drawn per request.
+    pub(crate) kit: hirebridge_sdk::sim::Faults,
+    /// `Faults::rate_limit_per_sec` as a one-second window.
+    pub(crate) rate: RwLock<Option<RateWindow>>,
     pub(crate) requests: AtomicU64,
-    /// Fixed one-second windows per API key: (window start, requests in it).
-    pub(crate) windows: Mutex<BTreeMap<String, (Instant, u32)>>,
+    /// Picks which 5xx an injected server error is.
     pub(crate) rng: Mutex<rand::rngs::StdRng>,
     /// Where changes are announced as webhooks, once a test asks for it.
     pub(crate) webhooks: Mutex<Option<webhooks::Sender>>,
@@ -115,21 +140,23 @@ impl Simulator {
     pub fn new(config: SimConfig) -> Simulator {
         use rand::SeedableRng;
         let store = data::generate(config.seed, config.records);
-        Simulator {
+        let sim = Simulator {
             inner: Arc::new(Inner {
-                api_key: config.api_key,
+                auth: Auth::BasicKeyAsUser(Secret::new(config.api_key)),
                 max_incremental_pages: config.max_incremental_pages.max(1),
                 store: RwLock::new(store),
-                storm: AtomicUsize::new(config.faults.storm_429),
-                faults: RwLock::new(config.faults),
+                faults: RwLock::new(Faults::default()),
+                kit: hirebridge_sdk::sim::Faults::default(),
+                rate: RwLock::new(None),
                 requests: AtomicU64::new(0),
-                windows: Mutex::new(BTreeMap::new()),
                 rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(
                     config.seed ^ 0x5eed_fa17_0000_0001,
                 )),
                 webhooks: Mutex::new(None),
             }),
-        }
+        };
+        sim.set_faults(config.faults);
+        sim
     }
 
     /// Binds `addr` (port 0 picks one) and serves the API on the current tokio runtime.
@@ -230,9 +257,17 @@ impl Simulator {
         );
     }
 
-    /// Replaces the active faults; `storm_429` restarts its countdown.
+    /// Replaces the active faults; `storm_429` restarts its countdown and the
+    /// rate limit its window.
     pub fn set_faults(&self, faults: Faults) {
-        self.inner.storm.store(faults.storm_429, Ordering::SeqCst);
+        let kit = &self.inner.kit;
+        kit.set_error_per_mille(per_mille(faults.error_rate));
+        kit.storm(u32::try_from(faults.storm_429).unwrap_or(u32::MAX));
+        kit.set_latency(faults.latency);
+        kit.set_malformed_per_mille(per_mille(faults.malformed_rate));
+        *self.inner.rate.write().expect("rate window lock poisoned") = faults
+            .rate_limit_per_sec
+            .map(|limit| RateWindow::new(limit, Duration::from_secs(1)));
         *self.inner.faults.write().expect("faults lock poisoned") = faults;
     }
 

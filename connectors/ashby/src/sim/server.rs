@@ -8,13 +8,12 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use hirebridge_sdk::sim::Fault;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -216,30 +215,6 @@ fn too_many(retry_after: u64, request_id: u64) -> Response {
     response
 }
 
-fn authorized(headers: &HeaderMap, api_key: &str) -> bool {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some((scheme, credentials)) = value.trim().split_once(' ') else {
-        return false;
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return false;
-    }
-    let Ok(decoded) = STANDARD.decode(credentials.trim()) else {
-        return false;
-    };
-    let Ok(text) = String::from_utf8(decoded) else {
-        return false;
-    };
-    // The key is the username; the password is ignored (Ashby's docs leave it
-    // blank, airbyte-source-ashby sends `key:key`).
-    matches!(text.split_once(':'), Some((user, _)) if user == api_key)
-}
-
 /// Whether the request says its body is JSON (parameters such as charset allowed).
 fn json_content_type(headers: &HeaderMap) -> bool {
     headers
@@ -312,7 +287,9 @@ async fn handle(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    if !authorized(&headers, &inner.api_key) {
+    // The key is the username; the password is ignored (Ashby's docs leave it
+    // blank, airbyte-source-ashby sends `key:key`).
+    if !hirebridge_sdk::sim::authorized(&inner.auth, &headers) {
         let mut response = ApiError {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthenticated",
@@ -333,9 +310,10 @@ async fn handle(
         }
         .into_response(request_id);
     }
-    if let Some(response) = faults(&sim, request_id).await {
-        return response;
-    }
+    let malformed = match faults(&sim, request_id).await {
+        Ok(malformed) => malformed,
+        Err(response) => return response,
+    };
     let path = uri.path().trim_start_matches('/');
     if let Some(response) = method_error(&sim, path, request_id) {
         return response;
@@ -377,7 +355,12 @@ async fn handle(
         _ => unpaginated(&sim, object, &params),
     };
     match result {
-        Ok(body) => json_response(StatusCode::OK, body),
+        Ok(mut body) => {
+            if malformed {
+                body.truncate(body.len() / 2);
+            }
+            json_response(StatusCode::OK, body)
+        }
         Err(e) => e.into_response(request_id),
     }
 }
@@ -413,52 +396,31 @@ fn method_error(sim: &Simulator, path: &str, request_id: u64) -> Option<Response
     })
 }
 
-/// Applies the active faults; `Some` is the response that replaces the real one.
-async fn faults(sim: &Simulator, request_id: u64) -> Option<Response> {
+/// Applies the active faults (waiting out the latency): `Err` is the response
+/// that replaces the real one, `Ok(true)` that the real one is to be cut short.
+async fn faults(sim: &Simulator, request_id: u64) -> Result<bool, Response> {
     let inner = sim.inner();
-    // Copies only what is used here, so `method_errors` is not cloned per request.
-    let (error_rate, latency, rate_limit_per_sec) = {
-        let f = inner.faults.read().expect("faults lock poisoned");
-        (f.error_rate, f.latency, f.rate_limit_per_sec)
-    };
-    let mut outcome = None;
-    if inner
-        .storm
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-    {
-        outcome = Some(too_many(1, request_id));
+    let fault = inner.kit.draw().await;
+    if fault == Fault::RateLimited {
+        return Err(too_many(1, request_id));
     }
-    if outcome.is_none() {
-        if let Some(limit) = rate_limit_per_sec {
-            let mut windows = inner.windows.lock().expect("rate window lock poisoned");
-            let now = Instant::now();
-            let window = windows.entry(inner.api_key.clone()).or_insert((now, 0));
-            if now.duration_since(window.0) >= Duration::from_secs(1) {
-                *window = (now, 0);
-            }
-            if window.1 >= limit {
-                let left = Duration::from_secs(1).saturating_sub(now.duration_since(window.0));
-                outcome = Some(too_many(left.as_secs_f64().ceil() as u64, request_id));
-            } else {
-                window.1 += 1;
-            }
+    if let Some(window) = &*inner.rate.read().expect("rate window lock poisoned") {
+        if let Err(refused) = window.check() {
+            return Err(too_many(refused.retry_after_secs.unwrap_or(1), request_id));
         }
     }
-    if outcome.is_none() && error_rate > 0.0 {
-        let mut rng = inner.rng.lock().expect("fault rng lock poisoned");
-        if rng.gen_bool(error_rate.clamp(0.0, 1.0)) {
-            outcome = Some(match rng.gen_range(0..3) {
+    match fault {
+        Fault::ServerError => {
+            let mut rng = inner.rng.lock().expect("fault rng lock poisoned");
+            Err(match rng.gen_range(0..3) {
                 0 => text_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
                 1 => text_response(StatusCode::BAD_GATEWAY, "Bad Gateway"),
                 _ => text_response(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
-            });
+            })
         }
+        Fault::Malformed => Ok(true),
+        Fault::None | Fault::RateLimited => Ok(false),
     }
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    outcome
 }
 
 /// Reads a string (or array of strings) parameter as a list of JSON strings.
