@@ -9,7 +9,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Every provider this build speaks to. Adding a provider is one line here.
-pub static PLUGINS: &[&'static dyn Plugin] = &[&hirebridge_ashby::PLUGIN, &hirebridge_kit::PLUGIN];
+pub static PLUGINS: &[&'static dyn Plugin] = &[
+    &hirebridge_ashby::PLUGIN,
+    &hirebridge_kit::PLUGIN,
+    &hirebridge_goodfit::PLUGIN,
+];
 
 /// The plugin named `name`.
 pub fn plugin(name: &str) -> Option<&'static dyn Plugin> {

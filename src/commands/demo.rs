@@ -261,13 +261,19 @@ async fn run(
         }
     }
 
-    // Let the last deliveries land, then stop.
-    let events: i64 = sqlx::query_scalar("select count(*) from hiring.events")
+    // Let the last webhooks be processed and their events delivered (both
+    // counted afresh each time: a late webhook makes new events), then stop.
+    let wait_until = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < wait_until {
+        let (events, open): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from hiring.events),
+                    (select count(*) from hiring.inbox where status in ('pending', 'processing'))",
+        )
         .fetch_one(&db.pool)
         .await?;
-    let wait_until = Instant::now() + Duration::from_secs(30);
-    while (receiver.verified.load(Ordering::Relaxed) as i64) < events && Instant::now() < wait_until
-    {
+        if open == 0 && receiver.verified.load(Ordering::Relaxed) as i64 >= events {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = stop.send(());

@@ -7,6 +7,9 @@
 //! PR_SET_PDEATHSIG, so it dies with the test process whatever way that ends.
 #![allow(dead_code)]
 
+pub mod daemon;
+pub mod receiver;
+
 use hirebridge::store::cluster::{find_binaries, free_port};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};

@@ -21,6 +21,7 @@ pub static PLUGIN: ProviderPlugin<AshbyOptions> = ProviderPlugin {
     capabilities: Capabilities {
         streams: STREAMS,
         webhooks: true,
+        signature: Some(signature_scheme),
         api_key: Need::Required,
         webhook_secret: Need::Optional,
         // Ashby publishes no general per-key limit (provider-facts.md §1): 429s
@@ -148,6 +149,14 @@ mod sim_plugin {
                 },
                 (_, Some(app), _) => self.sim.hire_application(app),
                 _ => return Err("no applications to change".into()),
+            }
+            // Return once the change's webhooks were answered, as the contract says.
+            if !self
+                .sim
+                .flush_webhooks(std::time::Duration::from_secs(30))
+                .await
+            {
+                return Err("the change's webhooks were not answered within 30s".into());
             }
             Ok(())
         }

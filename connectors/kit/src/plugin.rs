@@ -23,6 +23,7 @@ pub static PLUGIN: ProviderPlugin<KitOptions> = ProviderPlugin {
         // Kit documents webhooks, not a polling API for hiring data (seed 002).
         streams: &[],
         webhooks: true,
+        signature: Some(signature_scheme),
         api_key: Need::Unused,
         webhook_secret: Need::Required,
         rate_limit: None,

@@ -474,7 +474,13 @@ pub fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duratio
             return Some(at.duration_since(now).unwrap_or_default());
         }
     }
-    if let Some(v) = header("x-ratelimit-reset") {
+    // The window's reset is a wait only when the window is spent: providers
+    // (Goodfit) send it on every response, and a 503 with requests to spare
+    // should back off, not wait for the window.
+    let spent = header("x-ratelimit-remaining")
+        .and_then(|v| v.parse::<f64>().ok())
+        .is_none_or(|r| r < 1.0);
+    if let (true, Some(v)) = (spent, header("x-ratelimit-reset")) {
         if let Ok(n) = v.parse::<f64>() {
             if !n.is_finite() || n < 0.0 {
                 return None;
@@ -514,6 +520,9 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
         h.insert("x-ratelimit-reset", "2".parse().unwrap());
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(2)));
+        // Requests to spare: the reset is no reason to wait.
+        h.insert("x-ratelimit-remaining", "12".parse().unwrap());
+        assert_eq!(retry_after(&h, now), None);
         assert_eq!(retry_after(&http::HeaderMap::new(), now), None);
     }
 

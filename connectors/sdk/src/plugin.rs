@@ -29,6 +29,9 @@ pub struct Capabilities {
     pub streams: &'static [StreamSpec],
     /// Whether the provider sends webhooks we verify.
     pub webhooks: bool,
+    /// The provider's documented webhook signature scheme (contract tests sign
+    /// and tamper with it; a connector may let options override it).
+    pub signature: Option<fn() -> crate::signature::SignatureScheme>,
     /// Whether `credentials.api_key` is needed.
     pub api_key: Need,
     /// Whether at least one `webhook_secrets` entry is needed.

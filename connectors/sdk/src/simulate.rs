@@ -41,7 +41,8 @@ pub trait RunningSimulator: Send + Sync {
     /// From now on, changes are also sent as this provider's signed webhooks to `url`.
     fn send_webhooks_to(&self, url: &str, secret: &str);
     /// Makes one change at the provider (chosen by `n`), sent as a webhook when
-    /// [`RunningSimulator::send_webhooks_to`] was called.
+    /// [`RunningSimulator::send_webhooks_to`] was called; returns once those
+    /// webhooks were answered, so a test can wait for what follows.
     async fn change(&self, n: u64) -> Result<(), String>;
     /// A delivery that creates record `n` (distinct `n`, distinct records),
     /// signed with `secret` at `at`, without sending it (`bench ingest` and

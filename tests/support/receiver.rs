@@ -1,0 +1,115 @@
+//! A downstream receiver that verifies every Standard Webhooks signature with
+//! its own code (not the daemon's signer) and keeps what it accepted.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// What the receiver saw.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// (webhook-id, envelope) of verified deliveries, in arrival order.
+    pub accepted: Vec<(String, Value)>,
+    pub bad_signatures: usize,
+}
+
+#[derive(Clone)]
+pub struct VerifyingReceiver {
+    pub addr: SocketAddr,
+    key: Arc<Vec<u8>>,
+    pub received: Arc<Mutex<Received>>,
+}
+
+/// `whsec_<base64>` to key bytes.
+pub fn secret_key(secret: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("a whsec_ secret")
+}
+
+/// True when `headers` carry a valid Standard Webhooks signature of `body`.
+pub fn verify_standard_webhooks(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
+    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let (Some(id), Some(ts), Some(sigs)) = (
+        get("webhook-id"),
+        get("webhook-timestamp"),
+        get("webhook-signature"),
+    ) else {
+        return false;
+    };
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        return false;
+    };
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    sigs.split(' ').any(|s| s == expected)
+}
+
+async fn receive(
+    State(r): State<VerifyingReceiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let ok = verify_standard_webhooks(&r.key, &headers, &body);
+    let Ok(mut seen) = r.received.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    };
+    if !ok {
+        seen.bad_signatures += 1;
+        return StatusCode::BAD_REQUEST;
+    }
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    match serde_json::from_slice(&body) {
+        Ok(v) => {
+            seen.accepted.push((id, v));
+            StatusCode::NO_CONTENT
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl VerifyingReceiver {
+    /// Starts a receiver on a free loopback port, verifying with `secret`.
+    pub async fn start(secret: &str) -> VerifyingReceiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a port");
+        let r = VerifyingReceiver {
+            addr: listener.local_addr().expect("a local address"),
+            key: Arc::new(secret_key(secret)),
+            received: Arc::new(Mutex::new(Received::default())),
+        };
+        let app = axum::Router::new()
+            .route("/events", axum::routing::post(receive))
+            .with_state(r.clone());
+        tokio::spawn(axum::serve(listener, app).into_future());
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/events", self.addr)
+    }
+
+    /// Envelopes accepted so far.
+    pub fn envelopes(&self) -> Vec<Value> {
+        self.received
+            .lock()
+            .map(|r| r.accepted.iter().map(|(_, v)| v.clone()).collect())
+            .unwrap_or_default()
+    }
+}
