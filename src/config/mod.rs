@@ -369,4 +369,43 @@ path = "/srv/hb/events.jsonl"
         assert_eq!(c.sinks[0].retry_schedule, default_retry_schedule());
         assert_eq!(c.sinks[0].timeout(), Duration::from_secs(15));
     }
+
+    #[test]
+    fn provider_options_are_typed_per_provider_and_bad_ones_point_at_their_line() {
+        let good = "[[connectors]]\nid = \"gf\"\nprovider = \"goodfit\"\ncredentials = { api_key = \"k\" }\n[connectors.options.paging]\nlimit = \"per_page\"\n";
+        let c = load(good).unwrap();
+        assert_eq!(c.connectors[0].provider(), "goodfit");
+
+        // A key that makes no sense for Ashby is an error at its line.
+        let bad = "[[connectors]]\nid = \"a\"\nprovider = \"ashby\"\ncredentials = { api_key = \"k\" }\n[connectors.options]\ncolour = \"red\"\n";
+        let e = load(bad).unwrap_err();
+        let err = &e.errors[0];
+        assert_eq!(err.line, 6, "{e}");
+        assert!(err.key.starts_with("connectors[0].options"), "{e}");
+        assert!(err.message.contains("colour"), "{e}");
+
+        // The provider's own checks, and the capabilities' needs, with their keys.
+        let kit = "[[connectors]]\nid = \"k\"\nprovider = \"kit\"\nwebhook_secrets = [\"s\"]\ncredentials = { api_key = \"x\" }\n";
+        let e = load(kit).unwrap_err();
+        assert!(e.to_string().contains("connectors[0].credentials"), "{e}");
+        let no_key = "[[connectors]]\nid = \"g\"\nprovider = \"goodfit\"\n";
+        let e = load(no_key).unwrap_err();
+        assert!(e.to_string().contains("needs credentials.api_key"), "{e}");
+        let unknown = "[[connectors]]\nid = \"w\"\nprovider = \"workday\"\n";
+        let e = load(unknown).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("expected one of: ashby, kit, goodfit"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_webhook_sink_without_a_url_cannot_be_built() {
+        let e = load("[[sinks]]\nid = \"s\"\nkind = \"webhook\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("a webhook sink needs a url"), "{e}");
+        let c = load("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\n").unwrap();
+        assert!(matches!(c.sinks[0].target, SinkTarget::Jsonl { .. }));
+    }
 }
