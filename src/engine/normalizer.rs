@@ -176,7 +176,7 @@ async fn write_batch(
     owner: &str,
     batch: &[(Claimed, Vec<Inbound>)],
 ) -> Result<(), ProcessError> {
-    let mut tx = engine.pool.begin().await?;
+    let mut tx = crate::store::begin(&engine.pool).await?;
     let mut round: Vec<Record> = Vec::new();
     let mut round_keys: HashSet<(EntityKind, String)> = HashSet::new();
     let mut round_connector: Option<&str> = None;

@@ -379,7 +379,7 @@ async fn commit_page(
     if stream.entity.is_some() {
         seen.extend(page.records.iter().map(|r| r.meta().remote_id.clone()));
     }
-    let mut tx = engine.pool.begin().await?;
+    let mut tx = crate::store::begin(&engine.pool).await?;
     // Counted in the transaction of the pass's first full page, before its writes;
     // only passes that may end in a sweep pay for the count.
     if held_before.is_none() && page.full_pass && may_delete {

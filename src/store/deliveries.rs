@@ -23,7 +23,7 @@ pub async fn enqueue(
     connectors: &[String],
     recheck: bool,
 ) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     sqlx::query("insert into hiring.sink_state (sink_id) values ($1) on conflict do nothing")
         .bind(sink_id)
         .execute(&mut *tx)

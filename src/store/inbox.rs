@@ -20,7 +20,7 @@ pub struct OwnedDelivery {
 /// Stores many deliveries in one statement and one commit (group commit for
 /// concurrent requests). Returns, per delivery, whether it was new.
 pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<bool>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let connectors: Vec<&str> = batch.iter().map(|d| d.connector_id.as_str()).collect();
     let keys: Vec<&str> = batch.iter().map(|d| d.dedup_key.as_str()).collect();
     let types: Vec<Option<&str>> = batch.iter().map(|d| d.event_type.as_deref()).collect();

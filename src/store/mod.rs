@@ -18,6 +18,23 @@ use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+/// Begins a transaction that a cancelled caller cannot leak. sqlx sends `BEGIN`
+/// and, if the future is dropped before the answer arrives, hands the connection
+/// back to the pool still inside that transaction; the next query on it then
+/// runs (and holds its locks) in a transaction nobody commits. A pass dropped at
+/// shutdown, or a test aborting one to simulate a crash, hit exactly that. The
+/// `BEGIN` runs in its own task, so it always completes and a transaction nobody
+/// awaits is dropped, which rolls it back.
+pub async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin().await }).await {
+        Ok(result) => result,
+        Err(e) => Err(sqlx::Error::WorkerCrashed).inspect_err(|_| {
+            tracing::warn!(error = %e, "the task beginning a transaction failed");
+        }),
+    }
+}
+
 /// The unified schema's migrations, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
