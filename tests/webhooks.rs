@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::daemon::{spawn_daemon, DaemonConfig, TestDaemon};
+
 use chrono::{Duration as ChronoDuration, Utc};
 use hirebridge::app::App;
 use hirebridge::config::Config;
@@ -13,34 +15,26 @@ use hirebridge_kit::sim::{KitSender, Sent};
 use hirebridge_sdk::hex_lower;
 use hirebridge_sdk::signature::hmac_sha256;
 use serde_json::{json, Value};
-use sqlx::PgPool;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
+/// The test kit's daemon, with an Ashby simulator beside it.
 struct Daemon {
-    webhooks: SocketAddr,
-    admin: SocketAddr,
-    pool: PgPool,
+    inner: TestDaemon,
     sim: Simulator,
     _sim_server: SimServer,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _db: support::TestDb,
 }
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+impl std::ops::Deref for Daemon {
+    type Target = TestDaemon;
+    fn deref(&self) -> &TestDaemon {
+        &self.inner
     }
 }
 
 impl Daemon {
     async fn start() -> Daemon {
-        let db = support::TestDb::migrated().await;
         let sim = Simulator::new(SimConfig {
             api_key: "test-key".into(),
             seed: 21,
@@ -48,112 +42,24 @@ impl Daemon {
             ..SimConfig::default()
         });
         let sim_server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-        let text = format!(
-            r#"
-[database]
-url = "{url}"
-acquire_timeout = "2s"
-[server]
-admin_listen = "127.0.0.1:0"
-webhook_listen = "127.0.0.1:0"
-shutdown_grace = "5s"
-[[connectors]]
-id = "kit"
-provider = "kit"
-webhook_secrets = ["kit-old", "kit-new"]
-[[connectors]]
-id = "ashby"
-provider = "ashby"
-base_url = "{sim}"
-schedule = "0 0 0 1 1 *"
-credentials = {{ api_key = "test-key" }}
-webhook_secrets = ["ashby-secret"]
-"#,
-            url = db.url,
-            sim = sim_server.base_url()
-        );
-        let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
-        let app = App::bind(config).await.unwrap();
-        let webhooks = app.webhook_addr();
-        let admin = app.admin_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            app.run(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-        let d = Daemon {
-            webhooks,
-            admin,
-            pool: db.pool.clone(),
+        let config = DaemonConfig::default()
+            .connector(
+                json!({"id": "kit", "provider": "kit", "webhook_secrets": ["kit-old", "kit-new"]}),
+            )
+            .connector(json!({
+                "id": "ashby", "provider": "ashby", "base_url": sim_server.base_url(),
+                "schedule": "0 0 0 1 1 *", "credentials": {"api_key": "test-key"},
+                "webhook_secrets": ["ashby-secret"],
+            }));
+        Daemon {
+            inner: spawn_daemon(config).await,
             sim,
             _sim_server: sim_server,
-            stop: Some(stop),
-            task: Some(task),
-            _db: db,
-        };
-        d.wait_ready().await;
-        d
-    }
-
-    async fn wait_ready(&self) {
-        let url = format!("http://{}/readyz", self.admin);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(&url).await {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("daemon never became ready");
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
         }
     }
 
-    fn url(&self, connector: &str) -> String {
-        format!("http://{}/webhooks/{connector}", self.webhooks)
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
-    }
-
-    /// Waits until every stored delivery is processed (or dead).
-    async fn drained(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            let open = self
-                .count("select count(*) from hiring.inbox where status in ('pending', 'processing', 'failed')")
-                .await;
-            if open == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the inbox did not drain");
-    }
-
-    async fn metrics(&self) -> String {
-        reqwest::get(format!("http://{}/metrics", self.admin))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+    async fn stop(self) {
+        self.inner.stop().await;
     }
 
     async fn post(&self, connector: &str, headers: &[(&str, String)], body: Vec<u8>) -> u16 {
