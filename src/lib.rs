@@ -12,7 +12,6 @@ pub mod config;
 pub mod connectors;
 pub mod emit;
 pub mod engine;
-pub mod identity;
 pub mod ingress;
 pub mod store;
 pub mod telemetry;

@@ -1,5 +1,6 @@
-//! Canonical events (DESIGN.md §5): which event a change is, what changed, and the
-//! envelope every downstream consumer receives.
+//! Canonical events (DESIGN.md §5): which event a change is, what changed, the one
+//! builder of new events ([`NewEvent::new`], from the writer's [`WriteContext`]),
+//! and the envelope every downstream consumer receives.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use hirebridge_sdk::{
@@ -29,26 +30,78 @@ impl Via {
     }
 }
 
-/// A new event, ready to be inserted into `hiring.events` with the change it announces.
+/// Who is writing, and how the data reached us: the `source` of every event the
+/// write emits. The write path (`writer`) and person linking (`identity`) both take
+/// it, so it lives here rather than in either of them.
+#[derive(Debug, Clone)]
+pub struct WriteContext<'a> {
+    pub connector_id: &'a str,
+    pub provider: &'static str,
+    pub via: Via,
+}
+
+/// A new event, ready to be inserted into `hiring.events` with the change it
+/// announces. [`NewEvent::new`] is the only way to make one, so every event (record
+/// changes, deletions, merges, `person.linked`) gets its id, source and envelope
+/// the same way.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub id: String,
-    pub event_type: String,
-    pub connector_id: String,
-    pub provider: &'static str,
-    pub entity_type: &'static str,
-    pub entity_id: Uuid,
-    pub remote_id: Option<String>,
-    pub via: Via,
-    pub occurred_at: DateTime<Utc>,
-    pub data: Value,
-    pub changes: Option<Value>,
+    id: String,
+    event_type: String,
+    connector_id: String,
+    provider: &'static str,
+    entity_type: &'static str,
+    entity_id: Uuid,
+    remote_id: Option<String>,
+    via: Via,
+    occurred_at: DateTime<Utc>,
+    data: Value,
+    changes: Option<Value>,
 }
 
 impl NewEvent {
-    /// A fresh event id: `evt_` and a time-ordered UUID (v7) in hex.
-    pub fn new_id() -> String {
-        format!("evt_{}", Uuid::now_v7().simple())
+    /// A new event `event_type` about the entity `entity_type`/`entity_id` (the
+    /// provider's `remote_id`), from `source`, at `occurred_at`, carrying `data`
+    /// (the canonical object after the change) and no `changes` yet
+    /// (see [`NewEvent::with_changes`]).
+    pub fn new(
+        source: &WriteContext<'_>,
+        event_type: String,
+        entity_type: &'static str,
+        entity_id: Uuid,
+        remote_id: &str,
+        occurred_at: DateTime<Utc>,
+        data: Value,
+    ) -> NewEvent {
+        NewEvent {
+            id: new_id(),
+            event_type,
+            connector_id: source.connector_id.to_string(),
+            provider: source.provider,
+            entity_type,
+            entity_id,
+            remote_id: Some(remote_id.to_string()),
+            via: source.via,
+            occurred_at,
+            data,
+            changes: None,
+        }
+    }
+
+    /// The same event with `changes` (`{field: {"from": old, "to": new}}`).
+    pub fn with_changes(mut self, changes: Option<Value>) -> NewEvent {
+        self.changes = changes;
+        self
+    }
+
+    /// The event's id (`evt_…`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// When the change was recorded: the envelope's `timestamp`.
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.occurred_at
     }
 
     /// The envelope, exactly as sinks deliver it.
@@ -84,6 +137,11 @@ impl NewEvent {
             "changes": self.changes,
         })
     }
+}
+
+/// A fresh event id: `evt_` and a time-ordered UUID (v7) in hex.
+fn new_id() -> String {
+    format!("evt_{}", Uuid::now_v7().simple())
 }
 
 /// Fields that never count as a change: bookkeeping, not content.
@@ -247,6 +305,57 @@ mod tests {
             "application.hired"
         );
         assert_eq!(event_type(None, &hired, None), "application.created");
+    }
+
+    #[test]
+    fn the_builder_makes_the_envelope_and_the_row() {
+        let source = WriteContext {
+            connector_id: "ashby-main",
+            provider: "ashby",
+            via: Via::Webhook,
+        };
+        let entity_id = Uuid::now_v7();
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678901Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let changes = json!({"stage": {"from": "Phone Screen", "to": "Onsite"}});
+        let event = NewEvent::new(
+            &source,
+            "application.stage_changed".into(),
+            "application",
+            entity_id,
+            "app_1",
+            at,
+            json!({"id": entity_id}),
+        )
+        .with_changes(Some(changes.clone()));
+        assert!(event.id().starts_with("evt_"));
+        assert_eq!(event.occurred_at(), at);
+        let envelope = json!({
+            "id": event.id(),
+            "type": "application.stage_changed",
+            "timestamp": "2026-01-02T03:04:05.678Z",
+            "source": {"connector": "ashby-main", "provider": "ashby", "remote_id": "app_1", "via": "webhook"},
+            "data": {"id": entity_id},
+            "changes": changes,
+        });
+        assert_eq!(event.envelope(), envelope);
+        let row = event.row();
+        assert_eq!(row["payload"], envelope);
+        assert_eq!(
+            (
+                &row["entity_type"],
+                &row["entity_id"],
+                &row["remote_id"],
+                &row["via"]
+            ),
+            (
+                &json!("application"),
+                &json!(entity_id),
+                &json!("app_1"),
+                &json!("webhook")
+            )
+        );
     }
 
     #[test]

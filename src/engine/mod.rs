@@ -1,8 +1,10 @@
 //! The provider-agnostic engine: the write path shared by polling and webhooks
-//! (`writer`), the canonical events it emits (`events`), one poll pass of a stream
-//! (`poller`) and the cron scheduler that runs passes (`scheduler`).
+//! (`writer`), cross-provider person linking it calls (`identity`), the canonical
+//! events both emit (`events`), one poll pass of a stream (`poller`) and the cron
+//! scheduler that runs passes (`scheduler`).
 
 pub mod events;
+pub mod identity;
 pub mod normalizer;
 pub mod pause;
 pub mod poller;

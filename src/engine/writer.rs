@@ -1,9 +1,10 @@
 //! The one write path for polls and webhooks alike: compare incoming canonical
 //! records with what is stored, write only what changed, and emit the events for
-//! those changes, all inside the caller's transaction (DESIGN.md §5).
+//! those changes, all inside the caller's transaction (DESIGN.md §5). Candidates it
+//! writes are linked to persons by `identity`, which never calls back here.
 
-use super::events::{self, NewEvent, Via};
-use crate::identity;
+use super::events::{self, NewEvent};
+use super::identity;
 use crate::store::entities::{self, SchemaColumns, StoredRow};
 use chrono::Utc;
 use hirebridge_sdk::{hex_lower, normalize_email, EntityKind, Record};
@@ -12,13 +13,9 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use std::collections::HashMap;
 
-/// Who is writing, and how the data reached us.
-#[derive(Debug, Clone)]
-pub struct WriteContext<'a> {
-    pub connector_id: &'a str,
-    pub provider: &'static str,
-    pub via: Via,
-}
+/// Who is writing, and how the data reached us (defined beside the events it
+/// sources, so that `identity` needs nothing from here).
+pub use super::events::WriteContext;
 
 /// What one write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -247,19 +244,16 @@ async fn write_kind(
         } else {
             p.changes.clone()
         };
-        let event = NewEvent {
-            id: NewEvent::new_id(),
-            event_type: events::event_type(p.old.as_ref(), &p.record, changes.as_ref()),
-            connector_id: ctx.connector_id.to_string(),
-            provider: ctx.provider,
-            entity_type: events::entity_type(kind),
-            entity_id: id,
-            remote_id: Some(p.record.meta().remote_id.clone()),
-            via: ctx.via,
-            occurred_at: now,
-            data: events::event_data(id, ctx.connector_id, &p.record),
-            changes,
-        };
+        let event = NewEvent::new(
+            ctx,
+            events::event_type(p.old.as_ref(), &p.record, changes.as_ref()),
+            events::entity_type(kind),
+            id,
+            &p.record.meta().remote_id,
+            now,
+            events::event_data(id, ctx.connector_id, &p.record),
+        )
+        .with_changes(changes);
         if let Some(change) = stage_change(id, ctx.connector_id, p, &event) {
             stage_changes.push(change);
         }
@@ -356,8 +350,8 @@ fn stage_change(
         "from_category": old.and_then(|o| o.stage_category),
         "to_stage": app.stage_name,
         "to_category": app.stage_category,
-        "changed_at": app.meta.remote_updated_at.unwrap_or(event.occurred_at),
-        "event_id": event.id,
+        "changed_at": app.meta.remote_updated_at.unwrap_or(event.occurred_at()),
+        "event_id": event.id(),
     }))
 }
 
@@ -399,19 +393,16 @@ pub async fn emit_deleted(
                 Ok(record) => events::event_data(row.id, ctx.connector_id, &record),
                 Err(_) => json!({"id": row.id, "connector_id": ctx.connector_id}),
             };
-            NewEvent {
-                id: NewEvent::new_id(),
-                event_type: format!("{}.deleted", kind.as_str()),
-                connector_id: ctx.connector_id.to_string(),
-                provider: ctx.provider,
-                entity_type: events::entity_type(kind),
-                entity_id: row.id,
-                remote_id: Some(row.remote_id),
-                via: ctx.via,
-                occurred_at: now,
+            NewEvent::new(
+                ctx,
+                format!("{}.deleted", kind.as_str()),
+                events::entity_type(kind),
+                row.id,
+                &row.remote_id,
+                now,
                 data,
-                changes: Some(json!({"deleted": {"from": false, "to": true}})),
-            }
+            )
+            .with_changes(Some(json!({"deleted": {"from": false, "to": true}})))
         })
         .collect();
     let deleted_count = new_events.len() as u64;
@@ -435,15 +426,13 @@ pub async fn merge_records(
     survivor: &str,
 ) -> Result<WriteCounts, sqlx::Error> {
     let table = kind.table();
-    let ids: HashMap<String, uuid::Uuid> = sqlx::query_as::<_, (String, uuid::Uuid)>(&format!(
-        "select remote_id, id from hiring.{table} where connector_id = $1 and remote_id = any($2)"
-    ))
-    .bind(ctx.connector_id)
-    .bind([removed.to_string(), survivor.to_string()])
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
+    let ids = entities::ids_by_remote_id(
+        conn,
+        table,
+        ctx.connector_id,
+        &[removed.to_string(), survivor.to_string()],
+    )
+    .await?;
     let survivor_id = ids.get(survivor).copied();
     entities::repoint_references(
         conn,
@@ -459,25 +448,21 @@ pub async fn merge_records(
     let Some(entity_id) = survivor_id.or(ids.get(removed).copied()) else {
         return Ok(WriteCounts::default());
     };
-    let event = NewEvent {
-        id: NewEvent::new_id(),
-        event_type: format!("{}.merged", kind.as_str()),
-        connector_id: ctx.connector_id.to_string(),
-        provider: ctx.provider,
-        entity_type: events::entity_type(kind),
+    let event = NewEvent::new(
+        ctx,
+        format!("{}.merged", kind.as_str()),
+        events::entity_type(kind),
         entity_id,
-        remote_id: Some(survivor.to_string()),
-        via: ctx.via,
-        occurred_at: Utc::now(),
-        data: json!({
+        survivor,
+        Utc::now(),
+        json!({
             "id": entity_id,
             "connector_id": ctx.connector_id,
             "remote_id": survivor,
             "merged_remote_id": removed,
             "merged_id": ids.get(removed),
         }),
-        changes: None,
-    };
+    );
     let events = insert_events(conn, columns, &[event]).await?;
     Ok(WriteCounts {
         deleted: deleted.len() as u64,

@@ -87,6 +87,25 @@ pub async fn stored_rows(
     Ok(out)
 }
 
+/// Our ids of the rows of `table` with these remote ids of one connector (deleted
+/// ones included), keyed by remote id.
+pub async fn ids_by_remote_id(
+    conn: &mut PgConnection,
+    table: &str,
+    connector_id: &str,
+    remote_ids: &[String],
+) -> Result<HashMap<String, Uuid>, sqlx::Error> {
+    let sql = format!(
+        "select remote_id, id from hiring.{table} where connector_id = $1 and remote_id = any($2)"
+    );
+    let rows: Vec<(String, Uuid)> = sqlx::query_as(&sql)
+        .bind(connector_id)
+        .bind(remote_ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The stored rows `ids` of `table` as JSON (column names as keys, without the
 /// raw provider object): the "before" of changed records, fetched only for those.
 pub async fn stored_json(
