@@ -5,18 +5,15 @@
 
 mod support;
 
+use support::daemon::DaemonConfig;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use base64::Engine as _;
-use chrono::Utc;
 use hirebridge::app::App;
-use hirebridge::config::Config;
 use hirebridge_kit::sim::{KitSender, Sent};
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::future::IntoFuture;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -42,31 +39,11 @@ struct Receiver {
 }
 
 fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(secret.trim_start_matches("whsec_"))
-        .unwrap();
-    let (Some(id), Some(ts), Some(sigs)) = (
-        headers.get("webhook-id").and_then(|v| v.to_str().ok()),
-        headers
-            .get("webhook-timestamp")
-            .and_then(|v| v.to_str().ok()),
-        headers
-            .get("webhook-signature")
-            .and_then(|v| v.to_str().ok()),
-    ) else {
-        return false;
-    };
-    let ts_ok = ts
-        .parse::<i64>()
-        .is_ok_and(|t| (Utc::now().timestamp() - t).abs() < 300);
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    let expected = format!(
-        "v1,{}",
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    );
-    ts_ok && sigs.split(' ').any(|s| s == expected)
+    support::receiver::verify_standard_webhooks(
+        &support::receiver::secret_key(secret),
+        headers,
+        body,
+    )
 }
 
 async fn receive(
@@ -129,34 +106,20 @@ type Daemon = (
 /// Starts a daemon on `db_url` with the receiver and jsonl sinks; ready when it
 /// acknowledges a Kit ping.
 async fn daemon(db_url: &str, receiver: std::net::SocketAddr, jsonl: &Path) -> Daemon {
-    let text = format!(
-        r#"
-[database]
-url = "{db_url}"
-[server]
-admin_listen = "127.0.0.1:0"
-webhook_listen = "127.0.0.1:0"
-shutdown_grace = "1s"
-[[connectors]]
-id = "kit"
-provider = "kit"
-webhook_secrets = ["kit-secret"]
-[[sinks]]
-id = "receiver"
-kind = "webhook"
-url = "http://{receiver}/hooks"
-secrets = ["{SECRET_A}", "{SECRET_B}"]
-events = ["application.*"]
-timeout = "2s"
-retry_schedule = ["100ms", "100ms", "100ms", "100ms", "100ms"]
-[[sinks]]
-id = "lake"
-kind = "jsonl"
-path = "{jsonl}"
-"#,
-        jsonl = jsonl.display()
-    );
-    let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
+    let config = DaemonConfig {
+        server: [("shutdown_grace".to_string(), json!("1s"))]
+            .into_iter()
+            .collect(),
+        ..DaemonConfig::default()
+    }
+    .connector(json!({"id": "kit", "provider": "kit", "webhook_secrets": ["kit-secret"]}))
+    .sink(json!({
+        "id": "receiver", "kind": "webhook", "url": format!("http://{receiver}/hooks"),
+        "secrets": [SECRET_A, SECRET_B], "events": ["application.*"], "timeout": "2s",
+        "retry_schedule": ["100ms", "100ms", "100ms", "100ms", "100ms"],
+    }))
+    .sink(json!({"id": "lake", "kind": "jsonl", "path": jsonl.display().to_string()}))
+    .parse(db_url);
     let app = App::bind(config).await.unwrap();
     let kit = KitSender::new(
         format!("http://{}/webhooks/kit", app.webhook_addr()),

@@ -44,9 +44,16 @@ pub fn verify_standard_webhooks(key: &[u8], headers: &HeaderMap, body: &[u8]) ->
     ) else {
         return false;
     };
+    // Standard Webhooks: a timestamp more than five minutes off is refused.
+    let fresh = ts
+        .parse::<i64>()
+        .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() < 300);
     let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
         return false;
     };
+    if !fresh {
+        return false;
+    }
     mac.update(format!("{id}.{ts}.").as_bytes());
     mac.update(body);
     let expected = format!(
