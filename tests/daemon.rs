@@ -108,12 +108,15 @@ async fn run_migrates_serves_and_stops_on_shutdown() {
 
 #[tokio::test]
 async fn unreachable_database_is_a_clear_error_without_the_password() {
-    // A port nothing listens on: bind, read the port, release it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port held for the whole test (so no other test can take it) whose
+    // connections are closed at once: the database never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
     let url = format!("postgres://hb:pw-5ecr3t-value@127.0.0.1:{port}/hb");
     let app = App::bind(daemon_config(&url, "1s")).await.unwrap();
     let started = Instant::now();

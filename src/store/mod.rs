@@ -10,7 +10,7 @@ pub mod persons;
 pub mod sync_state;
 
 use crate::config::Config;
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use cluster::{ClusterError, ClusterOptions, ManagedCluster};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::migrate::Migrator;
@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 /// shutdown, or a test aborting one to simulate a crash, hit exactly that. The
 /// `BEGIN` runs in its own task, so it always completes and a transaction nobody
 /// awaits is dropped, which rolls it back.
-pub async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+pub async fn begin(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let pool = pool.clone();
     match tokio::spawn(async move { pool.begin().await }).await {
         Ok(result) => result,
@@ -151,12 +153,15 @@ pub async fn connect(url: &SecretString, settings: &PoolSettings) -> Result<PgPo
             format!("{}", settings.statement_timeout.as_millis()),
         )]);
     let started = Instant::now();
-    let backoff = ExponentialBuilder::default()
+    // Retries until `connect_timeout`, the last wait cut to the time left, so
+    // the whole window is used (a jittered total-delay budget could stop early).
+    let deadline = started + settings.connect_timeout;
+    let mut delays = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))
         .with_max_delay(Duration::from_secs(5))
         .with_jitter()
         .without_max_times()
-        .with_total_delay(Some(settings.connect_timeout));
+        .build();
     let attempt = || async {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
@@ -167,17 +172,22 @@ pub async fn connect(url: &SecretString, settings: &PoolSettings) -> Result<PgPo
         sqlx::query("select 1").execute(&pool).await?;
         Ok::<_, sqlx::Error>(pool)
     };
-    attempt
-        .retry(backoff)
-        .when(is_transient_connect_error)
-        .notify(|e, wait| {
-            tracing::warn!(error = %e, retry_in = ?wait, "database not reachable yet; retrying")
-        })
-        .await
-        .map_err(|source| StoreError::Unreachable {
-            waited: started.elapsed(),
-            source,
-        })
+    loop {
+        let source = match attempt().await {
+            Ok(pool) => return Ok(pool),
+            Err(e) => e,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !is_transient_connect_error(&source) || left.is_zero() {
+            return Err(StoreError::Unreachable {
+                waited: started.elapsed(),
+                source,
+            });
+        }
+        let wait = delays.next().unwrap_or(Duration::from_secs(5)).min(left);
+        tracing::warn!(error = %source, retry_in = ?wait, "database not reachable yet; retrying");
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// Connection failures worth waiting out (the server is starting or restarting);

@@ -16,75 +16,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-/// A running simulator server. Stops on [`SimServer::shutdown`] or when dropped.
-pub struct SimServer {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl SimServer {
-    /// The API base URL to configure as `base_url`: `http://{addr}/v1`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    /// Stops accepting, lets in-flight requests finish (up to 5 s), then stops.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-            }
-        }
-    }
-}
-
-impl Drop for SimServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-impl std::fmt::Debug for SimServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimServer")
-            .field("addr", &self.addr)
-            .finish()
-    }
-}
+pub use hirebridge_sdk::sim::SimServer;
 
 pub(crate) async fn serve(sim: GoodfitSim, addr: SocketAddr) -> std::io::Result<SimServer> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let app = Router::new().fallback(handle).with_state(sim);
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::warn!(error = %e, "goodfit sim: server stopped with an error");
-        }
-    });
-    Ok(SimServer {
-        addr,
-        stop: Some(stop),
-        task: Some(task),
-    })
+    SimServer::serve(Router::new().fallback(handle).with_state(sim), addr, "/v1").await
 }
 
 /// An answer in Goodfit's error envelope.

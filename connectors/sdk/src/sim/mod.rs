@@ -10,10 +10,12 @@ mod faults;
 pub mod people;
 mod rate;
 mod sender;
+mod server;
 
 pub use faults::{Fault, Faults};
 pub use rate::{RateHeaders, RateWindow};
 pub use sender::{Sent, WebhookSender};
+pub use server::SimServer;
 
 use crate::http::Auth;
 use base64::Engine as _;
