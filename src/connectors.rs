@@ -15,6 +15,11 @@ pub static PLUGINS: &[&'static dyn Plugin] = &[
     &hirebridge_goodfit::PLUGIN,
 ];
 
+/// The providers `bench` uses unless told otherwise: the largest polling API,
+/// and the lightest webhook payload.
+pub const BENCH_POLLING: &str = "ashby";
+pub const BENCH_WEBHOOKS: &str = "kit";
+
 /// The plugin named `name`.
 pub fn plugin(name: &str) -> Option<&'static dyn Plugin> {
     PLUGINS.iter().copied().find(|p| p.name() == name)

@@ -40,7 +40,7 @@ enum Command {
     Demo {
         #[arg(long, default_value = "config/demo.toml")]
         config: PathBuf,
-        /// Simulated Ashby records.
+        /// Simulated records per polling provider.
         #[arg(long, default_value_t = 2000)]
         records: usize,
         /// How long the live part runs (e.g. 30s); until Ctrl-C when absent.
@@ -165,7 +165,7 @@ enum DlqCommand {
 enum BenchCommand {
     /// Backfill from a provider's simulator into PostgreSQL, then re-poll unchanged data.
     Sync {
-        #[arg(long, default_value = "ashby")]
+        #[arg(long, default_value = hirebridge::connectors::BENCH_POLLING)]
         provider: String,
         /// Total simulated records across entities.
         #[arg(long, default_value_t = 100_000)]
@@ -182,7 +182,7 @@ enum BenchCommand {
     /// Webhook to signed downstream event, verified: end-to-end latency and events/s.
     Deliver {
         /// The provider whose signed webhooks carry the changes.
-        #[arg(long, default_value = "kit")]
+        #[arg(long, default_value = hirebridge::connectors::BENCH_WEBHOOKS)]
         provider: String,
         #[arg(long, default_value_t = 10_000)]
         changes: usize,
@@ -199,7 +199,7 @@ enum BenchCommand {
     /// Signed webhooks from many connections into the daemon: acks/s, latency, drain time.
     Ingest {
         /// The provider whose signed webhooks are sent.
-        #[arg(long, default_value = "kit")]
+        #[arg(long, default_value = hirebridge::connectors::BENCH_WEBHOOKS)]
         provider: String,
         #[arg(long, default_value_t = 50_000)]
         deliveries: usize,

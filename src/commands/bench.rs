@@ -358,8 +358,9 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "-".into())
     };
     println!(
-        "hirebridge bench ingest: {} signed Kit webhooks over {} connections{}",
+        "hirebridge bench ingest: {} signed {} webhooks over {} connections{}",
         args.deliveries,
+        args.provider,
         args.connections,
         args.rate
             .map(|r| format!(", offered at {r:.0}/s"))
