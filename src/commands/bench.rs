@@ -446,23 +446,7 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
         headers: HeaderMap,
         body: Bytes,
     ) -> StatusCode {
-        use base64::Engine as _;
-        use hmac::{Hmac, Mac};
-        let get = |n: &str| {
-            headers
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-        };
-        let ok = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).is_ok_and(|mut mac| {
-            mac.update(format!("{}.{}.", get("webhook-id"), get("webhook-timestamp")).as_bytes());
-            mac.update(&body);
-            let expected =
-                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-            get("webhook-signature")
-                .split(' ')
-                .any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
-        });
+        let ok = super::receiver::verify_now(&key, &headers, &body);
         let now = Instant::now();
         let Ok(mut a) = arrivals.lock() else {
             return StatusCode::INTERNAL_SERVER_ERROR;

@@ -14,7 +14,6 @@ use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use base64::Engine as _;
 use hirebridge_sdk::simulate::{RunningSimulator, SimSpec};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -33,7 +32,7 @@ pub struct DemoArgs {
 }
 
 /// The demo's receiver: checks each delivery's Standard Webhooks signature with
-/// its own code (not the daemon's) and logs it.
+/// the receivers' own code (not the daemon's signer) and logs it.
 struct Receiver {
     secret: Vec<u8>,
     verified: AtomicU64,
@@ -41,28 +40,8 @@ struct Receiver {
     log: Mutex<std::fs::File>,
 }
 
-fn verify(secret: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
-    use hmac::{Hmac, Mac};
-    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    let (Some(id), Some(ts), Some(sigs)) = (
-        get("webhook-id"),
-        get("webhook-timestamp"),
-        get("webhook-signature"),
-    ) else {
-        return false;
-    };
-    let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(format!("{id}.{ts}.").as_bytes());
-    mac.update(body);
-    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    sigs.split(' ')
-        .any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
-}
-
 async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    if !verify(&r.secret, &headers, &body) {
+    if !super::receiver::verify_now(&r.secret, &headers, &body) {
         r.rejected.fetch_add(1, Ordering::Relaxed);
         return StatusCode::UNAUTHORIZED;
     }

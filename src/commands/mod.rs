@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod demo;
 pub mod dlq;
+pub mod receiver;
 pub mod replay;
 pub mod simulate;
 

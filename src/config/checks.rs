@@ -676,6 +676,21 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
             );
             ok = false;
         }
+        // A key of the other kind is a mistake, not something to ignore.
+        let foreign: &[&str] = match kind {
+            Some(SinkKind::Webhook) => &["path", "rotate_bytes"],
+            Some(SinkKind::Jsonl) => &["url", "secrets", "timeout", "max_in_flight", "headers"],
+            None => &[],
+        };
+        for key in foreign {
+            if item.as_table_like().is_some_and(|t| t.contains_key(key)) {
+                c.at(
+                    &here.key(key),
+                    format!("not a setting of a {} sink", raw.kind),
+                );
+                ok = false;
+            }
+        }
         if kind == Some(SinkKind::Jsonl) && raw.path.is_none() {
             c.at(&here.key("path"), "a jsonl sink needs a path");
             ok = false;

@@ -407,5 +407,20 @@ path = "/srv/hb/events.jsonl"
         assert!(e.to_string().contains("a webhook sink needs a url"), "{e}");
         let c = load("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\n").unwrap();
         assert!(matches!(c.sinks[0].target, SinkTarget::Jsonl { .. }));
+        // Another kind's keys are errors at their lines, not silently ignored.
+        let e = load("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\nurl = \"http://127.0.0.1:1/\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":5:") && e.contains("not a setting of a jsonl sink"),
+            "{e}"
+        );
+        let e = load("[[sinks]]\nid = \"w\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\nrotate_bytes = 10\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("rotate_bytes") && e.contains("not a setting of a webhook sink"),
+            "{e}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use super::events::Via;
 use super::writer::{self, WriteContext, WriteCounts};
 use super::{ConnectorHandle, Engine};
 use crate::store::{entities, sync_state};
-use hirebridge_sdk::{Connector, ConnectorError, Cursor, Page, StreamSpec};
+use hirebridge_sdk::{Action, Connector, ConnectorError, Cursor, Page, StreamSpec};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
@@ -74,6 +74,10 @@ pub struct PassReport {
     pub error: Option<String>,
     /// Set when a deletion sweep was refused by the guard.
     pub warning: Option<String>,
+    /// What the engine does about the provider error that failed the pass
+    /// (the scheduler retries early on a wait or a backoff).
+    #[serde(skip)]
+    pub action: Option<Action>,
 }
 
 impl PassReport {
@@ -158,15 +162,15 @@ pub async fn run_pass(
     };
     report.error = error.clone().or(report.error.take());
     if let Err(PassError::Connector(e)) = &result {
+        report.action = Some(e.action());
         super::pause::after_error(engine, handle, e).await;
     }
     super::pause::record_degraded(engine, handle).await;
     let health = match &result {
         Ok(()) => Some(("healthy", None)),
-        Err(PassError::Connector(ConnectorError::Auth { message })) => Some((
-            "unhealthy",
-            Some(format!("authentication failed: {message}")),
-        )),
+        Err(PassError::Connector(e)) if e.action() == Action::PauseUntilOperator => {
+            Some(("unhealthy", Some(e.to_string())))
+        }
         Err(PassError::Connector(e)) => Some(("degraded", Some(e.to_string()))),
         Err(_) => None,
     };
@@ -249,9 +253,9 @@ async fn page_loop(
         };
         let page = match fetched {
             Ok(page) => page,
-            Err(ConnectorError::ResyncRequired { code }) if restarts < MAX_RESTARTS => {
+            Err(e) if e.action() == Action::Resync && restarts < MAX_RESTARTS => {
                 restarts += 1;
-                tracing::warn!(connector = %handle.id, stream = stream.name, %code, "incremental state rejected; running a full pass");
+                tracing::warn!(connector = %handle.id, stream = stream.name, error = %e, "incremental state rejected; running a full pass");
                 sync_state::reset_cursor(&engine.pool, &handle.id, stream.name, &engine.owner)
                     .await?;
                 cursor = None;
@@ -261,9 +265,9 @@ async fn page_loop(
                 pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
                 continue;
             }
-            Err(ConnectorError::RestartPass { code }) if restarts < MAX_RESTARTS => {
+            Err(e) if e.action() == Action::RestartPass && restarts < MAX_RESTARTS => {
                 restarts += 1;
-                tracing::warn!(connector = %handle.id, stream = stream.name, %code, "page cursor rejected; restarting the pass");
+                tracing::warn!(connector = %handle.id, stream = stream.name, error = %e, "page cursor rejected; restarting the pass");
                 cursor = handle.connector.restart_pass(stream.name, cursor.as_ref());
                 (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
                 seen.clear();

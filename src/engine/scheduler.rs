@@ -1,13 +1,16 @@
 //! The cron scheduler: per connector (and optionally per stream) it waits for the
-//! next fire time and runs a pass of each stream, one pass per stream at a time.
+//! next fire time and runs a pass of each stream, one pass per stream at a time;
+//! a stream that failed with a wait or a transient error is retried before then.
 
 use super::poller::{self, PassOptions};
 use super::{ConnectorHandle, Engine};
 use chrono::Utc;
-use hirebridge_sdk::StreamSpec;
+use hirebridge_sdk::{Action, StreamSpec};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// Runs every scheduled connector until `stop` turns true; a pass in progress
 /// finishes its current page before the task ends.
@@ -45,6 +48,28 @@ pub async fn run(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
     while tasks.join_next().await.is_some() {}
 }
 
+/// The first early retry after a transient failure, doubled per consecutive
+/// failure up to [`MAX_BACKOFF`]; the schedule's next tick still comes first
+/// when it is sooner.
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// When to try a failed stream again before its schedule, from what the
+/// engine does about its error ([`hirebridge_sdk::ConnectorError::action`]):
+/// the provider's wait, or a backoff. Pauses, resyncs and refusals wait for the
+/// schedule (a paused connector's passes are skipped until it resumes).
+fn early_retry(action: Option<&Action>, failures: u32) -> Option<Duration> {
+    match action? {
+        Action::WaitThenRetry(wait) => Some(*wait),
+        Action::Backoff => Some(
+            FIRST_BACKOFF
+                .saturating_mul(1 << failures.min(16))
+                .min(MAX_BACKOFF),
+        ),
+        _ => None,
+    }
+}
+
 async fn schedule_loop(
     engine: Arc<Engine>,
     handle: Arc<ConnectorHandle>,
@@ -52,28 +77,78 @@ async fn schedule_loop(
     streams: Vec<StreamSpec>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Streams whose last pass failed with a retryable error: when to retry
+    // them, and how many times in a row they failed.
+    let mut retry: Option<Instant> = None;
+    let mut failed: Vec<StreamSpec> = Vec::new();
+    let mut failures: u32 = 0;
     loop {
         let Some(next) = schedule.upcoming(Utc).next() else {
             tracing::warn!(connector = %handle.id, "schedule has no future fire time; polling stops");
             return;
         };
-        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        let tick = Instant::now() + (next - Utc::now()).to_std().unwrap_or_default();
+        let early = retry.is_some_and(|at| at < tick);
+        let wake = if early { retry.unwrap_or(tick) } else { tick };
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep_until(wake) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        for stream in &streams {
+        let due = if early {
+            std::mem::take(&mut failed)
+        } else {
+            failed.clear();
+            streams.clone()
+        };
+        retry = None;
+        let mut worst: Option<Duration> = None;
+        for stream in &due {
             if *stop.borrow() {
                 return;
             }
             let options = PassOptions::default();
             let pass = poller::run_pass(&engine, &handle, stream, &options);
-            tokio::select! {
-                _ = pass => {}
+            let report = tokio::select! {
+                report = pass => report,
                 // Dropping the pass mid-page rolls its open transaction back; the
                 // next start resumes from the last committed page.
                 _ = stop.wait_for(|s| *s) => return,
+            };
+            if let Some(wait) = early_retry(report.action.as_ref(), failures) {
+                tracing::info!(connector = %handle.id, stream = stream.name, retry_in = ?wait, "retrying the stream before its schedule");
+                failed.push(stream.clone());
+                worst = Some(worst.map_or(wait, |w| w.max(wait)));
             }
         }
+        match worst {
+            Some(wait) => {
+                retry = Some(Instant::now() + wait);
+                failures = failures.saturating_add(1);
+            }
+            None => failures = 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_early_only_for_waits_and_backoffs() {
+        let wait = Duration::from_secs(42);
+        assert_eq!(
+            early_retry(Some(&Action::WaitThenRetry(wait)), 3),
+            Some(wait)
+        );
+        assert_eq!(early_retry(Some(&Action::Backoff), 0), Some(FIRST_BACKOFF));
+        assert_eq!(
+            early_retry(Some(&Action::Backoff), 2),
+            Some(FIRST_BACKOFF * 4)
+        );
+        assert_eq!(early_retry(Some(&Action::Backoff), 40), Some(MAX_BACKOFF));
+        assert_eq!(early_retry(Some(&Action::PauseUntilOperator), 0), None);
+        assert_eq!(early_retry(Some(&Action::PauseFor(None)), 0), None);
+        assert_eq!(early_retry(None, 0), None);
     }
 }

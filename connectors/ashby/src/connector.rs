@@ -11,12 +11,12 @@ use crate::api;
 use crate::client::{AshbyClient, DEFAULT_BASE_URL};
 use crate::map::{self, References};
 use hirebridge_sdk::http::{Auth, HttpClient, HttpConfig};
+use hirebridge_sdk::signature::SigningKeys;
 use hirebridge_sdk::Secret;
 use hirebridge_sdk::{
     Connector, ConnectorError, Cursor, Delivery, EntityKind, Inbound, Page, Record, RemoteRef,
     StreamId, StreamSpec, SyncMode, WebhookError,
 };
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -96,7 +96,7 @@ pub struct AshbyConfig {
     pub page_sizes: HashMap<String, u32>,
     /// Stage title or id to category, overriding the built-in mapping.
     pub stage_map: hirebridge_sdk::StageMap,
-    pub webhook_secrets: Vec<SecretString>,
+    pub webhook_secrets: SigningKeys,
 }
 
 impl AshbyConfig {
@@ -110,7 +110,7 @@ impl AshbyConfig {
             },
             page_sizes: HashMap::new(),
             stage_map: hirebridge_sdk::StageMap::default(),
-            webhook_secrets: Vec::new(),
+            webhook_secrets: SigningKeys::default(),
         }
     }
 }
@@ -139,7 +139,7 @@ impl AshbyCursor {
 pub struct AshbyConnector {
     client: AshbyClient,
     page_sizes: HashMap<String, u32>,
-    webhook_secrets: Vec<SecretString>,
+    webhook_secrets: SigningKeys,
     refs: RwLock<References>,
     /// Whether the reference caches were loaded in full at least once.
     refs_loaded: tokio::sync::Mutex<bool>,
@@ -599,12 +599,7 @@ impl Connector for AshbyConnector {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Delivery, WebhookError> {
-        let secrets: Vec<&[u8]> = self
-            .webhook_secrets
-            .iter()
-            .map(|s| s.expose_secret().as_bytes())
-            .collect();
-        crate::plugin::signature_scheme().verify(headers, body, now, &secrets)?;
+        crate::plugin::signature_scheme().verify_with(headers, body, now, &self.webhook_secrets)?;
         // Authenticated. A body that is not JSON is still kept (and dead-lettered by
         // the normaliser with its reason), so only read the action if we can.
         let action = serde_json::from_slice::<Value>(body)
@@ -736,10 +731,7 @@ mod tests {
 
     fn connector(secrets: &[&str]) -> AshbyConnector {
         let mut config = AshbyConfig::new("key");
-        config.webhook_secrets = secrets
-            .iter()
-            .map(|s| SecretString::from(s.to_string()))
-            .collect();
+        config.webhook_secrets = SigningKeys::from_strs(secrets);
         AshbyConnector::new(config).unwrap()
     }
 

@@ -7,7 +7,6 @@ use hirebridge_sdk::signature::{
     Encoding, HeaderLayout, SecretSource, SignatureScheme, SignedContent, TimestampSource,
 };
 use hirebridge_sdk::{Capabilities, Connector, ConnectorError, Need, ProviderPlugin, Settings};
-use secrecy::SecretString;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -67,11 +66,7 @@ fn build(settings: &Settings, _: &AshbyOptions) -> Result<Arc<dyn Connector>, Co
         .map(|(k, v)| (k.clone(), *v))
         .collect();
     config.stage_map = settings.stage_map.clone();
-    config.webhook_secrets = settings
-        .webhook_secrets
-        .iter()
-        .map(|s| SecretString::from(s.expose().to_string()))
-        .collect();
+    config.webhook_secrets = settings.signing_keys(&signature_scheme());
     Ok(Arc::new(AshbyConnector::new(config)?))
 }
 

@@ -14,10 +14,10 @@ use crate::options::{GoodfitOptions, MAX_OVERLAP_SECS};
 use crate::webhook;
 use hirebridge_sdk::http::{HttpClient, HttpConfig};
 use hirebridge_sdk::paginate::CursorPaging;
-use hirebridge_sdk::signature::{SecretSource, SignatureScheme};
+use hirebridge_sdk::signature::{SignatureScheme, SigningKeys};
 use hirebridge_sdk::{
     Auth, Connector, ConnectorError, Cursor, Delivery, EntityKind, Inbound, Page, Record,
-    RemoteRef, Secret, Settings, StreamId, StreamSpec, SyncMode, WebhookError,
+    RemoteRef, Settings, StreamId, StreamSpec, SyncMode, WebhookError,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -63,8 +63,7 @@ fn list_path(stream: &str) -> Option<&'static str> {
 pub struct GoodfitConnector {
     client: GoodfitClient,
     scheme: SignatureScheme,
-    webhook_secrets: Vec<Secret>,
-    api_key: Secret,
+    keys: SigningKeys,
     page_sizes: BTreeMap<String, u32>,
     overlap: chrono::Duration,
     refs: RwLock<References>,
@@ -121,9 +120,8 @@ impl GoodfitConnector {
         };
         Ok(GoodfitConnector {
             client,
+            keys: settings.signing_keys(&scheme),
             scheme,
-            webhook_secrets: settings.webhook_secrets.clone(),
-            api_key: settings.api_key(),
             page_sizes: settings.page_sizes.clone(),
             overlap: chrono::Duration::seconds(
                 i64::try_from(options.overlap_secs.min(MAX_OVERLAP_SECS)).unwrap_or(0),
@@ -291,17 +289,6 @@ impl GoodfitConnector {
             rejected: Vec::new(),
         })
     }
-
-    fn secrets(&self) -> Vec<&[u8]> {
-        match self.scheme.secret {
-            SecretSource::WebhookSecrets => self
-                .webhook_secrets
-                .iter()
-                .map(|s| s.expose().as_bytes())
-                .collect(),
-            SecretSource::ApiKey => vec![self.api_key.expose().as_bytes()],
-        }
-    }
 }
 
 /// Whether a refused pipeline degrades mapping instead of failing: refusals
@@ -368,7 +355,7 @@ impl Connector for GoodfitConnector {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Delivery, WebhookError> {
-        let verified = self.scheme.verify(headers, body, now, &self.secrets())?;
+        let verified = self.scheme.verify_with(headers, body, now, &self.keys)?;
         // Authenticated. A body that is not JSON is still kept (and dead-lettered
         // by the normaliser with its reason), so only read the type if we can.
         let event = serde_json::from_slice::<Value>(body)
@@ -431,6 +418,7 @@ fn path_segment(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hirebridge_sdk::Secret;
 
     fn connector(secrets: &[&str]) -> GoodfitConnector {
         let mut settings = Settings::new("goodfit-test");

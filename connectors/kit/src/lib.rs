@@ -18,11 +18,11 @@ pub mod sim;
 mod map;
 pub mod plugin;
 
+use hirebridge_sdk::signature::SigningKeys;
 use hirebridge_sdk::{
     Connector, ConnectorError, Cursor, Delivery, Inbound, Page, Record, RemoteRef, StageMap,
     StreamId, StreamSpec, WebhookError,
 };
-use secrecy::{ExposeSecret, SecretString};
 use std::time::{Duration, SystemTime};
 
 pub use map::parse_webhook;
@@ -63,7 +63,7 @@ pub const EVENT_TYPES: &[&str] = &[
 pub struct KitConfig {
     /// Signing secrets; several while a secret is rotated (Kit invalidates the
     /// old one at once, so both must be accepted during the rollover).
-    pub webhook_secrets: Vec<SecretString>,
+    pub webhook_secrets: SigningKeys,
     /// Deliveries whose timestamp is further than this from our clock are refused.
     pub tolerance: Duration,
     /// Stage name to category, overriding the built-in guess.
@@ -73,7 +73,7 @@ pub struct KitConfig {
 impl Default for KitConfig {
     fn default() -> Self {
         KitConfig {
-            webhook_secrets: Vec::new(),
+            webhook_secrets: SigningKeys::default(),
             tolerance: Duration::from_secs(300),
             stage_map: StageMap::default(),
         }
@@ -112,15 +112,9 @@ impl Connector for KitConnector {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Delivery, WebhookError> {
-        let secrets: Vec<&[u8]> = self
-            .config
-            .webhook_secrets
-            .iter()
-            .map(|s| s.expose_secret().as_bytes())
-            .collect();
         let mut scheme = plugin::signature_scheme();
         scheme.tolerance_secs = self.config.tolerance.as_secs();
-        let verified = scheme.verify(headers, body, now, &secrets)?;
+        let verified = scheme.verify_with(headers, body, now, &self.config.webhook_secrets)?;
         let event = headers
             .get(EVENT_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -158,10 +152,7 @@ mod tests {
 
     fn connector(secrets: &[&str]) -> KitConnector {
         KitConnector::new(KitConfig {
-            webhook_secrets: secrets
-                .iter()
-                .map(|s| SecretString::from(s.to_string()))
-                .collect(),
+            webhook_secrets: SigningKeys::from_strs(secrets),
             ..KitConfig::default()
         })
     }

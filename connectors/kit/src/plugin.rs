@@ -8,7 +8,6 @@ use hirebridge_sdk::signature::{
 use hirebridge_sdk::{
     Capabilities, Connector, ConnectorError, Need, Problem, ProviderPlugin, Settings,
 };
-use secrecy::SecretString;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -67,11 +66,7 @@ fn validate(settings: &Settings, _: &KitOptions) -> Vec<Problem> {
 
 fn build(settings: &Settings, _: &KitOptions) -> Result<Arc<dyn Connector>, ConnectorError> {
     Ok(Arc::new(KitConnector::new(KitConfig {
-        webhook_secrets: settings
-            .webhook_secrets
-            .iter()
-            .map(|s| SecretString::from(s.expose().to_string()))
-            .collect(),
+        webhook_secrets: settings.signing_keys(&signature_scheme()),
         tolerance: settings.webhook_tolerance,
         stage_map: settings.stage_map.clone(),
     })))

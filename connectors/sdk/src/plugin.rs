@@ -94,12 +94,16 @@ impl Settings {
         self.api_key.clone().unwrap_or_else(|| Secret::new(""))
     }
 
-    /// The webhook secrets as bytes, for [`crate::signature::SignatureScheme::verify`].
-    pub fn secret_bytes(&self) -> Vec<Vec<u8>> {
-        self.webhook_secrets
-            .iter()
-            .map(|s| s.expose().as_bytes().to_vec())
-            .collect()
+    /// The keys `scheme` verifies with (its [`crate::signature::SecretSource`]).
+    pub fn signing_keys(
+        &self,
+        scheme: &crate::signature::SignatureScheme,
+    ) -> crate::signature::SigningKeys {
+        crate::signature::SigningKeys::resolve(
+            scheme.secret,
+            &self.webhook_secrets,
+            self.api_key.as_ref(),
+        )
     }
 
     /// The base URL without a trailing slash, or the provider's default.

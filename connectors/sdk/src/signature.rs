@@ -113,6 +113,54 @@ pub enum SecretSource {
     ApiKey,
 }
 
+/// The secrets a connector verifies with, resolved once from its settings by
+/// the scheme's [`SecretSource`] (its `webhook_secrets`, or the API key).
+/// Debug prints how many, never what.
+#[derive(Clone, Default)]
+pub struct SigningKeys(Vec<crate::secret::Secret>);
+
+impl SigningKeys {
+    pub fn new(secrets: Vec<crate::secret::Secret>) -> SigningKeys {
+        SigningKeys(secrets)
+    }
+
+    /// The keys `source` names: the webhook secrets, or the API key alone.
+    pub fn resolve(
+        source: SecretSource,
+        webhook_secrets: &[crate::secret::Secret],
+        api_key: Option<&crate::secret::Secret>,
+    ) -> SigningKeys {
+        match source {
+            SecretSource::WebhookSecrets => SigningKeys(webhook_secrets.to_vec()),
+            SecretSource::ApiKey => SigningKeys(api_key.into_iter().cloned().collect()),
+        }
+    }
+
+    /// Keys given as plain strings (tests and simulators).
+    pub fn from_strs<S: AsRef<str>>(secrets: &[S]) -> SigningKeys {
+        SigningKeys(
+            secrets
+                .iter()
+                .map(|s| crate::secret::Secret::new(s.as_ref()))
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn bytes(&self) -> Vec<&[u8]> {
+        self.0.iter().map(|s| s.expose().as_bytes()).collect()
+    }
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKeys({} redacted)", self.0.len())
+    }
+}
+
 /// What a verified delivery's signature headers said.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Verified {
@@ -125,6 +173,17 @@ pub struct Verified {
 impl SignatureScheme {
     fn tolerance(&self) -> Duration {
         Duration::from_secs(self.tolerance_secs)
+    }
+
+    /// [`SignatureScheme::verify`] with a connector's resolved keys.
+    pub fn verify_with(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+        keys: &SigningKeys,
+    ) -> Result<Verified, WebhookError> {
+        self.verify(headers, body, now, &keys.bytes())
     }
 
     /// Authenticates `body`: a missing header is a failure, every configured

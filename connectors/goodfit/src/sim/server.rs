@@ -264,20 +264,12 @@ fn pipeline(sim: &GoodfitSim, query: &HashMap<String, String>) -> Answer {
 
 /// Cursors are opaque to clients: the last id served, hex-encoded.
 fn encode_cursor(last_id: &str) -> String {
-    let hex: String = last_id.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("c1{hex}")
+    format!("c1{}", hex::encode(last_id))
 }
 
 fn decode_cursor(text: &str) -> Option<String> {
-    let hex = text.strip_prefix("c1")?;
-    if hex.len() % 2 != 0 {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect();
-    String::from_utf8(bytes?).ok()
+    let bytes = hex::decode(text.strip_prefix("c1")?).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// One page of a collection, by id, after the cursor, updated at or after
