@@ -176,6 +176,8 @@ pub fn candidate(raw: &Value) -> Result<Record, String> {
             .iter()
             .find(|l| l.kind.as_deref() == Some("LinkedIn"))
             .and_then(|l| non_empty(l.url.as_deref())),
+        // Ashby credits referrals on the application, not the candidate.
+        referrer: None,
     }))
 }
 

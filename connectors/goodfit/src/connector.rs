@@ -247,10 +247,7 @@ impl GoodfitConnector {
                     records: vec![r],
                     rejected: Vec::new(),
                 }),
-                "candidates" => map::candidate(&raw).map(|r| map::Mapped {
-                    records: vec![r],
-                    rejected: Vec::new(),
-                }),
+                "candidates" => map::candidate(&raw),
                 _ => map::application(&raw, &refs),
             };
             match mapped {
@@ -381,7 +378,7 @@ impl Connector for GoodfitConnector {
             EntityKind::Candidate => {
                 let path = format!("/candidates/{}", path_segment(&remote.remote_id));
                 match self.client.get_one(&path).await? {
-                    Some(raw) => map::candidate(&raw)
+                    Some(raw) => map::candidate_only(&raw)
                         .map(Some)
                         .map_err(|e| ConnectorError::bad_payload(e.to_string())),
                     None => Ok(None),

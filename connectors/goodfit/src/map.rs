@@ -334,7 +334,26 @@ pub fn job(raw: &Value) -> Result<Record, MapError> {
     }))
 }
 
-pub fn candidate(raw: &Value) -> Result<Record, MapError> {
+/// A candidate, with its source, its referrer and its assessment history (each
+/// entry an assessment of this candidate, as the seed promises: "Every candidate
+/// carries source, referrer, and full assessment history").
+pub fn candidate(raw: &Value) -> Result<Mapped, MapError> {
+    let mut out = Mapped {
+        records: vec![candidate_only(raw)?],
+        rejected: Vec::new(),
+    };
+    let candidate_id = text(raw, &["id"]);
+    for item in list(raw, &["assessment_history", "assessments"]) {
+        match assessment(item, None, candidate_id.as_deref()) {
+            Ok(r) => out.records.push(r),
+            Err(e) => out.rejected.push((item.clone(), e.to_string())),
+        }
+    }
+    Ok(out)
+}
+
+/// The candidate record alone.
+pub fn candidate_only(raw: &Value) -> Result<Record, MapError> {
     let meta = meta(raw, "candidate")?;
     let first_name = text(raw, &["first_name"]);
     let last_name = text(raw, &["last_name"]);
@@ -375,6 +394,10 @@ pub fn candidate(raw: &Value) -> Result<Record, MapError> {
         tags: strings(list(raw, &["tags"]), &["name"]),
         profile_url: text(raw, &["profile_url", "url"]),
         linkedin_url: text(raw, &["linkedin_url"]).or_else(|| text(&social, &["linkedin"])),
+        referrer: raw
+            .get("referrer")
+            .map(person)
+            .and_then(|(_, name, email)| name.or(email)),
         meta,
     }))
 }

@@ -81,7 +81,7 @@ pub fn parse(body: &Value, refs: &References) -> Result<Vec<Inbound>, ConnectorE
                     remote_id,
                 })]);
             }
-            vec![map::candidate(raw).map_err(bad)?]
+            map::candidate(raw).map_err(bad)?.records
         }
         "job.published" | "job.closed" => {
             let mut record = map::job(unwrap("job")).map_err(bad)?;

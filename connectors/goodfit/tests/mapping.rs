@@ -63,9 +63,16 @@ fn jobs_map_with_team_location_and_status() {
 #[test]
 fn candidates_map_with_source_and_contacts() {
     let c = fixture("candidate");
-    let Record::Candidate(c) = map::candidate(&c["data"]).unwrap() else {
-        panic!()
+    let mapped = map::candidate(&c["data"]).unwrap();
+    // The candidate, then its assessment history as assessments of it.
+    let [Record::Candidate(c), Record::Assessment(a)] = &mapped.records[..] else {
+        panic!("{:?}", mapped.records)
     };
+    assert_eq!(c.referrer.as_deref(), Some("Priya Raman"));
+    assert_eq!(a.meta.remote_id, "asr_77aa01");
+    assert_eq!(a.candidate_remote_id.as_deref(), Some("cd_5f3a21"));
+    assert_eq!(a.application_remote_id.as_deref(), Some("ap_9d8c7b"));
+    assert_eq!(a.score, Some(91.0));
     assert_eq!(c.name.as_deref(), Some("Grace Hopper"));
     assert_eq!(c.email.as_deref(), Some("Grace.Hopper.1@example.com"));
     assert_eq!(

@@ -193,6 +193,10 @@ pub struct Candidate {
     pub tags: Vec<String>,
     pub profile_url: Option<String>,
     pub linkedin_url: Option<String>,
+    /// Who referred the candidate, by name or email (Goodfit). Left out of the
+    /// hash when absent, so records of providers without it hash as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
 }
 
 /// A member of a hiring team, by name and role.
