@@ -199,6 +199,7 @@ impl App {
                 Err(_) => tracing::warn!(what, "listener did not drain within the grace period"),
             }
         }
+        engine.release_leases().await;
         db.close().await;
         tracing::info!("stopped");
         served

@@ -134,6 +134,7 @@ async fn sync_with(
             reports.push(report);
         }
     }
+    engine.release_leases().await;
     Ok(reports)
 }
 
@@ -166,9 +167,15 @@ fn print_reports(reports: &[PassReport]) {
                 r.events.to_string(),
                 format!("{:.2}s", r.duration_ms as f64 / 1000.0),
                 match r.outcome {
+                    PassOutcome::Completed if r.warning.is_some() => {
+                        "WARNING (see below)".to_string()
+                    }
                     PassOutcome::Completed if r.full_pass => "ok (full)".to_string(),
                     PassOutcome::Completed => "ok".to_string(),
-                    PassOutcome::Skipped => "skipped: leased by another daemon".to_string(),
+                    PassOutcome::Skipped => format!(
+                        "skipped: {}",
+                        r.error.as_deref().unwrap_or("leased by another daemon")
+                    ),
                     PassOutcome::Failed => {
                         format!("FAILED: {}", r.error.as_deref().unwrap_or("unknown"))
                     }
@@ -316,6 +323,7 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
                 .as_i64()
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "-".into()),
+            get("lease").unwrap_or_else(|| "-".into()),
             get("last_error")
                 .map(|e| truncate(&e, 80))
                 .unwrap_or_default(),
@@ -328,6 +336,7 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
             "health",
             "last success",
             "records",
+            "lease",
             "last error",
         ],
         &rows,
@@ -454,6 +463,7 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
                 "last_duration_ms": st.and_then(|s| s.last_duration_ms),
                 "last_counts": st.map(|s| s.last_counts.clone()),
                 "leased_by": st.and_then(|s| s.leased_by.clone()),
+                "lease": st.and_then(|s| s.leased_by.as_ref()).map(ToString::to_string),
                 "records": records,
             }));
         }

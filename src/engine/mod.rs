@@ -12,11 +12,13 @@ pub mod scheduler;
 pub mod writer;
 
 use crate::store::entities::SchemaColumns;
+use crate::store::lease;
 use hirebridge_sdk::{Connector, StreamSpec};
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// One configured connector as the engine drives it.
 pub struct ConnectorHandle {
@@ -56,9 +58,14 @@ pub struct Engine {
     pub columns: SchemaColumns,
     /// This process's lease owner name: unique per daemon instance.
     pub owner: String,
-    /// How long a stream lease lasts without a committed page renewing it.
+    /// The backstop of a stream lease: how long it lasts without a committed
+    /// page renewing it, even while this daemon heartbeats (a hung pass).
     pub lease_ttl: Duration,
     pub connectors: Vec<Arc<ConnectorHandle>>,
+    /// Ends the heartbeat that keeps this owner's leases (dropping the engine
+    /// ends it too); see [`Engine::release_leases`].
+    heartbeat_stop: watch::Sender<bool>,
+    heartbeat: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Engine {
@@ -67,18 +74,35 @@ impl Engine {
         connectors: Vec<Arc<ConnectorHandle>>,
     ) -> Result<Engine, sqlx::Error> {
         let columns = SchemaColumns::load(&pool).await?;
+        let owner = format!(
+            "{}:{}:{}",
+            hostname(),
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        // Leases are held while the owner heartbeats (store/lease.rs).
+        lease::register(&pool, &owner).await?;
+        let (heartbeat_stop, stopped) = watch::channel(false);
+        let heartbeat = tokio::spawn(lease::heartbeat(pool.clone(), owner.clone(), stopped));
         Ok(Engine {
             pool,
             columns,
-            owner: format!(
-                "{}:{}:{}",
-                hostname(),
-                std::process::id(),
-                uuid::Uuid::new_v4().simple()
-            ),
+            owner,
             lease_ttl: Duration::from_secs(120),
             connectors,
+            heartbeat_stop,
+            heartbeat: std::sync::Mutex::new(Some(heartbeat)),
         })
+    }
+
+    /// Stops heartbeating and releases every lease this engine holds, at once
+    /// (a clean shutdown; call it after the workers stopped).
+    pub async fn release_leases(&self) {
+        let _ = self.heartbeat_stop.send(true);
+        let task = self.heartbeat.lock().ok().and_then(|mut h| h.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     pub fn connector(&self, id: &str) -> Option<&Arc<ConnectorHandle>> {
@@ -86,7 +110,8 @@ impl Engine {
     }
 }
 
-fn hostname() -> String {
+/// This machine's name, for lease owners and `hiring.daemons`.
+pub fn hostname() -> String {
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())

@@ -78,6 +78,9 @@ pub struct PassReport {
     /// (the scheduler retries early on a wait or a backoff).
     #[serde(skip)]
     pub action: Option<Action>,
+    /// Who held the stream when the pass was skipped for its lease.
+    #[serde(skip)]
+    pub holder: Option<sync_state::Holder>,
 }
 
 impl PassReport {
@@ -139,9 +142,16 @@ pub async fn run_pass(
     )
     .await
     {
-        Ok(Some(state)) => state,
-        Ok(None) => {
+        Ok(sync_state::Leased::Ours(state)) => state,
+        Ok(sync_state::Leased::Held(holder)) => {
+            let held = holder
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "leased by another daemon".into());
+            tracing::info!(connector = %handle.id, stream = stream.name, "pass skipped: {held}");
             report.outcome = PassOutcome::Skipped;
+            report.error = Some(held);
+            report.holder = holder;
             return report;
         }
         Err(e) => {

@@ -4,6 +4,7 @@
 
 use super::poller::{self, PassOptions};
 use super::{ConnectorHandle, Engine};
+use crate::store::sync_state;
 use chrono::Utc;
 use hirebridge_sdk::{Action, StreamSpec};
 use std::sync::Arc;
@@ -18,6 +19,21 @@ pub async fn run(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
     let mut tasks = JoinSet::new();
     for handle in &engine.connectors {
         let streams = handle.enabled_streams();
+        // Passes a stopped daemon left unfinished resume now, not at the next tick.
+        let interrupted = match sync_state::interrupted_streams(&engine.pool, &handle.id).await {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::warn!(connector = %handle.id, error = %e, "reading unfinished passes failed; they resume on schedule");
+                Vec::new()
+            }
+        };
+        let resume = |group: &[StreamSpec]| -> Vec<StreamSpec> {
+            group
+                .iter()
+                .filter(|s| interrupted.iter().any(|n| n == s.name))
+                .cloned()
+                .collect()
+        };
         // Streams with their own schedule run on it; the rest share the connector's.
         let (own, shared): (Vec<StreamSpec>, Vec<StreamSpec>) = streams
             .into_iter()
@@ -28,6 +44,7 @@ pub async fn run(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
                     engine.clone(),
                     handle.clone(),
                     schedule,
+                    resume(&shared),
                     shared,
                     stop.clone(),
                 ));
@@ -35,10 +52,12 @@ pub async fn run(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
         }
         for stream in own {
             if let Some(schedule) = handle.stream_schedules.get(stream.name).cloned() {
+                let resumed = resume(std::slice::from_ref(&stream));
                 tasks.spawn(schedule_loop(
                     engine.clone(),
                     handle.clone(),
                     schedule,
+                    resumed,
                     vec![stream],
                     stop.clone(),
                 ));
@@ -53,6 +72,8 @@ pub async fn run(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
 /// when it is sooner.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How many times a start-up resume waits for a lease that may have lapsed.
+const MAX_RESUME_TRIES: u32 = 5;
 
 /// When to try a failed stream again before its schedule, from what the
 /// engine does about its error ([`hirebridge_sdk::ConnectorError::action`]):
@@ -74,14 +95,23 @@ async fn schedule_loop(
     engine: Arc<Engine>,
     handle: Arc<ConnectorHandle>,
     schedule: cron::Schedule,
+    resume: Vec<StreamSpec>,
     streams: Vec<StreamSpec>,
     mut stop: watch::Receiver<bool>,
 ) {
-    // Streams whose last pass failed with a retryable error: when to retry
-    // them, and how many times in a row they failed.
-    let mut retry: Option<Instant> = None;
-    let mut failed: Vec<StreamSpec> = Vec::new();
+    // Streams to run before the next tick (unfinished passes at start-up, then
+    // those that failed with a retryable error): when, and how many times in a
+    // row they failed.
+    let mut retry: Option<Instant> = (!resume.is_empty()).then(Instant::now);
+    let mut failed: Vec<StreamSpec> = resume;
     let mut failures: u32 = 0;
+    // Start-up resumes that found the lease still held by a holder that may
+    // have stopped are retried when its lease would lapse, a few times.
+    let mut resume_tries: u32 = if failed.is_empty() {
+        MAX_RESUME_TRIES
+    } else {
+        0
+    };
     loop {
         let Some(next) = schedule.upcoming(Utc).next() else {
             tracing::warn!(connector = %handle.id, "schedule has no future fire time; polling stops");
@@ -114,11 +144,23 @@ async fn schedule_loop(
                 // next start resumes from the last committed page.
                 _ = stop.wait_for(|s| *s) => return,
             };
-            if let Some(wait) = early_retry(report.action.as_ref(), failures) {
+            let lapse = report
+                .holder
+                .as_ref()
+                .filter(|_| early && resume_tries < MAX_RESUME_TRIES)
+                .map(|h| Duration::from_secs(h.expires_in_secs.clamp(0, 10) as u64 + 1));
+            if let Some(wait) = lapse {
+                tracing::info!(connector = %handle.id, stream = stream.name, retry_in = ?wait, "unfinished pass is still leased; trying again when the lease lapses");
+                failed.push(stream.clone());
+                worst = Some(worst.map_or(wait, |w| w.max(wait)));
+            } else if let Some(wait) = early_retry(report.action.as_ref(), failures) {
                 tracing::info!(connector = %handle.id, stream = stream.name, retry_in = ?wait, "retrying the stream before its schedule");
                 failed.push(stream.clone());
                 worst = Some(worst.map_or(wait, |w| w.max(wait)));
             }
+        }
+        if early {
+            resume_tries = resume_tries.saturating_add(1);
         }
         match worst {
             Some(wait) => {

@@ -96,7 +96,7 @@ pub async fn claim(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(concat!(
         "update hiring.deliveries d
             set status = 'in_flight', lease_owner = $2,
                 lease_expires_at = now() + $3 * interval '1 millisecond', attempts = d.attempts + 1
@@ -105,21 +105,26 @@ pub async fn claim(
                  where x.id in (
                         -- the oldest undelivered event of each entity, if it is due
                         select head.id from (
-                            select distinct on (entity_key) id, event_seq, status, next_attempt_at, lease_expires_at
+                            select distinct on (entity_key) id, event_seq, status, next_attempt_at,
+                                   lease_owner, lease_expires_at
                               from hiring.deliveries
                              where sink_id = $1 and status in ('pending', 'failed', 'in_flight')
                              order by entity_key, event_seq) head
                          where (head.status in ('pending', 'failed') and head.next_attempt_at <= now())
-                            or (head.status = 'in_flight' and head.lease_expires_at < now())
+                            or (head.status = 'in_flight' and ",
+        crate::lease_free!("head"),
+        ")
                          order by head.event_seq
                          limit $4)
                  for update skip locked)
             -- re-checked on the row itself, so a concurrent claimer never takes it twice
             and ((d.status in ('pending', 'failed') and d.next_attempt_at <= now())
-                 or (d.status = 'in_flight' and d.lease_expires_at < now()))
+                 or (d.status = 'in_flight' and ",
+        crate::lease_free!("d"),
+        "))
          returning d.id, d.event_id, d.attempts, d.event_seq,
-                   (select e.payload from hiring.events e where e.id = d.event_id) as payload",
-    )
+                   (select e.payload from hiring.events e where e.id = d.event_id) as payload"
+    ))
     .bind(sink_id)
     .bind(owner)
     .bind(lease.as_millis() as f64)

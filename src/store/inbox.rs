@@ -109,7 +109,7 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` deliveries that are due: pending, failed and due for a
-/// retry, or processing under a lease that expired (a crashed worker's rows).
+/// retry, or processing under a lease that lapsed (a stopped worker's rows).
 /// Deliveries of a connector that another worker is still processing wait, so
 /// two changes of one record are never applied out of order by two workers.
 pub async fn claim(
@@ -118,23 +118,27 @@ pub async fn claim(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(concat!(
         "update hiring.inbox i
             set status = 'processing', lease_owner = $1,
                 lease_expires_at = now() + $2 * interval '1 millisecond', attempts = i.attempts + 1
           where i.id in (
                 select c.id from hiring.inbox c
                  where ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
-                        or (c.status = 'processing' and c.lease_expires_at < now()))
+                        or (c.status = 'processing' and ",
+        crate::lease_free!("c"),
+        "))
                    -- one worker at a time per connector, so changes apply in arrival order
                    and c.connector_id not in (
                         select p.connector_id from hiring.inbox p
-                         where p.status = 'processing' and p.lease_expires_at >= now())
+                         where p.status = 'processing' and ",
+        crate::lease_held!("p"),
+        ")
                  order by c.id
                  for update skip locked
                  limit $3)
-         returning i.id, i.connector_id, i.event_type, i.body, i.attempts, i.received_at",
-    )
+         returning i.id, i.connector_id, i.event_type, i.body, i.attempts, i.received_at"
+    ))
     .bind(owner)
     .bind(lease.as_millis() as f64)
     .bind(limit)

@@ -6,6 +6,7 @@ pub mod connector_state;
 pub mod deliveries;
 pub mod entities;
 pub mod inbox;
+pub mod lease;
 pub mod persons;
 pub mod sync_state;
 

@@ -8,6 +8,8 @@ use sqlx::{PgConnection, PgPool, Row};
 use std::time::Duration;
 use uuid::Uuid;
 
+pub use super::lease::Holder;
+
 /// The state a pass starts from, read when the lease is taken.
 #[derive(Debug, Clone, Default)]
 pub struct StreamState {
@@ -17,42 +19,87 @@ pub struct StreamState {
     pub pass_id: Option<Uuid>,
 }
 
-/// Takes the lease on a stream for `ttl` unless another live owner holds it.
-/// Returns the stream's state when the lease is ours.
+/// Whether [`acquire_lease`] got the stream.
+#[derive(Debug, Clone)]
+pub enum Leased {
+    Ours(StreamState),
+    /// Another live daemon holds it (who, as read just after).
+    Held(Option<Holder>),
+}
+
+/// Takes the lease on a stream for `ttl` (the backstop: the lease lapses sooner
+/// when this daemon stops heartbeating, see [`super::lease`]) unless another
+/// live owner holds it.
 pub async fn acquire_lease(
     pool: &PgPool,
     connector_id: &str,
     stream: &str,
     owner: &str,
     ttl: Duration,
-) -> Result<Option<StreamState>, sqlx::Error> {
-    let row = sqlx::query(
+) -> Result<Leased, sqlx::Error> {
+    let row = sqlx::query(concat!(
         "insert into hiring.sync_state (connector_id, stream, lease_owner, lease_expires_at, last_attempt_at, updated_at)
          values ($1, $2, $3, now() + $4 * interval '1 millisecond', now(), now())
          on conflict (connector_id, stream) do update
             set lease_owner = excluded.lease_owner,
                 lease_expires_at = excluded.lease_expires_at,
                 last_attempt_at = now(), updated_at = now()
-          where sync_state.lease_owner is null
-             or sync_state.lease_expires_at is null
-             or sync_state.lease_expires_at < now()
-             or sync_state.lease_owner = excluded.lease_owner
-         returning cursor, pages_in_pass, pass_id",
-    )
+          where sync_state.lease_owner = excluded.lease_owner or ",
+        crate::lease_free!("sync_state"),
+        " returning cursor, pages_in_pass, pass_id"
+    ))
     .bind(connector_id)
     .bind(stream)
     .bind(owner)
     .bind(ttl.as_millis() as f64)
     .fetch_optional(pool)
     .await?;
-    row.map(|row| {
-        Ok(StreamState {
+    match row {
+        Some(row) => Ok(Leased::Ours(StreamState {
             cursor: row.try_get("cursor")?,
             pages_in_pass: row.try_get("pages_in_pass")?,
             pass_id: row.try_get("pass_id")?,
-        })
-    })
-    .transpose()
+        })),
+        None => Ok(Leased::Held(holder(pool, connector_id, stream).await?)),
+    }
+}
+
+/// Who holds a stream's lease now.
+pub async fn holder(
+    pool: &PgPool,
+    connector_id: &str,
+    stream: &str,
+) -> Result<Option<Holder>, sqlx::Error> {
+    let sql = format!(
+        "select {} from hiring.sync_state s left join hiring.daemons h on h.owner = s.lease_owner
+          where s.connector_id = $1 and s.stream = $2",
+        super::lease::HOLDER_COLUMNS
+    );
+    let row = sqlx::query(&sql)
+        .bind(connector_id)
+        .bind(stream)
+        .fetch_optional(pool)
+        .await?;
+    match row {
+        Some(row) => super::lease::holder_from(&row),
+        None => Ok(None),
+    }
+}
+
+/// Streams of `connector_id` whose last pass did not finish (a pass id is
+/// saved, or a lease is still recorded): a starting daemon resumes them at
+/// once instead of waiting for the schedule.
+pub async fn interrupted_streams(
+    pool: &PgPool,
+    connector_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select stream from hiring.sync_state
+          where connector_id = $1 and (pass_id is not null or lease_owner is not null)",
+    )
+    .bind(connector_id)
+    .fetch_all(pool)
+    .await
 }
 
 /// Saves the cursor after a page, in the page's transaction, and extends the lease.
@@ -180,20 +227,22 @@ pub struct StreamStatus {
     pub consecutive_failures: i32,
     pub last_duration_ms: Option<i64>,
     pub last_counts: Value,
-    pub leased_by: Option<String>,
+    /// Who holds the stream's lease, if anyone (possibly a silent holder).
+    pub leased_by: Option<Holder>,
 }
 
 pub async fn stream_statuses(pool: &PgPool) -> Result<Vec<StreamStatus>, sqlx::Error> {
-    let rows = sqlx::query(
+    let sql = format!(
         "select s.connector_id, s.stream, c.health, c.health_reason, s.last_success_at, s.last_attempt_at,
                 s.last_error, s.last_error_at, s.consecutive_failures, s.last_duration_ms, s.last_counts,
-                case when s.lease_expires_at > now() then s.lease_owner end as leased_by
+                {holder}
            from hiring.sync_state s
            left join hiring.connector_state c using (connector_id)
+           left join hiring.daemons h on h.owner = s.lease_owner
           order by s.connector_id, s.stream",
-    )
-    .fetch_all(pool)
-    .await?;
+        holder = super::lease::HOLDER_COLUMNS
+    );
+    let rows = sqlx::query(&sql).fetch_all(pool).await?;
     rows.into_iter()
         .map(|r| {
             Ok(StreamStatus {
@@ -208,7 +257,7 @@ pub async fn stream_statuses(pool: &PgPool) -> Result<Vec<StreamStatus>, sqlx::E
                 consecutive_failures: r.try_get("consecutive_failures")?,
                 last_duration_ms: r.try_get("last_duration_ms")?,
                 last_counts: r.try_get("last_counts")?,
-                leased_by: r.try_get("leased_by")?,
+                leased_by: super::lease::holder_from(&r)?,
             })
         })
         .collect()
