@@ -18,17 +18,30 @@ pub struct OwnedDelivery {
 }
 
 /// Stores many deliveries in one statement and one commit (group commit for
-/// concurrent requests). Returns, per delivery, whether it was new.
+/// concurrent requests). Returns, per delivery in input order, whether it was new.
+///
+/// Rows are inserted in (connector_id, dedup_key) order: two daemons storing the
+/// same deliveries at once then take the unique index's locks in the same order,
+/// so one waits for the other instead of both deadlocking.
 pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<bool>, sqlx::Error> {
     let mut tx = super::begin(pool).await?;
-    let connectors: Vec<&str> = batch.iter().map(|d| d.connector_id.as_str()).collect();
-    let keys: Vec<&str> = batch.iter().map(|d| d.dedup_key.as_str()).collect();
-    let types: Vec<Option<&str>> = batch.iter().map(|d| d.event_type.as_deref()).collect();
-    let headers: Vec<Value> = batch.iter().map(|d| d.headers.clone()).collect();
-    let bodies: Vec<&[u8]> = batch.iter().map(|d| d.body.as_slice()).collect();
+    // A stable sort: of identical deliveries, the first in the batch is inserted.
+    let mut sorted: Vec<&OwnedDelivery> = batch.iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.connector_id.as_str(), a.dedup_key.as_str())
+            .cmp(&(b.connector_id.as_str(), b.dedup_key.as_str()))
+    });
+    let connectors: Vec<&str> = sorted.iter().map(|d| d.connector_id.as_str()).collect();
+    let keys: Vec<&str> = sorted.iter().map(|d| d.dedup_key.as_str()).collect();
+    let types: Vec<Option<&str>> = sorted.iter().map(|d| d.event_type.as_deref()).collect();
+    let headers: Vec<&Value> = sorted.iter().map(|d| &d.headers).collect();
+    let bodies: Vec<&[u8]> = sorted.iter().map(|d| d.body.as_slice()).collect();
     let inserted: Vec<(String, String)> = sqlx::query_as(
         "insert into hiring.inbox (connector_id, dedup_key, event_type, headers, body)
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[])
+         select c, k, t, h, b
+           from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[])
+                with ordinality as u(c, k, t, h, b, n)
+          order by n
          on conflict (connector_id, dedup_key) do nothing
          returning connector_id, dedup_key",
     )
