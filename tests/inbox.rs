@@ -106,3 +106,76 @@ async fn the_first_of_duplicates_in_one_batch_is_the_new_one_and_results_keep_in
         ]
     );
 }
+
+/// `hirebridge dlq list` and `show` on dead letters whose header and body
+/// disagree on the event, and one whose body is not UTF-8.
+#[tokio::test]
+async fn dlq_shows_the_bodys_event_and_never_raw_bytes() {
+    let db = support::TestDb::migrated().await;
+    let mismatched = OwnedDelivery {
+        event_type: Some("candidate.updated".into()),
+        ..delivery(0, 1, r#"{"action": "application.created", "id": 7}"#)
+    };
+    let binary = OwnedDelivery {
+        body: b"\xff\xfe raw \x1b[2J".to_vec(),
+        ..delivery(0, 2, "")
+    };
+    store_batch(&db.pool, &[mismatched, binary])
+        .await
+        .expect("store");
+    let dead: Vec<(String, i64)> = sqlx::query_as(
+        "update hiring.inbox set status = 'dead', last_error = 'test'
+         returning dedup_key, id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("dead");
+    let id_of = |key: &str| {
+        dead.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, id)| id.to_string())
+            .expect("stored")
+    };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("hirebridge.toml");
+    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).expect("config");
+    let run = |args: Vec<String>| {
+        let config = config.clone();
+        async move {
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hirebridge"))
+                .arg("dlq")
+                .args(&args)
+                .arg("--config")
+                .arg(&config)
+                .output()
+                .await
+                .expect("run hirebridge");
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // Nothing on the terminal that is not UTF-8, and no escape sequences.
+            String::from_utf8(out.stdout).expect("stdout is UTF-8")
+        }
+    };
+
+    let list = run(vec!["list".into()]).await;
+    assert!(
+        list.contains("application.created (header said: candidate.updated)"),
+        "{list}"
+    );
+    let show = run(vec!["show".into(), id_of("r0-k001")]).await;
+    assert!(
+        show.contains("event:     application.created (header said: candidate.updated)"),
+        "{show}"
+    );
+    let show = run(vec!["show".into(), id_of("r0-k002")]).await;
+    assert!(show.contains("11 bytes, not valid UTF-8"), "{show}");
+    assert!(show.contains("\\xff\\xfe raw \\u{1b}[2J"), "{show}");
+    assert!(
+        !show.contains('\u{1b}') && !show.contains('\u{fffd}'),
+        "{show}"
+    );
+}
