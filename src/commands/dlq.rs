@@ -23,7 +23,7 @@ pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> a
             vec![
                 d.id.to_string(),
                 d.connector_id.clone(),
-                d.event_type.clone().unwrap_or_default(),
+                event_label(d.event_type.as_deref(), d.body_event_type.as_deref()),
                 d.attempts.to_string(),
                 d.received_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 d.last_error.clone().unwrap_or_default(),
@@ -70,16 +70,80 @@ pub async fn show(config: Config, id: i64) -> anyhow::Result<()> {
     };
     println!("id:        {}", d.id);
     println!("connector: {}", d.connector_id);
-    println!("event:     {}", d.event_type.as_deref().unwrap_or("-"));
+    println!(
+        "event:     {}",
+        event_label(d.event_type.as_deref(), d.body_event_type.as_deref())
+    );
     println!("status:    {} after {} attempt(s)", d.status, d.attempts);
     println!("received:  {}", d.received_at);
     println!("reason:    {}", d.last_error.as_deref().unwrap_or("-"));
-    println!("body:");
-    match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(v) => println!("{}", serde_json::to_string_pretty(&v)?),
-        Err(_) => println!("{}", String::from_utf8_lossy(&body)),
-    }
+    print!("{}", render_body(&body));
     Ok(())
+}
+
+/// The event name to show: the stored one (from the provider's header), unless
+/// the body names a different event, which is then shown first, with the
+/// header's after it. Control characters (newlines too) are escaped.
+pub fn event_label(header: Option<&str>, body: Option<&str>) -> String {
+    let one_line = |s: &str| {
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    match (header, body) {
+        (Some(h), Some(b)) if h != b => format!("{} (header said: {})", one_line(b), one_line(h)),
+        (None, Some(b)) => format!("{} (header said: -)", one_line(b)),
+        (Some(h), _) => one_line(h),
+        (None, None) => "-".to_string(),
+    }
+}
+
+/// The `body:` section of `dlq show`: JSON pretty-printed; other text as it is,
+/// control characters escaped; a body that is not UTF-8 with its length and its
+/// invalid bytes escaped (`\xff`), never raw bytes on the terminal.
+pub fn render_body(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        // serde_json escapes control characters in strings.
+        if let Ok(pretty) = serde_json::to_string_pretty(&v) {
+            return format!("body:\n{pretty}\n");
+        }
+    }
+    if std::str::from_utf8(body).is_ok() {
+        return format!("body:\n{}\n", escape_for_terminal(body));
+    }
+    format!(
+        "body ({} bytes, not valid UTF-8; bytes that are not UTF-8 are shown as \\xNN and a backslash as \\\\):\n{}\n",
+        body.len(),
+        escape_for_terminal(body)
+    )
+}
+
+/// `bytes` as text that is safe on a terminal: tabs and newlines kept, other
+/// control characters escaped (`\u{1b}`); when `bytes` is not UTF-8, each
+/// invalid byte as `\xNN` and a backslash as `\\`, so the escapes are unambiguous.
+pub fn escape_for_terminal(bytes: &[u8]) -> String {
+    let utf8 = std::str::from_utf8(bytes).is_ok();
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' if !utf8 => out.push_str("\\\\"),
+                '\n' | '\t' => out.push(c),
+                c if c.is_control() => out.extend(c.escape_default()),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 pub async fn retry(
@@ -108,4 +172,83 @@ pub async fn retry(
     let n = result?;
     println!("{n} dead letter(s) queued again; a running daemon processes them next");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::inbox::body_event_type;
+
+    #[test]
+    fn the_body_names_the_event_when_it_differs_from_the_header() {
+        let body = br#"{"action": "application.created", "data": {"type": "x"}}"#;
+        let from_body = body_event_type(body);
+        assert_eq!(from_body.as_deref(), Some("application.created"));
+        assert_eq!(
+            event_label(Some("candidate.updated"), from_body.as_deref()),
+            "application.created (header said: candidate.updated)"
+        );
+        assert_eq!(
+            event_label(Some("application.created"), from_body.as_deref()),
+            "application.created"
+        );
+        assert_eq!(
+            event_label(None, from_body.as_deref()),
+            "application.created (header said: -)"
+        );
+        assert_eq!(
+            event_label(Some("candidate.updated"), None),
+            "candidate.updated"
+        );
+        assert_eq!(event_label(None, None), "-");
+
+        // Each of the fields, in order; only top-level strings count.
+        assert_eq!(
+            body_event_type(br#"{"event": "a", "type": "b"}"#).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            body_event_type(br#"{"eventType": "e"}"#).as_deref(),
+            Some("e")
+        );
+        assert_eq!(
+            body_event_type(br#"{"type": 3, "eventType": "e"}"#).as_deref(),
+            Some("e")
+        );
+        assert_eq!(body_event_type(br#"{"data": {"event": "x"}}"#), None);
+        assert_eq!(body_event_type(br#"["event"]"#), None);
+        assert_eq!(body_event_type(b"event=x"), None);
+        assert_eq!(body_event_type(b"\xff{"), None);
+
+        // A body's event name cannot put control characters on the terminal.
+        let sneaky = body_event_type(br#"{"event": "a\u001b[2Jb"}"#);
+        let label = event_label(Some("h"), sneaky.as_deref());
+        assert!(!label.contains('\u{1b}'), "{label:?}");
+        assert_eq!(label, "a\\u{1b}[2Jb (header said: h)");
+        assert_eq!(event_label(Some("a\nb"), None), "a\\nb");
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_shown_escaped_with_its_length() {
+        let body = b"ok \xff\xfe a\\b \xe2\x82 \xe2\x82\xac\x1b[31m";
+        let shown = render_body(body);
+        assert!(shown.contains(&format!("{} bytes", body.len())), "{shown}");
+        assert!(shown.contains("not valid UTF-8"), "{shown}");
+        assert!(
+            shown.ends_with("ok \\xff\\xfe a\\\\b \\xe2\\x82 \u{20ac}\\u{1b}[31m\n"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains('\u{fffd}') && !shown.contains('\u{1b}'),
+            "{shown}"
+        );
+
+        // Text that is UTF-8 is shown as it is, control characters escaped.
+        assert_eq!(
+            render_body(b"a=1\tb\\c\n\x07"),
+            "body:\na=1\tb\\c\n\\u{7}\n"
+        );
+        // JSON pretty-printed.
+        assert_eq!(render_body(br#"{"a":1}"#), "body:\n{\n  \"a\": 1\n}\n");
+    }
 }

@@ -5,7 +5,7 @@
 
 use super::cron::{cron_schedule, CronSchedule};
 use super::interpolate;
-use super::locate::{line_col, path_at, span_of, KeyPath};
+use super::locate::{kind_at, line_col, path_at, span_of, KeyPath, Seg};
 use super::types::*;
 use super::{Config, ConfigError};
 use hirebridge_sdk::{RateLimit, Secret, Settings, StageCategory, StageMap};
@@ -150,11 +150,45 @@ impl Checker<'_> {
             }
             None => prefix.clone(),
         };
-        let message = e.message().trim().to_string();
+        let (key, message) = match secret_scope(&key) {
+            // serde quotes the offending value; under a secret key that is the secret.
+            Some((scope, expected)) => self.secret_message(key, scope, expected, e.message()),
+            None => (key, e.message().trim().to_string()),
+        };
         match offset {
             Some(o) => self.push_at(o, key.to_string(), message),
             None => self.at(&key, message),
         }
+    }
+
+    /// The message for a serde error at `key`, inside the secret key `scope`
+    /// that expects `expected`: what was expected and what type was found, never the value.
+    fn secret_message(
+        &self,
+        key: KeyPath,
+        scope: KeyPath,
+        expected: &str,
+        serde_message: &str,
+    ) -> (KeyPath, String) {
+        const NOT_SHOWN: &str = "the value is not shown: this key holds a secret";
+        let serde_message = serde_message.trim();
+        // These name keys written inside the secret's table, not values (a
+        // date-time where a table belongs is an "unknown field" of the key itself).
+        if key.0.len() > scope.0.len()
+            && (serde_message.starts_with("unknown field `")
+                || serde_message.starts_with("missing field `"))
+        {
+            return (key, serde_message.to_string());
+        }
+        let (at, expected) = match secret_expectation(&key) {
+            Some(expected) => (key, expected),
+            None => (scope, expected),
+        };
+        let message = match kind_at(self.doc, &at) {
+            Some(found) => format!("wrong type: expected {expected}, found {found} ({NOT_SHOWN})"),
+            None => format!("invalid value: expected {expected} ({NOT_SHOWN})"),
+        };
+        (at, message)
     }
 
     /// Deserializes the item at `path` on its own.
@@ -548,6 +582,107 @@ impl Checker<'_> {
         }
         ok
     }
+}
+
+// ---------------------------------------------------------------------------
+// Keys that hold secrets
+
+/// What a key that holds a secret expects, or `None` for other keys. Errors at
+/// these keys (and inside them) never show the value.
+pub(super) fn secret_expectation(path: &KeyPath) -> Option<&'static str> {
+    let segs: Vec<Option<&str>> = path
+        .0
+        .iter()
+        .map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        })
+        .collect();
+    Some(match segs.as_slice() {
+        [Some("database"), Some("url")] => "a string (a postgres:// URL)",
+        [Some("connectors"), None, Some("credentials")] => {
+            "a table (credentials = { api_key = \"...\" })"
+        }
+        [Some("connectors"), None, Some("credentials"), Some("api_key")] => "a string",
+        [Some("connectors"), None, Some("webhook_secrets")] => "an array of strings",
+        [Some("connectors"), None, Some("webhook_secrets"), None] => "a string",
+        [Some("sinks"), None, Some("secrets")] => "an array of strings (whsec_<base64>)",
+        [Some("sinks"), None, Some("secrets"), None] => "a string (whsec_<base64>)",
+        // A sink's URL may carry a password, its headers a token.
+        [Some("sinks"), None, Some("url")] => "a string (an http:// or https:// URL)",
+        [Some("sinks"), None, Some("headers")] => "a table of strings",
+        [Some("sinks"), None, Some("headers"), Some(_)] => "a string",
+        _ => return None,
+    })
+}
+
+/// The innermost secret key that `path` is or lies inside, with what it expects.
+fn secret_scope(path: &KeyPath) -> Option<(KeyPath, &'static str)> {
+    (1..=path.0.len()).rev().find_map(|n| {
+        let prefix = KeyPath(path.0[..n].to_vec());
+        secret_expectation(&prefix).map(|expected| (prefix, expected))
+    })
+}
+
+/// Every string written under a secret key of `doc`, so a message that
+/// quotes one by any route can be redacted.
+pub(super) fn secret_strings(doc: &ImDocument<String>) -> Vec<String> {
+    fn strings_in(value: &toml_edit::Value, out: &mut Vec<String>) {
+        match value {
+            toml_edit::Value::String(s) => out.push(s.value().clone()),
+            toml_edit::Value::Array(a) => a.iter().for_each(|v| strings_in(v, out)),
+            toml_edit::Value::InlineTable(t) => t.iter().for_each(|(_, v)| strings_in(v, out)),
+            _ => {}
+        }
+    }
+    fn walk(item: &toml_edit::Item, path: &KeyPath, secret: bool, out: &mut Vec<String>) {
+        let secret = secret || secret_expectation(path).is_some();
+        match item {
+            toml_edit::Item::Table(t) => t
+                .iter()
+                .for_each(|(k, v)| walk(v, &path.key(k), secret, out)),
+            toml_edit::Item::ArrayOfTables(a) => {
+                for (i, t) in a.iter().enumerate() {
+                    let here = path.index(i);
+                    let secret = secret || secret_expectation(&here).is_some();
+                    t.iter()
+                        .for_each(|(k, v)| walk(v, &here.key(k), secret, out));
+                }
+            }
+            toml_edit::Item::Value(v) => walk_value(v, path, secret, out),
+            toml_edit::Item::None => {}
+        }
+    }
+    fn walk_value(value: &toml_edit::Value, path: &KeyPath, secret: bool, out: &mut Vec<String>) {
+        if secret || secret_expectation(path).is_some() {
+            return strings_in(value, out);
+        }
+        match value {
+            toml_edit::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| walk_value(v, &path.index(i), false, out)),
+            toml_edit::Value::InlineTable(t) => t
+                .iter()
+                .for_each(|(k, v)| walk_value(v, &path.key(k), false, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(doc.as_item(), &KeyPath::default(), false, &mut out);
+    out
+}
+
+/// Replaces every secret string of `doc` in `message` (short ones, which
+/// would mangle ordinary words, excepted).
+pub(super) fn redact(message: &str, secrets: &[String]) -> String {
+    let mut message = message.to_string();
+    for secret in secrets {
+        if secret.chars().count() >= 6 && message.contains(secret.as_str()) {
+            message = message.replace(secret.as_str(), "**REDACTED**");
+        }
+    }
+    message
 }
 
 /// Decodes a Standard Webhooks secret: `whsec_` followed by base64 key bytes.

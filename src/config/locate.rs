@@ -60,21 +60,18 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     offset
 }
 
-/// The span of the value at `path`; for a table without the key, the table's
-/// header, so "missing key" errors point at the right `[[connectors]]`.
-pub fn span_of(doc: &ImDocument<String>, path: &KeyPath) -> Option<Range<usize>> {
-    /// A place in the document: tables, values and the tables of `[[arrays]]`
-    /// are different types in toml_edit.
-    #[derive(Clone, Copy)]
-    enum Node<'a> {
-        Item(&'a Item),
-        Table(&'a toml_edit::Table),
-        Value(&'a Value),
-    }
-    let mut node = Node::Item(doc.as_item());
-    let mut best = None;
-    for seg in &path.0 {
-        let next = match (seg, node) {
+/// A place in the document: tables, values and the tables of `[[arrays]]`
+/// are different types in toml_edit.
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Item(&'a Item),
+    Table(&'a toml_edit::Table),
+    Value(&'a Value),
+}
+
+impl<'a> Node<'a> {
+    fn child(self, seg: &Seg) -> Option<Node<'a>> {
+        match (seg, self) {
             (Seg::Key(k), Node::Item(Item::Table(t))) | (Seg::Key(k), Node::Table(t)) => {
                 t.get(k).map(Node::Item)
             }
@@ -84,19 +81,61 @@ pub fn span_of(doc: &ImDocument<String>, path: &KeyPath) -> Option<Range<usize>>
             (Seg::Index(i), Node::Item(Item::Value(Value::Array(a))))
             | (Seg::Index(i), Node::Value(Value::Array(a))) => a.get(*i).map(Node::Value),
             _ => None,
-        };
-        let Some(next) = next else {
-            return best;
-        };
-        let span = match &next {
+        }
+    }
+
+    fn span(self) -> Option<Range<usize>> {
+        match self {
             Node::Item(item) => item_span(item),
             Node::Table(t) => t.span(),
             Node::Value(v) => v.span(),
+        }
+    }
+}
+
+/// The span of the value at `path`; for a table without the key, the table's
+/// header, so "missing key" errors point at the right `[[connectors]]`.
+pub fn span_of(doc: &ImDocument<String>, path: &KeyPath) -> Option<Range<usize>> {
+    let mut node = Node::Item(doc.as_item());
+    let mut best = None;
+    for seg in &path.0 {
+        let Some(next) = node.child(seg) else {
+            return best;
         };
-        best = span.or(best);
+        best = next.span().or(best);
         node = next;
     }
     best
+}
+
+/// What TOML type the value at `path` has ("a string", "an array of tables"),
+/// without its value; `None` when there is nothing at `path`.
+pub fn kind_at(doc: &ImDocument<String>, path: &KeyPath) -> Option<&'static str> {
+    let mut node = Node::Item(doc.as_item());
+    for seg in &path.0 {
+        node = node.child(seg)?;
+    }
+    Some(match node {
+        Node::Item(Item::None) => return None,
+        Node::Item(Item::Table(_)) | Node::Table(_) => "a table",
+        Node::Item(Item::ArrayOfTables(_)) => "an array of tables",
+        Node::Item(Item::Value(v)) | Node::Value(v) => value_kind(v),
+    })
+}
+
+fn value_kind(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date-time",
+        Value::InlineTable(_) => "a table",
+        Value::Array(a) if !a.is_empty() && a.iter().all(|v| v.is_inline_table()) => {
+            "an array of tables"
+        }
+        Value::Array(_) => "an array",
+    }
 }
 
 fn item_span(item: &Item) -> Option<Range<usize>> {

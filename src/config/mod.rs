@@ -152,6 +152,10 @@ impl Config {
             }
         }
         let mut errors = checker.errors;
+        let secrets = checks::secret_strings(&doc);
+        for e in &mut errors {
+            e.message = checks::redact(&e.message, &secrets);
+        }
         errors.sort_by_key(|e| (e.line, e.column));
         Err(ConfigErrors { errors })
     }
@@ -262,6 +266,217 @@ secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
         assert!(
             !errors.contains("topsecret") && !errors.contains("db-pass-999"),
             "{errors}"
+        );
+    }
+
+    /// Every key that holds a secret, written with every wrong TOML type, with
+    /// the value given literally or through `${VAR}`: the errors name the file,
+    /// line, key and expected type, and never contain the value.
+    #[test]
+    fn no_error_at_a_secret_key_shows_the_value() {
+        let env = |name: &str| match name {
+            "HB_SECRET_STR" => Some("zq-env-secret-9f1".to_string()),
+            "HB_SECRET_NUM" => Some("4242424242424242".to_string()),
+            _ => None,
+        };
+        // (TOML value, fragments of it that must not appear, its type).
+        let values: &[(&str, &[&str], &str)] = &[
+            (
+                "\"zq-plain-secret-1a2\"",
+                &["zq-plain-secret-1a2"],
+                "string",
+            ),
+            ("\"${HB_SECRET_STR}\"", &["zq-env-secret-9f1"], "string"),
+            ("987654321987", &["987654321987"], "integer"),
+            ("${HB_SECRET_NUM}", &["4242424242424242"], "integer"),
+            ("31415.926535", &["31415.926535", "31415"], "float"),
+            ("true", &["true"], "boolean"),
+            (
+                "1979-05-27T07:32:00.999Z",
+                &["1979-05-27", "07:32"],
+                "datetime",
+            ),
+            (
+                "[\"zq-in-array-3b4\"]",
+                &["zq-in-array-3b4"],
+                "array of strings",
+            ),
+            (
+                "[\"${HB_SECRET_STR}\"]",
+                &["zq-env-secret-9f1"],
+                "array of strings",
+            ),
+            ("[987654321987]", &["987654321987"], "array"),
+            ("[[\"zq-nested-5c6\"]]", &["zq-nested-5c6"], "array"),
+            ("{ k = \"zq-in-table-7d8\" }", &["zq-in-table-7d8"], "table"),
+            ("{ api_key = 987654321987 }", &["987654321987"], "table"),
+            (
+                "{ api_key = [\"zq-in-table-7d8\"] }",
+                &["zq-in-table-7d8"],
+                "table",
+            ),
+            (
+                "[{ k = \"zq-aot-9e0\" }]",
+                &["zq-aot-9e0"],
+                "array of tables",
+            ),
+        ];
+        // (text before the value, text after it, the key, what it expects, the
+        // right types (not tried), and the header of a `[[...]]` form, if any).
+        type Key = (
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static str,
+            &'static [&'static str],
+            Option<&'static str>,
+        );
+        let keys: &[Key] = &[
+            ("[database]\nurl = ", "\n", "database.url", "a string", &["string"], Some("[[database.url]]")),
+            (
+                "[[connectors]]\nid = \"c\"\nprovider = \"goodfit\"\ncredentials = ",
+                "\n",
+                "connectors[0].credentials",
+                "a table",
+                &["table"],
+                Some("[[connectors]]\nid = \"c\"\nprovider = \"goodfit\"\n[[connectors.credentials]]"),
+            ),
+            (
+                "[[connectors]]\nid = \"c\"\nprovider = \"goodfit\"\n[connectors.credentials]\napi_key = ",
+                "\n",
+                "connectors[0].credentials.api_key",
+                "a string",
+                &["string"],
+                Some("[[connectors]]\nid = \"c\"\nprovider = \"goodfit\"\n[[connectors.credentials.api_key]]"),
+            ),
+            (
+                "[[connectors]]\nid = \"c\"\nprovider = \"goodfit\"\ncredentials = { api_key = ",
+                " }\n",
+                "connectors[0].credentials.api_key",
+                "a string",
+                &["string"],
+                None,
+            ),
+            (
+                concat!("[[connectors]]\nid = \"c\"\nprovider = \"kit\"\n", "webhook_secrets = "),
+                "\n",
+                "connectors[0].webhook_secrets",
+                "an array of strings",
+                &["array of strings"],
+                Some(concat!("[[connectors]]\nid = \"c\"\nprovider = \"kit\"\n", "[[connectors.webhook_secrets]]")),
+            ),
+            (
+                "[[connectors]]\nid = \"c\"\nprovider = \"kit\"\nwebhook_secrets = [\"ok-secret\", ",
+                "]\n",
+                "connectors[0].webhook_secrets[1]",
+                "a string",
+                &["string"],
+                None,
+            ),
+            (
+                "[[sinks]]\nid = \"s\"\nkind = \"webhook\"\nurl = \"https://example.com/x\"\nsecrets = ",
+                "\n",
+                "sinks[0].secrets",
+                "an array of strings",
+                &["array of strings"],
+                Some("[[sinks]]\nid = \"s\"\nkind = \"webhook\"\nurl = \"https://example.com/x\"\n[[sinks.secrets]]"),
+            ),
+            (
+                "[[sinks]]\nid = \"s\"\nkind = \"webhook\"\nurl = \"https://example.com/x\"\nsecrets = [",
+                "]\n",
+                "sinks[0].secrets[0]",
+                "a string",
+                &["string"],
+                None,
+            ),
+            (
+                "[[sinks]]\nid = \"s\"\nkind = \"webhook\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\nurl = ",
+                "\n",
+                "sinks[0].url",
+                "a string",
+                &["string"],
+                None,
+            ),
+            (
+                "[[sinks]]\nid = \"s\"\nkind = \"webhook\"\nurl = \"https://example.com/x\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\nheaders = { Authorization = ",
+                " }\n",
+                "sinks[0].headers.Authorization",
+                "a string",
+                &["string"],
+                None,
+            ),
+        ];
+        let mut tried = 0;
+        for &(before, after, key, expected, right, aot_header) in keys {
+            let mut cases: Vec<(String, &[&str], usize)> = Vec::new();
+            for &(value, fragments, kind) in values {
+                let is_table = kind == "table";
+                let tables_only = value.contains("api_key");
+                if right.contains(&kind)
+                    // { api_key = <wrong> } is a wrong type inside credentials,
+                    // elsewhere the same as any table.
+                    || (tables_only && key != "connectors[0].credentials")
+                    || (is_table && !tables_only && key == "connectors[0].credentials")
+                {
+                    continue;
+                }
+                let text = format!("{before}{value}{after}");
+                let line = before.matches('\n').count() + 1;
+                cases.push((text, fragments, line));
+            }
+            if let Some(header) = aot_header {
+                let text = format!("{header}\nk = \"zq-aot-header-1f2\"\n");
+                let line = header.matches('\n').count() + 1;
+                cases.push((text, &["zq-aot-header-1f2"], line));
+            }
+            for (text, fragments, line) in cases {
+                tried += 1;
+                let errors = Config::from_str_with_env(&text, Path::new("t.toml"), &env)
+                    .expect_err(&format!("a wrong type must be an error:\n{text}"));
+                let display = errors.to_string();
+                let debug = format!("{errors:?}");
+                for fragment in fragments {
+                    assert!(
+                        !display.contains(fragment) && !debug.contains(fragment),
+                        "{fragment:?} shown for {key}:\n{text}\n--\n{display}\n{debug}"
+                    );
+                }
+                // Still: file, line, key and the expected type.
+                let wanted_key =
+                    if key == "connectors[0].credentials" && text.contains("api_key = ") {
+                        "connectors[0].credentials.api_key"
+                    } else {
+                        key
+                    };
+                let wanted_expected = if wanted_key == key {
+                    expected
+                } else {
+                    "a string"
+                };
+                assert!(
+                    errors.errors.iter().any(|e| e.file == Path::new("t.toml")
+                        && e.line == line
+                        && ((e.key == wanted_key
+                            && e.message.contains(&format!("expected {wanted_expected}")))
+                            // A wrong element of a list: the element's key and type.
+                            || (e.key.starts_with(&format!("{wanted_key}["))
+                                && e.message.contains("expected a string")))),
+                    "no error at t.toml:{line} for {wanted_key} expecting {wanted_expected}:\n{text}\n--\n{display}"
+                );
+            }
+        }
+        assert!(tried > 80, "{tried} cases");
+
+        // And whatever route a message takes, the strings under secret keys are cut out of it.
+        let doc = ImDocument::parse(
+            "[[connectors]]\ncredentials = { api_key = \"zq-any-route-2a3\" }\n".to_string(),
+        )
+        .unwrap();
+        let secrets = checks::secret_strings(&doc);
+        assert_eq!(secrets, ["zq-any-route-2a3"]);
+        assert_eq!(
+            checks::redact("bad key zq-any-route-2a3 here", &secrets),
+            "bad key **REDACTED** here"
         );
     }
 

@@ -158,10 +158,40 @@ impl ConnectorConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct Credentials {
     pub api_key: Option<Secret>,
+}
+
+/// A table only: serde's derive would also take an array (`credentials =
+/// ["..."]`) as the fields in order.
+impl<'de> Deserialize<'de> for Credentials {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Credentials;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Credentials, A::Error> {
+                let mut credentials = Credentials::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "api_key" if credentials.api_key.is_some() => {
+                            return Err(serde::de::Error::duplicate_field("api_key"))
+                        }
+                        "api_key" => credentials.api_key = Some(map.next_value()?),
+                        other => return Err(serde::de::Error::unknown_field(other, &["api_key"])),
+                    }
+                }
+                Ok(credentials)
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 /// Overrides the provider's documented request rate.

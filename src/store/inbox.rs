@@ -18,17 +18,30 @@ pub struct OwnedDelivery {
 }
 
 /// Stores many deliveries in one statement and one commit (group commit for
-/// concurrent requests). Returns, per delivery, whether it was new.
+/// concurrent requests). Returns, per delivery in input order, whether it was new.
+///
+/// Rows are inserted in (connector_id, dedup_key) order: two daemons storing the
+/// same deliveries at once then take the unique index's locks in the same order,
+/// so one waits for the other instead of both deadlocking.
 pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<bool>, sqlx::Error> {
     let mut tx = super::begin(pool).await?;
-    let connectors: Vec<&str> = batch.iter().map(|d| d.connector_id.as_str()).collect();
-    let keys: Vec<&str> = batch.iter().map(|d| d.dedup_key.as_str()).collect();
-    let types: Vec<Option<&str>> = batch.iter().map(|d| d.event_type.as_deref()).collect();
-    let headers: Vec<Value> = batch.iter().map(|d| d.headers.clone()).collect();
-    let bodies: Vec<&[u8]> = batch.iter().map(|d| d.body.as_slice()).collect();
+    // A stable sort: of identical deliveries, the first in the batch is inserted.
+    let mut sorted: Vec<&OwnedDelivery> = batch.iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.connector_id.as_str(), a.dedup_key.as_str())
+            .cmp(&(b.connector_id.as_str(), b.dedup_key.as_str()))
+    });
+    let connectors: Vec<&str> = sorted.iter().map(|d| d.connector_id.as_str()).collect();
+    let keys: Vec<&str> = sorted.iter().map(|d| d.dedup_key.as_str()).collect();
+    let types: Vec<Option<&str>> = sorted.iter().map(|d| d.event_type.as_deref()).collect();
+    let headers: Vec<&Value> = sorted.iter().map(|d| &d.headers).collect();
+    let bodies: Vec<&[u8]> = sorted.iter().map(|d| d.body.as_slice()).collect();
     let inserted: Vec<(String, String)> = sqlx::query_as(
         "insert into hiring.inbox (connector_id, dedup_key, event_type, headers, body)
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[])
+         select c, k, t, h, b
+           from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[])
+                with ordinality as u(c, k, t, h, b, n)
+          order by n
          on conflict (connector_id, dedup_key) do nothing
          returning connector_id, dedup_key",
     )
@@ -213,11 +226,43 @@ pub async fn fail(
 pub struct DeadLetter {
     pub id: i64,
     pub connector_id: String,
+    /// The event name stored at receipt (from the provider's header).
     pub event_type: Option<String>,
+    /// The event name the body itself gives, when it is JSON with one (see
+    /// [`body_event_type`]); it can differ from the header's.
+    pub body_event_type: Option<String>,
     pub status: String,
     pub attempts: i32,
     pub received_at: DateTime<Utc>,
     pub last_error: Option<String>,
+}
+
+/// The top-level fields a provider's JSON body names its event in, in the order tried.
+pub const BODY_EVENT_FIELDS: &[&str] = &["event", "action", "type", "eventType"];
+
+/// The event name a delivery's body gives: the first of [`BODY_EVENT_FIELDS`]
+/// that is a top-level string of a JSON object body.
+pub fn body_event_type(body: &[u8]) -> Option<String> {
+    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
+        return None;
+    };
+    BODY_EVENT_FIELDS
+        .iter()
+        .find_map(|field| object.get(*field).and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+fn dead_letter(r: &sqlx::postgres::PgRow, body: &[u8]) -> Result<DeadLetter, sqlx::Error> {
+    Ok(DeadLetter {
+        id: r.try_get("id")?,
+        connector_id: r.try_get("connector_id")?,
+        event_type: r.try_get("event_type")?,
+        body_event_type: body_event_type(body),
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        received_at: r.try_get("received_at")?,
+        last_error: r.try_get("last_error")?,
+    })
 }
 
 pub async fn dead_letters(
@@ -225,24 +270,17 @@ pub async fn dead_letters(
     connector: Option<&str>,
 ) -> Result<Vec<DeadLetter>, sqlx::Error> {
     let rows = sqlx::query(
-        "select id, connector_id, event_type, status, attempts, received_at, last_error
+        "select id, connector_id, event_type, status, attempts, received_at, last_error, body
            from hiring.inbox where status = 'dead' and ($1::text is null or connector_id = $1)
           order by id",
     )
     .bind(connector)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
+    rows.iter()
         .map(|r| {
-            Ok(DeadLetter {
-                id: r.try_get("id")?,
-                connector_id: r.try_get("connector_id")?,
-                event_type: r.try_get("event_type")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                received_at: r.try_get("received_at")?,
-                last_error: r.try_get("last_error")?,
-            })
+            let body: Vec<u8> = r.try_get("body")?;
+            dead_letter(r, &body)
         })
         .collect()
 }
@@ -257,18 +295,8 @@ pub async fn body(pool: &PgPool, id: i64) -> Result<Option<(DeadLetter, Vec<u8>)
     .fetch_optional(pool)
     .await?;
     row.map(|r| {
-        Ok((
-            DeadLetter {
-                id: r.try_get("id")?,
-                connector_id: r.try_get("connector_id")?,
-                event_type: r.try_get("event_type")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                received_at: r.try_get("received_at")?,
-                last_error: r.try_get("last_error")?,
-            },
-            r.try_get("body")?,
-        ))
+        let body: Vec<u8> = r.try_get("body")?;
+        Ok((dead_letter(&r, &body)?, body))
     })
     .transpose()
 }

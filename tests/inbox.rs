@@ -1,0 +1,181 @@
+//! The webhook inbox's grouped insert under concurrency: two daemons (two
+//! pools) storing the same deliveries at once, in opposite orders, must neither
+//! deadlock nor store a delivery twice.
+
+mod support;
+
+use hirebridge::store::inbox::{store_batch, OwnedDelivery};
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+
+fn delivery(round: usize, n: usize, body: &str) -> OwnedDelivery {
+    OwnedDelivery {
+        // Two connectors, so the order is by connector and then key.
+        connector_id: if n % 2 == 0 { "kit-a" } else { "kit-b" }.to_string(),
+        dedup_key: format!("r{round}-k{n:03}"),
+        event_type: Some("subscriber.created".into()),
+        headers: json!({}),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_batches_in_opposite_orders_on_two_pools_neither_fail_nor_duplicate() {
+    const ROUNDS: usize = 50;
+    const KEYS: usize = 200;
+    let db = support::TestDb::migrated().await;
+    let other = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&db.url)
+        .await
+        .expect("a second pool, as a second daemon");
+
+    for round in 0..ROUNDS {
+        let forward: Vec<OwnedDelivery> = (0..KEYS).map(|n| delivery(round, n, "{}")).collect();
+        let backward: Vec<OwnedDelivery> = forward.iter().rev().cloned().collect();
+        let (pool_a, pool_b) = (db.pool.clone(), other.clone());
+        let a = tokio::spawn(async move { store_batch(&pool_a, &forward).await });
+        let b = tokio::spawn(async move { store_batch(&pool_b, &backward).await });
+        let a = a
+            .await
+            .expect("task")
+            .unwrap_or_else(|e| panic!("round {round}, forward batch: {e}"));
+        let b = b
+            .await
+            .expect("task")
+            .unwrap_or_else(|e| panic!("round {round}, backward batch: {e}"));
+        assert_eq!((a.len(), b.len()), (KEYS, KEYS));
+        for n in 0..KEYS {
+            // b is in reverse order: its item KEYS-1-n is key n.
+            assert!(
+                a[n] != b[KEYS - 1 - n],
+                "round {round}, key {n}: exactly one of the two stores it as new ({} and {})",
+                a[n],
+                b[KEYS - 1 - n]
+            );
+        }
+    }
+
+    let (rows, keys): (i64, i64) = sqlx::query_as(
+        "select count(*), count(distinct (connector_id, dedup_key)) from hiring.inbox",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(
+        (rows, keys),
+        ((ROUNDS * KEYS) as i64, (ROUNDS * KEYS) as i64)
+    );
+    other.close().await;
+}
+
+#[tokio::test]
+async fn the_first_of_duplicates_in_one_batch_is_the_new_one_and_results_keep_input_order() {
+    let db = support::TestDb::migrated().await;
+    // Out of key order, with a duplicate of the last key and one already stored.
+    let stored = store_batch(&db.pool, &[delivery(0, 3, "earlier")])
+        .await
+        .expect("store");
+    assert_eq!(stored, [true]);
+    let batch = [
+        delivery(0, 9, "first 9"),
+        delivery(0, 1, "first 1"),
+        delivery(0, 3, "again 3"),
+        delivery(0, 9, "second 9"),
+        delivery(0, 5, "first 5"),
+        delivery(0, 1, "second 1"),
+    ];
+    let fresh = store_batch(&db.pool, &batch).await.expect("store");
+    assert_eq!(fresh, [true, true, false, false, true, false]);
+    let bodies: Vec<(String, Vec<u8>)> =
+        sqlx::query_as("select dedup_key, body from hiring.inbox order by dedup_key")
+            .fetch_all(&db.pool)
+            .await
+            .expect("bodies");
+    let bodies: Vec<(String, String)> = bodies
+        .into_iter()
+        .map(|(k, b)| (k, String::from_utf8_lossy(&b).into_owned()))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            ("r0-k001".to_string(), "first 1".to_string()),
+            ("r0-k003".to_string(), "earlier".to_string()),
+            ("r0-k005".to_string(), "first 5".to_string()),
+            ("r0-k009".to_string(), "first 9".to_string()),
+        ]
+    );
+}
+
+/// `hirebridge dlq list` and `show` on dead letters whose header and body
+/// disagree on the event, and one whose body is not UTF-8.
+#[tokio::test]
+async fn dlq_shows_the_bodys_event_and_never_raw_bytes() {
+    let db = support::TestDb::migrated().await;
+    let mismatched = OwnedDelivery {
+        event_type: Some("candidate.updated".into()),
+        ..delivery(0, 1, r#"{"action": "application.created", "id": 7}"#)
+    };
+    let binary = OwnedDelivery {
+        body: b"\xff\xfe raw \x1b[2J".to_vec(),
+        ..delivery(0, 2, "")
+    };
+    store_batch(&db.pool, &[mismatched, binary])
+        .await
+        .expect("store");
+    let dead: Vec<(String, i64)> = sqlx::query_as(
+        "update hiring.inbox set status = 'dead', last_error = 'test'
+         returning dedup_key, id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("dead");
+    let id_of = |key: &str| {
+        dead.iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, id)| id.to_string())
+            .expect("stored")
+    };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("hirebridge.toml");
+    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).expect("config");
+    let run = |args: Vec<String>| {
+        let config = config.clone();
+        async move {
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hirebridge"))
+                .arg("dlq")
+                .args(&args)
+                .arg("--config")
+                .arg(&config)
+                .output()
+                .await
+                .expect("run hirebridge");
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // Nothing on the terminal that is not UTF-8, and no escape sequences.
+            String::from_utf8(out.stdout).expect("stdout is UTF-8")
+        }
+    };
+
+    let list = run(vec!["list".into()]).await;
+    assert!(
+        list.contains("application.created (header said: candidate.updated)"),
+        "{list}"
+    );
+    let show = run(vec!["show".into(), id_of("r0-k001")]).await;
+    assert!(
+        show.contains("event:     application.created (header said: candidate.updated)"),
+        "{show}"
+    );
+    let show = run(vec!["show".into(), id_of("r0-k002")]).await;
+    assert!(show.contains("11 bytes, not valid UTF-8"), "{show}");
+    assert!(show.contains("\\xff\\xfe raw \\u{1b}[2J"), "{show}");
+    assert!(
+        !show.contains('\u{1b}') && !show.contains('\u{fffd}'),
+        "{show}"
+    );
+}
