@@ -78,11 +78,9 @@ pub async fn heartbeat(pool: PgPool, owner: String, mut stop: watch::Receiver<bo
         .bind(std::process::id() as i32)
         .bind(env!("CARGO_PKG_VERSION"));
         match tokio::time::timeout(HEARTBEAT, beat.execute(&pool)).await {
-            Ok(Ok(_)) => {
-                if failing {
-                    tracing::info!("heartbeat restored");
-                    failing = false;
-                }
+            Ok(Ok(_)) if failing => {
+                tracing::info!("heartbeat restored");
+                failing = false;
             }
             Ok(Err(e)) if !failing => {
                 failing = true;
@@ -174,7 +172,7 @@ pub fn holder_from(row: &sqlx::postgres::PgRow) -> Result<Option<Holder>, sqlx::
 mod tests {
     #[test]
     fn the_predicates_are_plain_sql() {
-        assert!(crate::lease_held!("c").contains("c.lease_owner = "));
+        assert!(crate::lease_held!("c").contains("h.owner = c.lease_owner and"));
         assert!(crate::lease_free!("d").starts_with("(not (d.lease_owner"));
         // LIVENESS and the SQL interval agree.
         assert!(crate::lease_held!("x").contains("interval '3 seconds'"));
