@@ -148,7 +148,7 @@ async fn schedule_loop(
                 .holder
                 .as_ref()
                 .filter(|_| early && resume_tries < MAX_RESUME_TRIES)
-                .map(|h| Duration::from_secs(h.expires_in_secs.clamp(0, 10) as u64 + 1));
+                .map(|h| Duration::from_secs(h.expires_in_secs.clamp(1, 10) as u64));
             if let Some(wait) = lapse {
                 tracing::info!(connector = %handle.id, stream = stream.name, retry_in = ?wait, "unfinished pass is still leased; trying again when the lease lapses");
                 failed.push(stream.clone());

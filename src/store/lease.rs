@@ -179,3 +179,23 @@ mod tests {
         assert_eq!(super::LIVENESS.as_secs(), 3);
     }
 }
+
+#[cfg(test)]
+mod holder_tests {
+    use super::Holder;
+
+    #[test]
+    fn status_says_who_holds_a_lease_and_flags_a_silent_holder() {
+        let live = Holder {
+            owner: "host:42:abc".into(),
+            expires_in_secs: 2,
+            silent: false,
+        };
+        assert_eq!(live.to_string(), "leased by host:42:abc, expires in 2 s");
+        let silent = Holder {
+            silent: true,
+            ..live
+        };
+        assert!(silent.to_string().contains("stopped heartbeating"));
+    }
+}

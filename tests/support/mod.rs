@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod process;
 pub mod receiver;
 
 use hirebridge::store::cluster::{find_binaries, free_port};

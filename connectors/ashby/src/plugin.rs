@@ -114,6 +114,12 @@ mod sim_plugin {
             Some(self.server.base_url())
         }
 
+        fn set_latency(&self, latency: std::time::Duration) {
+            let mut faults = self.sim.faults();
+            faults.latency = latency;
+            self.sim.set_faults(faults);
+        }
+
         fn describe(&self) -> Vec<String> {
             let mut lines = vec!["API key: HTTP Basic, the key as user name".to_string()];
             lines.extend(

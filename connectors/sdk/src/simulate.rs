@@ -38,6 +38,9 @@ pub trait RunningSimulator: Send + Sync {
     fn base_url(&self) -> Option<String>;
     /// What the simulator holds, a line each, for `simulate` and `demo`.
     fn describe(&self) -> Vec<String>;
+    /// Adds `latency` to every API request from now on (recovery tests and
+    /// `bench`); providers without an API ignore it.
+    fn set_latency(&self, _latency: std::time::Duration) {}
     /// From now on, changes are also sent as this provider's signed webhooks to `url`.
     fn send_webhooks_to(&self, url: &str, secret: &str);
     /// Makes one change at the provider (chosen by `n`), sent as a webhook when

@@ -259,6 +259,15 @@ impl Simulator {
 
     /// Replaces the active faults; `storm_429` restarts its countdown and the
     /// rate limit its window.
+    /// The faults as last set.
+    pub fn faults(&self) -> Faults {
+        self.inner
+            .faults
+            .read()
+            .map(|f| f.clone())
+            .unwrap_or_default()
+    }
+
     pub fn set_faults(&self, faults: Faults) {
         let kit = &self.inner.kit;
         kit.set_error_per_mille(per_mille(faults.error_rate));

@@ -89,6 +89,10 @@ impl RunningSimulator for Running {
         Some(self.server.base_url())
     }
 
+    fn set_latency(&self, latency: std::time::Duration) {
+        self.sim.faults().set_latency(latency);
+    }
+
     fn describe(&self) -> Vec<String> {
         let config = &self.sim.inner().config;
         let mut lines = vec![
