@@ -142,7 +142,8 @@ impl App {
                 return Ok(());
             }
         };
-        let engine = match start_engine(&db, self.connectors.clone()).await {
+        let migrations_deadline = std::time::Instant::now() + self.config.database.connect_timeout;
+        let engine = match start_engine(&db, self.connectors.clone(), migrations_deadline).await {
             Ok(engine) => engine,
             Err(e) => {
                 admin.abort();
@@ -228,8 +229,9 @@ fn serve(
 async fn start_engine(
     db: &Database,
     connectors: Vec<Arc<ConnectorHandle>>,
+    migrations_deadline: std::time::Instant,
 ) -> Result<Arc<Engine>, AppError> {
-    store::migrate(&db.pool).await?;
+    store::migrate_until(&db.pool, migrations_deadline).await?;
     let engine = Engine::new(db.pool.clone(), connectors)
         .await
         .map_err(|e| AppError::Store(StoreError::Sql(e)))?;

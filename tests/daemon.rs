@@ -131,6 +131,44 @@ async fn unreachable_database_is_a_clear_error_without_the_password() {
 }
 
 #[tokio::test]
+async fn connect_timeout_bounds_the_wait_and_the_error_names_its_cause_once() {
+    // Nothing listens on this port: every attempt is refused.
+    let port = hirebridge::store::cluster::free_port().unwrap();
+    let url = format!("postgres://hb:pw-5ecr3t-value@127.0.0.1:{port}/hb");
+    let app = App::bind(daemon_config(&url, "2s")).await.unwrap();
+    let started = Instant::now();
+    let err = app.run(std::future::pending()).await.unwrap_err();
+    let waited = started.elapsed();
+    let text = format!("{:?}", anyhow::Error::from(err));
+    assert_eq!(
+        text.matches("connection refused").count(),
+        1,
+        "the cause, said once: {text}"
+    );
+    assert!(!text.contains("pool timed out"), "{text}");
+    assert!(!text.contains("pw-5ecr3t-value"), "password leaked: {text}");
+    // An upper bound, not a hint (it used to give up after 41 s for "2s").
+    assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+}
+
+#[tokio::test]
+async fn migrations_wait_for_a_database_that_went_away_until_the_deadline() {
+    let port = hirebridge::store::cluster::free_port().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(200))
+        .connect_lazy(&format!("postgres://hb:pw@127.0.0.1:{port}/hb"))
+        .unwrap();
+    let started = Instant::now();
+    let err =
+        hirebridge::store::migrate_until(&pool, std::time::Instant::now() + Duration::from_secs(1))
+            .await
+            .unwrap_err();
+    // Retried until the deadline instead of failing at the first refusal.
+    assert!(started.elapsed() >= Duration::from_millis(900), "{err}");
+    assert!(err.to_string().contains("not reachable"), "{err}");
+}
+
+#[tokio::test]
 async fn run_polls_every_stream_on_its_cron_schedule() {
     let db = support::TestDb::migrated().await;
     let sim = hirebridge_ashby::sim::Simulator::new(hirebridge_ashby::sim::SimConfig {

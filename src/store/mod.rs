@@ -48,12 +48,8 @@ pub enum StoreError {
     Cluster(#[from] ClusterError),
     #[error("database URL is not valid: {0}")]
     InvalidUrl(String),
-    #[error("database not reachable after {waited:?}: {source}")]
-    Unreachable {
-        waited: Duration,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("database not reachable after {waited:.1?}: {cause}")]
+    Unreachable { waited: Duration, cause: String },
     #[error("applying migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
@@ -144,6 +140,9 @@ impl Default for PoolSettings {
 
 /// Opens a pool, retrying with exponential backoff and jitter until
 /// `connect_timeout` has passed: the database may come up after the daemon.
+/// `connect_timeout` is an upper bound (each attempt is cut to the time left),
+/// and a failure names its cause once (connection refused, authentication,
+/// DNS, timed out), not the pool's "timed out".
 pub async fn connect(url: &SecretString, settings: &PoolSettings) -> Result<PgPool, StoreError> {
     // The parse error of a URL can echo it, password included: keep only its kind.
     let options = PgConnectOptions::from_str(url.expose_secret())
@@ -154,51 +153,112 @@ pub async fn connect(url: &SecretString, settings: &PoolSettings) -> Result<PgPo
             format!("{}", settings.statement_timeout.as_millis()),
         )]);
     let started = Instant::now();
-    // Retries until `connect_timeout`, the last wait cut to the time left, so
-    // the whole window is used (a jittered total-delay budget could stop early).
     let deadline = started + settings.connect_timeout;
+    retry_until(deadline, "connecting to the database", || async {
+        // One direct connection first: its error is the real cause (a pool
+        // would retry it internally and report only that it timed out).
+        let conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?;
+        sqlx::Connection::close(conn).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(settings.min_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_lazy_with(options.clone());
+        sqlx::query("select 1").execute(&pool).await?;
+        Ok(pool)
+    })
+    .await
+    .map_err(|(cause, _)| StoreError::Unreachable {
+        waited: started.elapsed(),
+        cause,
+    })
+}
+
+/// Runs `attempt` until it succeeds, its error is not transient, or
+/// `deadline` passes (each attempt is cut to the time left); returns the
+/// failure's cause in words and the error.
+async fn retry_until<T, F, Fut>(
+    deadline: Instant,
+    what: &str,
+    mut attempt: F,
+) -> Result<T, (String, Option<sqlx::Error>)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))
         .with_max_delay(Duration::from_secs(5))
         .with_jitter()
         .without_max_times()
         .build();
-    let attempt = || async {
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .min_connections(settings.min_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            .connect_with(options.clone())
-            .await?;
-        sqlx::query("select 1").execute(&pool).await?;
-        Ok::<_, sqlx::Error>(pool)
-    };
+    let mut last_cause: Option<String> = None;
     loop {
-        let source = match attempt().await {
-            Ok(pool) => return Ok(pool),
-            Err(e) => e,
-        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let source =
+            match tokio::time::timeout(left.max(Duration::from_millis(50)), attempt()).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(e)) => e,
+                Err(_) => {
+                    let cause = last_cause.unwrap_or_else(|| "timed out".into());
+                    return Err((cause, None));
+                }
+            };
+        let cause = describe_connect_error(&source);
         let left = deadline.saturating_duration_since(Instant::now());
         if !is_transient_connect_error(&source) || left.is_zero() {
-            return Err(StoreError::Unreachable {
-                waited: started.elapsed(),
-                source,
-            });
+            return Err((cause, Some(source)));
         }
         let wait = delays.next().unwrap_or(Duration::from_secs(5)).min(left);
-        tracing::warn!(error = %source, retry_in = ?wait, "database not reachable yet; retrying");
+        // Said once per cause, not once per attempt.
+        if last_cause.as_deref() != Some(cause.as_str()) {
+            tracing::warn!(%cause, retry_in = ?wait, "{what}: database not reachable yet; retrying until connect_timeout");
+        }
+        last_cause = Some(cause);
         tokio::time::sleep(wait).await;
     }
 }
 
-/// Connection failures worth waiting out (the server is starting or restarting);
-/// a wrong password or a missing database is not.
+/// Connection failures worth waiting out (the server is starting, restarting
+/// or shutting down); a wrong password or a missing database is not.
 fn is_transient_connect_error(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
-        // 57P03 cannot_connect_now: the server is starting up or shutting down.
-        sqlx::Error::Database(db) => db.code().as_deref() == Some("57P03"),
+        // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now.
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+        }
         _ => false,
+    }
+}
+
+/// What went wrong, in the words an operator acts on; never the URL.
+fn describe_connect_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                "connection refused (is PostgreSQL running on that host and port?)".into()
+            }
+            std::io::ErrorKind::TimedOut => "connection timed out".into(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => {
+                "the server closed the connection".into()
+            }
+            _ if io.to_string().contains("lookup") || io.to_string().contains("resolve") => {
+                format!("host name not found (DNS): {io}")
+            }
+            _ => format!("network error: {io}"),
+        },
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01" | "28000") => format!("authentication failed: {}", db.message()),
+            Some("3D000") => format!("database does not exist: {}", db.message()),
+            Some("57P01" | "57P02" | "57P03") => {
+                format!("the server is starting or shutting down: {}", db.message())
+            }
+            _ => db.message().to_string(),
+        },
+        sqlx::Error::Tls(e) => format!("TLS: {e}"),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".into(),
+        other => other.to_string(),
     }
 }
 
@@ -215,6 +275,29 @@ fn redact_url_error(e: &sqlx::Error) -> String {
 pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     MIGRATOR.run(pool).await?;
     Ok(())
+}
+
+/// [`migrate`] at start-up: a database that goes away meanwhile (a restart,
+/// a failover) is waited for until `deadline`, not a reason to exit.
+pub async fn migrate_until(pool: &PgPool, deadline: Instant) -> Result<(), StoreError> {
+    let started = Instant::now();
+    let result = retry_until(deadline, "applying migrations", || async {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => Ok(Ok(())),
+            Err(sqlx::migrate::MigrateError::Execute(e)) => Err(e),
+            Err(other) => Ok(Err(other)),
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(StoreError::Migrate(e)),
+        Err((_, Some(e))) if !is_transient_connect_error(&e) => Err(StoreError::Sql(e)),
+        Err((cause, _)) => Err(StoreError::Unreachable {
+            waited: started.elapsed(),
+            cause,
+        }),
+    }
 }
 
 /// How many embedded migrations are not applied (successfully) to this database.
