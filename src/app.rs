@@ -6,7 +6,9 @@ use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::connectors;
 use crate::engine::{normalizer, scheduler, ConnectorHandle, Engine};
+use crate::ingress::spool::{self, Spool};
 use crate::ingress::{self, IngressState};
+use crate::store::health::DbHealth;
 use crate::store::{self, Database, StoreError};
 use crate::telemetry;
 use std::future::Future;
@@ -49,6 +51,7 @@ pub struct App {
     webhook_listener: TcpListener,
     admin_state: AdminState,
     ingress_state: IngressState,
+    health: DbHealth,
     connectors: Vec<Arc<ConnectorHandle>>,
 }
 
@@ -67,9 +70,24 @@ impl App {
         for e in &unbuilt {
             tracing::error!(error = %e, "connector not started");
         }
+        let spool = match Spool::open(&config.data_dir, config.server.spool_max_bytes) {
+            Ok(spool) => Some(spool),
+            Err(e) => {
+                tracing::error!(error = %e, data_dir = %config.data_dir.display(), "the webhook spool cannot be opened; while the database is down, webhooks are refused with 503");
+                None
+            }
+        };
+        let health = DbHealth::default();
         Ok(App {
-            admin_state: AdminState::new(telemetry::metrics_handle()),
-            ingress_state: IngressState::new(&connectors, config.server.max_body_bytes),
+            admin_state: AdminState::new(telemetry::metrics_handle(), health.clone()),
+            ingress_state: IngressState::new(
+                &connectors,
+                config.server.max_body_bytes,
+                spool,
+                config.server.spool_budget,
+                health.clone(),
+            ),
+            health,
             connectors,
             config,
             admin_listener,
@@ -154,6 +172,16 @@ impl App {
         };
         self.admin_state.set_pool(db.pool.clone());
         self.ingress_state.set_pool(db.pool.clone());
+        let mut watchers = vec![tokio::spawn(
+            self.health.clone().watch(db.pool.clone(), stop_rx.clone()),
+        )];
+        if let Some(spool) = self.ingress_state.spool() {
+            watchers.push(tokio::spawn(spool::drain(
+                spool.clone(),
+                db.pool.clone(),
+                stop_rx.clone(),
+            )));
+        }
         tracing::info!(
             managed_port = ?db.managed_port(),
             connectors = engine.connectors.len(),
@@ -199,6 +227,9 @@ impl App {
                 Ok(_) => {}
                 Err(_) => tracing::warn!(what, "listener did not drain within the grace period"),
             }
+        }
+        for watcher in watchers {
+            let _ = tokio::time::timeout_at(deadline, watcher).await;
         }
         engine.release_leases().await;
         db.close().await;

@@ -19,17 +19,29 @@ fn config(text: &str) -> Config {
     }
 }
 
+/// A data_dir of its own for each daemon of this file (its webhook spool).
+fn data_dir() -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{}/hb-daemon-{}-{}",
+        env!("CARGO_TARGET_TMPDIR"),
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 fn daemon_config(url: &str, connect_timeout: &str) -> Config {
     config(&format!(
         r#"
-data_dir = "/tmp/hirebridge-test-unused"
+data_dir = "{data_dir}"
 [database]
 url = "{url}"
 connect_timeout = "{connect_timeout}"
 [server]
 admin_listen = "127.0.0.1:0"
 webhook_listen = "127.0.0.1:0"
-"#
+"#,
+        data_dir = data_dir()
     ))
 }
 
@@ -42,7 +54,8 @@ async fn get(url: &str) -> Option<(u16, String)> {
 #[tokio::test]
 async fn readyz_turns_ready_only_after_migrations() {
     let db = support::test_db().await;
-    let state = AdminState::new(telemetry::metrics_handle());
+    let health = hirebridge::store::health::DbHealth::default();
+    let state = AdminState::new(telemetry::metrics_handle(), health.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(axum::serve(listener, admin::router(state.clone())).into_future());
@@ -53,9 +66,15 @@ async fn readyz_turns_ready_only_after_migrations() {
     assert!(body.contains("not open"), "{body}");
 
     state.set_pool(db.pool.clone());
-    let (status, body) = get(&readyz).await.unwrap();
-    assert_eq!(status, 503, "an unmigrated database is not ready: {body}");
-    assert!(body.contains("not applied"), "{body}");
+    let (_keep, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(health.clone().watch(db.pool.clone(), stop));
+    // The probe sees the database within a second; it is not migrated yet.
+    support::daemon::wait_until("readyz says why", Duration::from_secs(5), || async {
+        get(&readyz)
+            .await
+            .is_some_and(|(status, body)| status == 503 && body.contains("not applied"))
+    })
+    .await;
 
     store::migrate(&db.pool).await.unwrap();
     let (status, body) = get(&readyz).await.unwrap();
@@ -180,6 +199,7 @@ async fn run_polls_every_stream_on_its_cron_schedule() {
     let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
     let config = config(&format!(
         r#"
+data_dir = "{data_dir}"
 [database]
 url = "{url}"
 [server]
@@ -195,7 +215,8 @@ credentials = {{ api_key = "k" }}
 enabled = false
 "#,
         url = db.url,
-        base = server.base_url()
+        base = server.base_url(),
+        data_dir = data_dir()
     ));
     let app = App::bind(config).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::daemon::{spawn_daemon, DaemonConfig, TestDaemon};
+use support::daemon::{spawn_daemon, wait_until, DaemonConfig, TestDaemon};
 
 use chrono::{Duration as ChronoDuration, Utc};
 use hirebridge::app::App;
@@ -561,7 +561,7 @@ async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_th
 }
 
 #[tokio::test]
-async fn while_the_database_is_down_deliveries_get_503_and_nothing_acknowledged_is_lost() {
+async fn while_the_database_is_down_deliveries_are_spooled_acknowledged_and_land_once() {
     use hirebridge::store::cluster::{free_port, ClusterOptions, ManagedCluster};
     use secrecy::ExposeSecret;
     use std::os::unix::fs::PermissionsExt;
@@ -579,8 +579,10 @@ async fn while_the_database_is_down_deliveries_get_503_and_nothing_acknowledged_
     };
     let cluster = ManagedCluster::start(&options).await.unwrap();
     let url = cluster.url().expose_secret().to_string();
+    let data_dir = dir.path().join("daemon");
     let text = format!(
         r#"
+data_dir = "{data_dir}"
 [database]
 url = "{url}"
 acquire_timeout = "1s"
@@ -593,91 +595,157 @@ shutdown_grace = "5s"
 id = "kit"
 provider = "kit"
 webhook_secrets = ["kit-new"]
-"#
+"#,
+        data_dir = data_dir.display()
     );
     let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
     let app = App::bind(config).await.unwrap();
     let hook = format!("http://{}/webhooks/kit", app.webhook_addr());
+    let readyz = format!("http://{}/readyz", app.admin_addr());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run(async move {
         let _ = stopped.await;
     }));
     let sender = KitSender::new(hook, "kit-new");
-    // Ready when the first delivery is acknowledged.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sender
-        .send("application.submitted", application(21, "Applied"))
-        .await
-        .unwrap()
-        != Sent::Status(200)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "daemon never accepted a delivery"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
-    cluster.stop().await.unwrap();
-    let mut refused = Vec::new();
-    for id in [22, 23] {
-        let status = sender
-            .send("application.submitted", application(id, "Applied"))
+    let ready = |want: u16| {
+        let readyz = readyz.clone();
+        async move {
+            reqwest::get(&readyz)
+                .await
+                .is_ok_and(|r| r.status().as_u16() == want)
+        }
+    };
+    wait_until("the daemon is ready", Duration::from_secs(30), || {
+        ready(200)
+    })
+    .await;
+    assert_eq!(
+        sender
+            .send("application.submitted", application(21, "Applied"))
             .await
-            .unwrap();
+            .unwrap(),
+        Sent::Status(200)
+    );
+
+    // PostgreSQL crashes. Readiness says so within about a second.
+    cluster.crash().await.unwrap();
+    let crashed = Instant::now();
+    wait_until("readyz turns 503", Duration::from_secs(5), || ready(503)).await;
+    eprintln!("readyz turned 503 {:?} after the crash", crashed.elapsed());
+
+    // Every verified delivery is still acknowledged, from the spool, at once.
+    let mut slowest = Duration::ZERO;
+    let ids: Vec<i64> = (22..=61).collect();
+    let mut sends = tokio::task::JoinSet::new();
+    for id in ids {
+        let sender = sender.clone();
+        sends.spawn(async move {
+            let started = Instant::now();
+            let status = sender
+                .send("application.submitted", application(id, "Applied"))
+                .await
+                .unwrap();
+            (status, started.elapsed())
+        });
+    }
+    while let Some(sent) = sends.join_next().await {
+        let (status, took) = sent.unwrap();
         assert_eq!(
             status,
-            Sent::Status(503),
-            "a delivery that cannot be stored must not be acknowledged"
+            Sent::Status(200),
+            "spooled deliveries are acknowledged"
         );
-        refused.push(id);
+        slowest = slowest.max(took);
     }
+    eprintln!("40 deliveries acknowledged during the outage; slowest {slowest:?}");
+    let spooled = hirebridge::ingress::spool::stats_on_disk(&data_dir);
+    assert_eq!(spooled.records, 40, "{spooled:?}");
 
+    // The database comes back: the drainer moves the spool into the inbox,
+    // every delivery exactly once, and the normaliser does the rest.
     let cluster = ManagedCluster::start(&options).await.unwrap();
-    // The provider retries what was refused; once the database is back, all land.
-    for id in refused {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while sender
-            .send("application.submitted", application(id, "Applied"))
-            .await
-            .unwrap()
-            != Sent::Status(200)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "deliveries still refused after the database came back"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    // A delivery a worker held when the database went away comes back when its
-    // lease (20s) runs out.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: i64 = sqlx::query_scalar(
-            "select count(*) from hiring.applications where connector_id = 'kit'",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        if n == 3 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {n} of 3 applications processed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        "every delivery is normalised",
+        Duration::from_secs(60),
+        || {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "select count(*) from hiring.applications where connector_id = 'kit'",
+                )
+                .fetch_one(&pool)
+                .await
+                .is_ok_and(|n| n == 41)
+            }
+        },
+    )
+    .await;
+    // A provider's retry of a spooled delivery is a duplicate, not a new row.
+    assert_eq!(
+        sender
+            .send("application.submitted", application(30, "Applied"))
+            .await
+            .unwrap(),
+        Sent::Status(200)
+    );
+    let inbox: i64 =
+        sqlx::query_scalar("select count(*) from hiring.inbox where connector_id = 'kit'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(inbox, 41, "each delivery in the inbox exactly once");
     let events: i64 =
         sqlx::query_scalar("select count(*) from hiring.events where connector_id = 'kit'")
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(events, 3, "each delivery processed once");
+    assert_eq!(events, 41, "each delivery processed once");
+    wait_until("the spool is empty", Duration::from_secs(10), || async {
+        hirebridge::ingress::spool::stats_on_disk(&data_dir).records == 0
+    })
+    .await;
     pool.close().await;
     let _ = stop.send(());
     task.await.unwrap().unwrap();
     cluster.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_full_spool_answers_503_at_once() {
+    // A database that never answers, and a spool too small for one delivery.
+    let port = hirebridge::store::cluster::free_port().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+data_dir = "{data_dir}"
+[database]
+url = "postgres://hb:pw@127.0.0.1:{port}/hb"
+connect_timeout = "60s"
+[server]
+admin_listen = "127.0.0.1:0"
+webhook_listen = "127.0.0.1:0"
+spool_max_bytes = 10
+[[connectors]]
+id = "kit"
+provider = "kit"
+webhook_secrets = ["kit-new"]
+"#,
+        data_dir = dir.path().display()
+    );
+    let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
+    let app = App::bind(config).await.unwrap();
+    let sender = KitSender::new(
+        format!("http://{}/webhooks/kit", app.webhook_addr()),
+        "kit-new",
+    );
+    let task = tokio::spawn(app.run(std::future::pending()));
+    let started = Instant::now();
+    let status = sender
+        .send("application.submitted", application(1, "Applied"))
+        .await
+        .unwrap();
+    assert_eq!(status, Sent::Status(503));
+    eprintln!("refused in {:?}", started.elapsed());
+    task.abort();
 }

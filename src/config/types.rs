@@ -92,6 +92,13 @@ pub struct ServerConfig {
     /// How long shutdown waits for in-flight work.
     #[serde(deserialize_with = "duration")]
     pub shutdown_grace: Duration,
+    /// How long a verified webhook waits for the database before it is
+    /// appended to the local spool (and acknowledged) instead.
+    #[serde(deserialize_with = "duration")]
+    pub spool_budget: Duration,
+    /// The spool's size bound (bytes under `data_dir/spool`); past it,
+    /// deliveries the database cannot take are refused with 503.
+    pub spool_max_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -102,6 +109,8 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             webhook_tolerance: Duration::from_secs(300),
             shutdown_grace: Duration::from_secs(30),
+            spool_budget: Duration::from_millis(500),
+            spool_max_bytes: 1024 * 1024 * 1024,
         }
     }
 }

@@ -1,8 +1,14 @@
 //! The webhook listener: `POST /webhooks/{connector_id}`. Each delivery is
-//! verified by its connector on the raw body, committed to the inbox, and only
-//! then acknowledged; a database outage answers 503 so the provider retries.
+//! verified by its connector on the raw body, redacted, committed to the inbox,
+//! and only then acknowledged. When the database cannot take it within a short
+//! budget (it is down, or slow), the delivery is appended to the durable local
+//! spool instead and still acknowledged (see [`spool`]); only a full or
+//! unwritable spool answers 503, at once, so the provider retries.
+
+pub mod spool;
 
 use crate::engine::ConnectorHandle;
+use crate::store::health::DbHealth;
 use crate::store::inbox::{self, OwnedDelivery};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -14,7 +20,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 
 /// What the webhook handlers share.
@@ -29,6 +35,11 @@ struct Inner {
     /// Deliveries on their way into the inbox, group-committed by [`write_inbox`].
     writer: OnceLock<mpsc::Sender<Pending>>,
     max_body_bytes: usize,
+    /// Where deliveries go when the database cannot take them in time.
+    spool: Option<spool::Spool>,
+    /// How long a delivery waits for the database before it is spooled.
+    budget: Duration,
+    health: DbHealth,
 }
 
 /// A verified delivery waiting for its commit, with whom to tell.
@@ -70,7 +81,13 @@ async fn write_inbox(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
 }
 
 impl IngressState {
-    pub fn new(connectors: &[Arc<ConnectorHandle>], max_body_bytes: usize) -> IngressState {
+    pub fn new(
+        connectors: &[Arc<ConnectorHandle>],
+        max_body_bytes: usize,
+        spool: Option<spool::Spool>,
+        budget: Duration,
+        health: DbHealth,
+    ) -> IngressState {
         IngressState {
             inner: Arc::new(Inner {
                 connectors: connectors
@@ -80,11 +97,20 @@ impl IngressState {
                 pool: OnceLock::new(),
                 writer: OnceLock::new(),
                 max_body_bytes,
+                spool,
+                budget,
+                health,
             }),
         }
     }
 
-    /// Deliveries are refused with 503 until the database is open and migrated.
+    /// The spool, when one could be opened.
+    pub fn spool(&self) -> Option<&spool::Spool> {
+        self.inner.spool.as_ref()
+    }
+
+    /// Until the database is open and migrated, deliveries are spooled (or
+    /// refused with 503 when there is no spool).
     pub fn set_pool(&self, pool: PgPool) {
         let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
         if self.inner.writer.set(tx).is_ok() {
@@ -163,13 +189,12 @@ async fn receive(
             return plain(StatusCode::UNAUTHORIZED, "signature verification failed");
         }
     };
-    let Some(pool) = inner.pool.get() else {
-        metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "unavailable").increment(1);
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "starting up; retry later");
-    };
+    let pool = inner.pool.get();
     if delivery.is_ping {
-        if let Err(e) = inbox::heard_from(pool, &connector_id).await {
-            tracing::warn!(connector = %connector_id, error = %e, "recording a ping failed");
+        if let Some(pool) = pool.filter(|_| inner.health.is_up()) {
+            if let Err(e) = inbox::heard_from(pool, &connector_id).await {
+                tracing::warn!(connector = %connector_id, error = %e, "recording a ping failed");
+            }
         }
         metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "ping")
             .increment(1);
@@ -190,34 +215,83 @@ async fn receive(
             hirebridge_sdk::hex_lower(&Sha256::digest(&body))
         ),
     };
-    let Some(writer) = inner.writer.get() else {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "starting up; retry later");
+    let owned = OwnedDelivery {
+        connector_id: connector_id.clone(),
+        dedup_key,
+        event_type: delivery.event_type.clone(),
+        headers: kept_headers(&headers),
+        body,
     };
-    let (reply, stored) = oneshot::channel();
-    let pending = Pending {
-        delivery: OwnedDelivery {
-            connector_id: connector_id.clone(),
-            dedup_key,
-            event_type: delivery.event_type.clone(),
-            headers: kept_headers(&headers),
-            body,
-        },
-        stored: reply,
+    // While the spool holds deliveries, new ones follow them (arrival order);
+    // while the database is known to be down, nobody waits for it.
+    let writer = inner.writer.get();
+    let spooling = inner.spool.as_ref().is_some_and(spool::Spool::is_active);
+    let direct = match writer {
+        Some(writer) if !spooling && pool.is_some() && inner.health.is_up() => {
+            store_in_time(writer, owned.clone(), inner.budget).await
+        }
+        _ => Err("the database is not available".to_string()),
     };
-    let stored = match writer.send(pending).await {
-        Ok(()) => stored
-            .await
-            .unwrap_or_else(|_| Err("the inbox writer stopped".into())),
-        Err(_) => Err("the inbox writer stopped".into()),
-    };
-    match stored {
+    match direct {
         Ok(new) => {
             let outcome = if new { "accepted" } else { "duplicate" };
             metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => outcome).increment(1);
             plain(StatusCode::OK, outcome)
         }
+        Err(why) => {
+            if !spooling && pool.is_some() && inner.health.is_up() {
+                tracing::warn!(connector = %connector_id, error = %why, "the inbox did not take a webhook in time; spooling");
+                inner.health.mark_down();
+            }
+            spool_or_refuse(inner, &owned, label).await
+        }
+    }
+}
+
+/// Commits a delivery through the group writer within `budget`. A delivery
+/// whose commit outlives the budget may still land; the spool's copy then
+/// meets it in the inbox's unique key and only one is kept.
+async fn store_in_time(
+    writer: &mpsc::Sender<Pending>,
+    delivery: OwnedDelivery,
+    budget: Duration,
+) -> Result<bool, String> {
+    let (reply, stored) = oneshot::channel();
+    let pending = Pending {
+        delivery,
+        stored: reply,
+    };
+    let attempt = async {
+        writer
+            .send(pending)
+            .await
+            .map_err(|_| "the inbox writer stopped".to_string())?;
+        stored
+            .await
+            .unwrap_or_else(|_| Err("the inbox writer stopped".into()))
+    };
+    tokio::time::timeout(budget, attempt)
+        .await
+        .unwrap_or_else(|_| Err(format!("no commit within {budget:?}")))
+}
+
+/// Appends to the spool and acknowledges, or answers 503 at once when there is
+/// no spool, or it is full or cannot be written.
+async fn spool_or_refuse(inner: &Inner, delivery: &OwnedDelivery, label: String) -> Response {
+    let Some(spool) = &inner.spool else {
+        metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "unavailable").increment(1);
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage unavailable; retry later",
+        );
+    };
+    match spool.append(delivery).await {
+        Ok(()) => {
+            metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "spooled").increment(1);
+            plain(StatusCode::OK, "accepted (spooled)")
+        }
         Err(e) => {
-            tracing::error!(connector = %connector_id, error = %e, "storing a webhook failed; answering 503");
+            tracing::error!(connector = %delivery.connector_id, error = %e, "the database and the spool both refused a webhook; answering 503");
             metrics::counter!("hirebridge_webhooks_total", "connector" => label, "outcome" => "unavailable").increment(1);
             plain(
                 StatusCode::SERVICE_UNAVAILABLE,

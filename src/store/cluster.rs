@@ -468,6 +468,10 @@ impl ManagedCluster {
     }
 
     fn stop_blocking(&mut self) -> Result<(), ClusterError> {
+        self.stop_blocking_with("fast")
+    }
+
+    fn stop_blocking_with(&mut self, mode: &str) -> Result<(), ClusterError> {
         if self.stopped || !self.started_by_us {
             self.stopped = true;
             return Ok(());
@@ -478,7 +482,7 @@ impl ManagedCluster {
             .arg("stop")
             .arg("-D")
             .arg(&self.pgdata)
-            .args(["-m", "fast", "-w", "-t", "60"])
+            .args(["-m", mode, "-w", "-t", "60"])
             .output()
             .map_err(|e| ClusterError::Stop(e.to_string()))?;
         if !output.status.success() {
@@ -486,6 +490,20 @@ impl ManagedCluster {
         }
         tracing::info!("managed PostgreSQL stopped");
         Ok(())
+    }
+
+    /// Stops the server as a crash would (`pg_ctl stop -m immediate`: no
+    /// checkpoint, clients cut off), for fault-injection tests and benches.
+    pub async fn crash(mut self) -> Result<(), ClusterError> {
+        let result = tokio::task::spawn_blocking(move || {
+            let r = self.stop_blocking_with("immediate");
+            (self, r)
+        })
+        .await;
+        match result {
+            Ok((_, r)) => r,
+            Err(e) => Err(ClusterError::Stop(e.to_string())),
+        }
     }
 
     /// Stops the server if this process started it.

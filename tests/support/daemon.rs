@@ -43,7 +43,16 @@ impl DaemonConfig {
         for (k, v) in &self.server {
             server[k] = v.clone();
         }
+        // Each daemon its own data_dir (its webhook spool), under cargo's
+        // temporary directory for integration tests.
+        static DIRS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let data_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "hb-{}-{}",
+            std::process::id(),
+            DIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let doc = json!({
+            "data_dir": data_dir.display().to_string(),
             "database": {"url": database_url, "acquire_timeout": "2s"},
             "server": server,
             "connectors": self.connectors,
