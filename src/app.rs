@@ -183,7 +183,7 @@ impl App {
             )));
         }
         tracing::info!(
-            managed_port = ?db.managed_port(),
+            managed_port = db.managed_port(),
             connectors = engine.connectors.len(),
             owner = %engine.owner,
             "database migrated; polling on schedule, accepting webhooks, delivering to sinks"

@@ -272,13 +272,13 @@ fn main() -> ExitCode {
                     stream,
                     full,
                 };
-                with_config(&config.config, |c| commands::sync(c, args)).await
+                operator_command(&config.config, |c| commands::sync(c, args)).await
             }
             Command::Status { config, json } => {
-                with_config(&config.config, |c| commands::status(c, json)).await
+                operator_command(&config.config, |c| commands::status(c, json)).await
             }
             Command::Resume { config, connector } => {
-                with_config(&config.config, |c| async move {
+                operator_command(&config.config, |c| async move {
                     commands::resume(c, &connector).await
                 })
                 .await
@@ -310,7 +310,7 @@ fn main() -> ExitCode {
                         return ExitCode::from(EXIT_CONFIG);
                     }
                 };
-                with_config(&config.config, |c| {
+                operator_command(&config.config, |c| {
                     commands::replay::replay(c, sink, selection)
                 })
                 .await
@@ -320,16 +320,22 @@ fn main() -> ExitCode {
                     config,
                     connector,
                     json,
-                } => with_config(&config.config, |c| commands::dlq::list(c, connector, json)).await,
+                } => {
+                    operator_command(&config.config, |c| commands::dlq::list(c, connector, json))
+                        .await
+                }
                 DlqCommand::Show { config, id } => {
-                    with_config(&config.config, |c| commands::dlq::show(c, id)).await
+                    operator_command(&config.config, |c| commands::dlq::show(c, id)).await
                 }
                 DlqCommand::Retry {
                     config,
                     ids,
                     all,
                     sink,
-                } => with_config(&config.config, |c| commands::dlq::retry(c, ids, all, sink)).await,
+                } => {
+                    operator_command(&config.config, |c| commands::dlq::retry(c, ids, all, sink))
+                        .await
+                }
             },
             Command::Simulate {
                 provider,
@@ -435,11 +441,37 @@ where
     F: FnOnce(Config) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    with_config_logging(path, true, f).await
+}
+
+/// [`with_config`] for a command an operator runs at a terminal (`status`,
+/// `dlq`, `replay`, `resume`, `sync`): warnings only, as text on stderr, so
+/// what it prints is not buried in the daemon's JSON log lines.
+async fn operator_command<F, Fut>(path: &Path, f: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    with_config_logging(path, false, f).await
+}
+
+async fn with_config_logging<F, Fut>(path: &Path, daemon_logging: bool, f: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let config = match Config::load(path) {
         Ok(c) => c,
         Err(errors) => return report_config_errors(path, &errors),
     };
-    telemetry::init_logging(&config.telemetry);
+    if daemon_logging {
+        telemetry::init_logging(&config.telemetry);
+    } else {
+        telemetry::init_logging(&hirebridge::config::TelemetryConfig {
+            log_format: hirebridge::config::LogFormat::Text,
+            log_filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        });
+    }
     match f(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

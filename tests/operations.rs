@@ -160,3 +160,19 @@ async fn a_redacted_field_never_reaches_any_table_and_bad_payloads_die_at_once()
     }
     d.stop().await;
 }
+
+#[tokio::test]
+async fn status_lists_every_configured_connector_before_it_hears_anything() {
+    let db = support::TestDb::migrated().await;
+    let config = DaemonConfig::default()
+        .connector(serde_json::json!({"id": "kit", "provider": "kit", "webhook_secrets": ["s"]}))
+        .parse(&db.url);
+    let status = hirebridge::commands::status_report(&db.pool, &config)
+        .await
+        .unwrap();
+    let ingress = status["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 1, "{status}");
+    assert_eq!(ingress[0]["connector"], "kit");
+    assert_eq!(ingress[0]["last_heard_at"], serde_json::Value::Null);
+    assert_eq!(status["spool"]["records"], 0, "{status}");
+}

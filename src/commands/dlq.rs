@@ -1,13 +1,13 @@
 //! `hirebridge dlq`: see and replay deliveries that could not be processed
 //! (webhooks after their last retry, and polled payloads that did not map).
 
-use super::{open_database, print_table};
+use super::{open_database_read_only, print_table};
 use crate::config::Config;
 use crate::store::inbox;
 use anyhow::bail;
 
 pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
+    let db = open_database_read_only(&config).await?;
     let result = inbox::dead_letters(&db.pool, connector.as_deref()).await;
     let deliveries = crate::store::deliveries::dead(&db.pool).await;
     db.close().await;
@@ -62,7 +62,7 @@ pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> a
 }
 
 pub async fn show(config: Config, id: i64) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
+    let db = open_database_read_only(&config).await?;
     let result = inbox::body(&db.pool, id).await;
     db.close().await;
     let Some((d, body)) = result? else {
@@ -153,7 +153,7 @@ pub async fn retry(
     sink: Option<String>,
 ) -> anyhow::Result<()> {
     if let Some(sink) = sink {
-        let db = open_database(&config).await?;
+        let db = open_database_read_only(&config).await?;
         let retried = crate::store::deliveries::retry_dead(&db.pool, &sink).await;
         let enabled = crate::store::deliveries::enable_sink(&db.pool, &sink).await;
         db.close().await;
@@ -166,7 +166,7 @@ pub async fn retry(
     if ids.is_empty() && !all {
         bail!("name the entries to retry (hirebridge dlq retry ID...) or pass --all");
     }
-    let db = open_database(&config).await?;
+    let db = open_database_read_only(&config).await?;
     let result = inbox::retry_dead(&db.pool, &ids).await;
     db.close().await;
     let n = result?;

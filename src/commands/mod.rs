@@ -34,6 +34,28 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     Ok(db)
 }
 
+/// Opens the database for a command that must not change its schema
+/// (`status`, `dlq`, `replay`): no migrations; a schema that is behind is an
+/// error that says what to run.
+pub async fn open_database_read_only(config: &Config) -> anyhow::Result<Database> {
+    let db = Database::open(config)
+        .await
+        .context("opening the database")?;
+    match store::pending_migrations(&db.pool).await {
+        Ok(0) => Ok(db),
+        Ok(n) => {
+            db.close().await;
+            anyhow::bail!(
+                "the database schema is {n} migration(s) behind this version: run `hirebridge migrate` (or start the daemon) first"
+            )
+        }
+        Err(e) => {
+            db.close().await;
+            Err(e).context("reading the schema version")
+        }
+    }
+}
+
 /// What `hirebridge sync` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct SyncArgs {
@@ -281,7 +303,7 @@ pub async fn resume(config: Config, connector: &str) -> anyhow::Result<()> {
 /// `hirebridge status`: per connector and stream, health, last success and
 /// error, and the records held.
 pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
+    let db = open_database_read_only(&config).await?;
     let result = status_report(&db.pool, &config).await;
     db.close().await;
     let report = result?;
@@ -314,10 +336,14 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
     for s in report["streams"].as_array().into_iter().flatten() {
         let get = |k: &str| s[k].as_str().map(str::to_string);
         let time = |k: &str| get(k).and_then(|t| t.parse::<DateTime<Utc>>().ok());
+        let health = match get("warning") {
+            Some(_) => "WARNING".to_string(),
+            None => get("health").unwrap_or_else(|| "unknown".into()),
+        };
         rows.push(vec![
             get("connector").unwrap_or_default(),
             get("stream").unwrap_or_default(),
-            get("health").unwrap_or_else(|| "unknown".into()),
+            health,
             ago(time("last_success_at"), now),
             s["records"]
                 .as_i64()
@@ -366,6 +392,13 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
             ]
         })
         .collect();
+    let spool = &report["spool"];
+    if spool["records"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "\nwebhook spool: {} deliveries ({} bytes), the oldest {} s old, waiting for the database",
+            spool["records"], spool["bytes"], spool["oldest_age_secs"]
+        );
+    }
     if !ingress.is_empty() {
         println!();
         print_table(
@@ -464,7 +497,11 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
                 "last_counts": st.map(|s| s.last_counts.clone()),
                 "leased_by": st.and_then(|s| s.leased_by.clone()),
                 "lease": st.and_then(|s| s.leased_by.as_ref()).map(ToString::to_string),
-                "records": records,
+                // Reference lists keep no table: what their last pass saw.
+                "records": records.or_else(|| {
+                    st.and_then(|s| s.last_counts.get("seen").and_then(Value::as_i64))
+                }),
+                "warning": st.and_then(|s| s.last_counts.get("warning").and_then(Value::as_str).map(str::to_string)),
             }));
         }
     }
@@ -487,9 +524,21 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
             })
         })
         .collect();
-    let ingress = crate::store::inbox::ingress_status(pool).await?;
+    let mut ingress = crate::store::inbox::ingress_status(pool).await?;
+    // Every configured connector that receives webhooks has a row, heard from or not.
+    for c in &config.connectors {
+        let webhooks = connectors::plugin(c.provider()).is_some_and(|p| p.capabilities().webhooks);
+        if webhooks && !ingress.iter().any(|i| i["connector"] == c.id.as_str()) {
+            ingress.push(json!({
+                "connector": c.id, "inbox_backlog": 0, "dead_letters": 0,
+                "rejected": {}, "last_heard_at": null,
+            }));
+        }
+    }
+    ingress.sort_by(|a, b| a["connector"].as_str().cmp(&b["connector"].as_str()));
     let sinks = crate::store::deliveries::sink_status(pool).await?;
+    let spool = crate::ingress::spool::stats_on_disk(&config.data_dir);
     Ok(
-        json!({ "generated_at": now, "connectors": connectors, "streams": streams, "ingress": ingress, "sinks": sinks }),
+        json!({ "generated_at": now, "connectors": connectors, "streams": streams, "ingress": ingress, "spool": spool, "sinks": sinks }),
     )
 }

@@ -1,7 +1,7 @@
 //! `hirebridge replay`: re-send events to a sink with their original ids (the
 //! running daemon delivers them, in order per entity).
 
-use super::open_database;
+use super::open_database_read_only;
 use crate::config::Config;
 use crate::store::deliveries;
 use anyhow::bail;
@@ -41,7 +41,7 @@ pub async fn replay(config: Config, sink: String, selection: Selection) -> anyho
             vec![entity_type.clone(), entity_id.clone()],
         ),
     };
-    let db = open_database(&config).await?;
+    let db = open_database_read_only(&config).await?;
     let result = deliveries::replay(&db.pool, &sink, where_sql, &binds).await;
     db.close().await;
     let n = result?;

@@ -48,7 +48,10 @@ pub async fn after_error(engine: &Engine, handle: &ConnectorHandle, error: &Conn
         _ => return,
     };
     let reason = error.to_string();
-    tracing::warn!(connector = %handle.id, reason = %reason, until = ?until, "connector paused");
+    let until_text = until
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_else(|| "an operator resumes it or its config changes".into());
+    tracing::warn!(connector = %handle.id, reason = %reason, until = %until_text, "connector paused");
     if let Err(e) = connector_state::pause(
         &engine.pool,
         &handle.id,

@@ -98,7 +98,7 @@ impl PassReport {
             "pages": self.pages, "seen": self.seen, "created": self.created,
             "updated": self.updated, "unchanged": self.unchanged, "stale": self.stale,
             "deleted": self.deleted, "events": self.events, "rejected": self.rejected,
-            "full_pass": self.full_pass,
+            "full_pass": self.full_pass, "warning": self.warning,
         })
     }
 }

@@ -5,9 +5,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use hirebridge_sdk::{
     stage_category_from_title, Application, ApplicationStatus, Assessment, AssessmentStatus,
-    ConnectorError, EmploymentType, Inbound, Interview, InterviewStatus, Interviewer, JobPosting,
-    Offer, OfferStatus, Recommendation, Record, RecordMeta, Review, StageCategory, StageMap,
-    WorkplaceType,
+    Candidate, ConnectorError, EmploymentType, Inbound, Interview, InterviewStatus, Interviewer,
+    JobPosting, Offer, OfferStatus, Recommendation, Record, RecordMeta, Review, StageCategory,
+    StageMap, WorkplaceType,
 };
 use serde_json::Value;
 
@@ -76,6 +76,15 @@ pub fn parse_webhook(value: &Value, stage_map: &StageMap) -> Result<Vec<Inbound>
     let (category, action) = event
         .split_once('.')
         .ok_or_else(|| ConnectorError::bad_payload(format!("unknown Kit event {event:?}")))?;
+    // An application carries its candidate `{id, name, email}`: that is the
+    // candidate as Kit knows them, written first so the application links to
+    // it and the person is linked across providers by email.
+    let mut out = Vec::new();
+    if category == "application" {
+        if let Some(candidate) = candidate(data, at) {
+            out.push(Inbound::Upsert(Box::new(candidate)));
+        }
+    }
     let record = match category {
         "application" => application(data, action, at, stage_map)?,
         "offer" => offer(data, action, at)?,
@@ -95,7 +104,36 @@ pub fn parse_webhook(value: &Value, stage_map: &StageMap) -> Result<Vec<Inbound>
             "unknown Kit event {event:?}"
         )));
     }
-    Ok(vec![Inbound::Upsert(Box::new(record))])
+    out.push(Inbound::Upsert(Box::new(record)));
+    Ok(out)
+}
+
+/// The candidate embedded in an application, when it has an id.
+fn candidate(data: &Value, at: Option<DateTime<Utc>>) -> Option<Record> {
+    let c = data.get("candidate").filter(|c| c.is_object())?;
+    let remote_id = id(c, "id")?;
+    let name = text(c, "name");
+    let (first_name, last_name) = match name.as_deref().map(|n| n.split_once(' ')) {
+        Some(Some((first, last))) => (Some(first.to_string()), Some(last.trim().to_string())),
+        _ => (name.clone(), None),
+    };
+    let email = text(c, "email");
+    Some(Record::Candidate(Candidate {
+        meta: RecordMeta {
+            remote_id,
+            remote_created_at: None,
+            remote_updated_at: at,
+            remote_data: c.clone(),
+        },
+        name,
+        first_name,
+        last_name,
+        emails: email.iter().cloned().collect(),
+        email,
+        phone: text(c, "phone"),
+        phones: text(c, "phone").into_iter().collect(),
+        ..Candidate::default()
+    }))
 }
 
 fn application(
@@ -334,7 +372,20 @@ mod tests {
             "job_posting": {"id": 3, "title": "Backend Engineer"}, "current_stage": "Technical Interview",
             "submitted_at": "2026-01-10T09:00:00Z", "rejected": false, "withdrawn": false, "offered": false}});
         let out = parse_webhook(&body, &StageMap::default()).unwrap();
-        let Inbound::Upsert(record) = &out[0] else {
+        // The embedded candidate first, so one person is found by email.
+        let Inbound::Upsert(first) = &out[0] else {
+            panic!()
+        };
+        let Record::Candidate(c) = first.as_ref() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(c.meta.remote_id, "9");
+        assert_eq!(c.email.as_deref(), Some("lin@example.com"));
+        assert_eq!(
+            (c.first_name.as_deref(), c.last_name.as_deref()),
+            (Some("Lin"), Some("Chen"))
+        );
+        let Inbound::Upsert(record) = &out[1] else {
             panic!()
         };
         let Record::Application(a) = record.as_ref() else {
