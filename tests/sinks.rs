@@ -322,6 +322,43 @@ async fn retry_after_is_honoured_and_410_disables_the_sink() {
     .await
     .unwrap();
     assert_eq!(pending, 1, "the undelivered event is kept, not dropped");
+    // The 410 attempt counts and says why.
+    let (attempts, last_status): (i32, Option<i32>) = sqlx::query_as(
+        "select attempts, last_status from hiring.deliveries
+          where sink_id = 'receiver' and status = 'pending'",
+    )
+    .fetch_one(&r.pool)
+    .await
+    .unwrap();
+    assert_eq!((attempts, last_status), (1, Some(410)));
+
+    // While disabled, new events still queue for it: the backlog is the true one.
+    for id in 9..12 {
+        r.send_stage(id, "Applied").await;
+    }
+    let pool = r.pool.clone();
+    support::daemon::wait_until("the backlog counts every waiting event", Duration::from_secs(20), || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from hiring.deliveries where sink_id = 'receiver' and status = 'pending'",
+            )
+            .fetch_one(&pool)
+            .await
+            .is_ok_and(|n| n == 4)
+        }
+    })
+    .await;
+
+    // The receiver is back; the operator re-enables the sink; delivery resumes
+    // at once (it used to wait up to 30 s).
+    r.receiver.lock().unwrap().fail_first = 0;
+    let accepted_before = r.receiver.lock().unwrap().accepted.len();
+    hirebridge::store::deliveries::enable_sink(&r.pool, "receiver")
+        .await
+        .unwrap();
+    r.wait_accepted(accepted_before + 4, Duration::from_secs(10))
+        .await;
     r.stop().await;
 }
 

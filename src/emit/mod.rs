@@ -20,6 +20,8 @@ fn lease(sink: &SinkConfig) -> Duration {
 }
 /// How often an idle sink looks for new events.
 const IDLE: Duration = Duration::from_millis(50);
+/// How often a disabled sink checks whether it was re-enabled.
+const DISABLED_CHECK: Duration = Duration::from_millis(500);
 /// Retry-After is honoured within these bounds.
 const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
@@ -107,6 +109,7 @@ async fn run_sink(
     // jsonl sinks write in order, one at a time.
     let in_flight = i64::from(sink.max_in_flight());
     let mut last_gauge = std::time::Instant::now() - Duration::from_secs(60);
+    let mut was_disabled = false;
     loop {
         if *stop.borrow() {
             return;
@@ -122,14 +125,29 @@ async fn run_sink(
         let mut pause = IDLE;
         match deliveries::disabled(&pool, &sink.id).await {
             Ok(Some(reason)) => {
-                tracing::error!(sink = %sink.id, %reason, "sink is disabled; nothing is delivered to it");
-                pause = Duration::from_secs(30);
+                if !was_disabled {
+                    tracing::error!(sink = %sink.id, %reason, "sink is disabled; events wait for it until an operator re-enables it (hirebridge dlq retry --sink)");
+                    was_disabled = true;
+                }
+                // Events still queue for it, so its backlog is the true one;
+                // re-enabling is noticed within DISABLED_CHECK.
+                if let Err(e) =
+                    deliveries::enqueue(&pool, &sink.id, &patterns, &sink.connectors, recheck).await
+                {
+                    tracing::warn!(sink = %sink.id, error = %e, "enqueueing events failed");
+                }
+                pause = DISABLED_CHECK;
             }
-            Ok(None) => match step(&pool, &sender, &patterns, &owner, in_flight, recheck).await {
-                Ok(0) => {}
-                Ok(_) => pause = Duration::ZERO,
-                Err(Slow(wait)) => pause = wait,
-            },
+            Ok(None) => {
+                if std::mem::take(&mut was_disabled) {
+                    tracing::info!(sink = %sink.id, "sink re-enabled; delivering what waited");
+                }
+                match step(&pool, &sender, &patterns, &owner, in_flight, recheck).await {
+                    Ok(0) => {}
+                    Ok(_) => pause = Duration::ZERO,
+                    Err(Slow(wait)) => pause = wait,
+                }
+            }
             Err(e) => {
                 tracing::warn!(sink = %sink.id, error = %e, "reading the sink's state failed")
             }
@@ -229,7 +247,7 @@ async fn record(
             tracing::error!(sink = %sink.id, event = %d.event_id, "the receiver answered 410 Gone: the sink is disabled until an operator re-enables it");
             let _ =
                 deliveries::disable_sink(pool, &sink.id, "the receiver answered 410 Gone").await;
-            deliveries::release(pool, d.id, owner).await.map(|_| None)
+            deliveries::gone(pool, d.id, owner).await.map(|_| None)
         }
         Outcome::Failed {
             status,

@@ -234,6 +234,22 @@ pub async fn release(pool: &PgPool, id: i64, owner: &str) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// Records a 410 Gone attempt: it counts, and the delivery waits (pending)
+/// for the sink to be re-enabled.
+pub async fn gone(pool: &PgPool, id: i64, owner: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.deliveries set status = 'pending', last_status = 410,
+                last_error = '410 Gone: the sink is disabled until an operator re-enables it',
+                lease_owner = null, lease_expires_at = null
+          where id = $1 and lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Disables a sink (the receiver answered 410 Gone).
 pub async fn disable_sink(pool: &PgPool, sink_id: &str, reason: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
