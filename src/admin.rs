@@ -1,6 +1,7 @@
 //! The admin listener (loopback by default): `/healthz` (the process is alive),
 //! `/readyz` (the database is reachable and migrated) and `/metrics` (Prometheus).
 
+use crate::config::Config;
 use crate::store;
 use crate::store::health::DbHealth;
 use axum::extract::State;
@@ -19,6 +20,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct AdminState {
     pool: Arc<OnceLock<PgPool>>,
+    /// The running config, for `/api/status` (what `hirebridge top` shows).
+    config: Arc<OnceLock<Config>>,
     metrics: PrometheusHandle,
     health: DbHealth,
 }
@@ -27,9 +30,15 @@ impl AdminState {
     pub fn new(metrics: PrometheusHandle, health: DbHealth) -> AdminState {
         AdminState {
             pool: Arc::new(OnceLock::new()),
+            config: Arc::new(OnceLock::new()),
             metrics,
             health,
         }
+    }
+
+    /// The config `/api/status` reports on.
+    pub fn set_config(&self, config: Config) {
+        let _ = self.config.set(config);
     }
 
     /// Hands the open database to the readiness check.
@@ -43,6 +52,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/api/status", get(status))
         .with_state(state)
 }
 
@@ -68,6 +78,24 @@ async fn readyz(State(state): State<AdminState>) -> Response {
         Ok(Ok(n)) => not_ready(&format!("{n} migration(s) not applied")),
         Ok(Err(e)) => not_ready(&format!("database not reachable: {e}")),
         Err(_) => not_ready("database did not answer within 0.9 s"),
+    }
+}
+
+/// What `hirebridge status --json` says, live: connectors, streams, inbox,
+/// spool and sinks (`hirebridge top` polls it).
+async fn status(State(state): State<AdminState>) -> Response {
+    let (Some(pool), Some(config)) = (state.pool.get(), state.config.get()) else {
+        return not_ready("database not open yet");
+    };
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        crate::commands::status_report(pool, config),
+    )
+    .await
+    {
+        Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(e)) => not_ready(&format!("status failed: {e}")),
+        Err(_) => not_ready("the database did not answer within 2 s"),
     }
 }
 

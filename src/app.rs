@@ -170,6 +170,7 @@ impl App {
                 return Err(e);
             }
         };
+        self.admin_state.set_config(self.config.clone());
         self.admin_state.set_pool(db.pool.clone());
         self.ingress_state.set_pool(db.pool.clone());
         let mut watchers = vec![tokio::spawn(

@@ -78,6 +78,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A live dashboard of a running daemon: streams, inbox, spool, sinks (q quits).
+    Top {
+        /// The daemon's admin address; read from the config's
+        /// `server.admin_listen` when absent.
+        #[arg(long)]
+        admin: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Lift a connector's pause (refused credentials, spent quota) once its cause is fixed.
     Resume {
         #[command(flatten)]
@@ -277,6 +286,19 @@ fn main() -> ExitCode {
             Command::Status { config, json } => {
                 operator_command(&config.config, |c| commands::status(c, json)).await
             }
+            Command::Top { admin, config } => match admin {
+                Some(admin) => edge(commands::top::top(admin).await),
+                None => {
+                    operator_command(&config.config, |c| async move {
+                        let mut admin = c.server.admin_listen;
+                        if admin.ip().is_unspecified() {
+                            admin.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                        }
+                        commands::top::top(admin).await
+                    })
+                    .await
+                }
+            },
             Command::Resume { config, connector } => {
                 operator_command(&config.config, |c| async move {
                     commands::resume(c, &connector).await

@@ -243,6 +243,7 @@ async fn run(
     // Let the last webhooks be processed and their events delivered (both
     // counted afresh each time: a late webhook makes new events), then stop.
     let wait_until = Instant::now() + Duration::from_secs(30);
+    let mut undelivered = (0, 0);
     while Instant::now() < wait_until {
         let (events, open): (i64, i64) = sqlx::query_as(
             "select (select count(*) from hiring.events),
@@ -250,10 +251,18 @@ async fn run(
         )
         .fetch_one(&db.pool)
         .await?;
-        if open == 0 && receiver.verified.load(Ordering::Relaxed) as i64 >= events {
+        let verified = receiver.verified.load(Ordering::Relaxed) as i64;
+        undelivered = (open, (events - verified).max(0));
+        if open == 0 && verified >= events {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if undelivered != (0, 0) {
+        println!(
+            "\nstill pending after 30 s: {} webhook deliveries not normalised, {} events not delivered",
+            undelivered.0, undelivered.1
+        );
     }
     let _ = stop.send(());
     let _ = daemon.await;

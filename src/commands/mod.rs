@@ -7,6 +7,7 @@ pub mod dlq;
 pub mod receiver;
 pub mod replay;
 pub mod simulate;
+pub mod top;
 
 use crate::config::Config;
 use crate::connectors;

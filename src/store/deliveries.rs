@@ -301,6 +301,8 @@ pub async fn sink_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
         "select s.sink_id, s.disabled_reason, s.disabled_at,
                 (select count(*) from hiring.deliveries d where d.sink_id = s.sink_id and d.status in ('pending', 'failed', 'in_flight')) as pending,
                 (select count(*) from hiring.deliveries d where d.sink_id = s.sink_id and d.status = 'dead') as dead,
+                (select count(distinct d.entity_key) from hiring.deliveries d
+                  where d.sink_id = s.sink_id and d.status = 'failed') as held,
                 (select count(*) from hiring.deliveries d where d.sink_id = s.sink_id and d.status = 'delivered') as delivered,
                 (select extract(epoch from now() - min(d.created_at))::bigint from hiring.deliveries d
                   where d.sink_id = s.sink_id and d.status in ('pending', 'failed', 'in_flight')) as oldest_pending_seconds
@@ -315,6 +317,7 @@ pub async fn sink_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
                 "sink": r.try_get::<String, _>("sink_id")?,
                 "pending": r.try_get::<i64, _>("pending")?,
                 "dead": r.try_get::<i64, _>("dead")?,
+                "held_entities": r.try_get::<i64, _>("held")?,
                 "delivered": r.try_get::<i64, _>("delivered")?,
                 "oldest_pending_seconds": r.try_get::<Option<i64>, _>("oldest_pending_seconds")?,
                 "disabled_at": disabled_at,

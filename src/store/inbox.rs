@@ -323,6 +323,9 @@ pub async fn ingress_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
                     and i.status in ('pending', 'processing', 'failed')) as backlog,
                 (select count(*) from hiring.inbox i where i.connector_id = c.connector_id
                     and i.status = 'dead') as dead,
+                (select extract(epoch from now() - min(i.received_at))::float8 from hiring.inbox i
+                  where i.connector_id = c.connector_id
+                    and i.status in ('pending', 'processing', 'failed')) as oldest,
                 (select coalesce(jsonb_object_agg(r.reason, r.count), '{}'::jsonb)
                    from hiring.webhook_rejections r where r.connector_id = c.connector_id) as rejected,
                 c.last_heard_at
@@ -342,6 +345,7 @@ pub async fn ingress_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
                 "connector": r.try_get::<String, _>("connector_id")?,
                 "inbox_backlog": r.try_get::<i64, _>("backlog")?,
                 "dead_letters": r.try_get::<i64, _>("dead")?,
+                "oldest_pending_seconds": r.try_get::<Option<f64>, _>("oldest")?,
                 "rejected": r.try_get::<Value, _>("rejected")?,
                 "last_heard_at": last,
             }))
