@@ -222,6 +222,26 @@ enum BenchCommand {
         #[arg(long, default_value = "./var/bench")]
         data_dir: PathBuf,
     },
+    /// Webhooks at a steady rate while PostgreSQL crashes and comes back:
+    /// acknowledgement latency per phase, spool depth, nothing lost or doubled.
+    Outage {
+        /// The provider whose signed webhooks are sent.
+        #[arg(long, default_value = hirebridge::connectors::BENCH_WEBHOOKS)]
+        provider: String,
+        /// Deliveries per second.
+        #[arg(long, default_value_t = 500.0)]
+        rate: f64,
+        /// How long before the crash, how long PostgreSQL stays down, how long after.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        before: std::time::Duration,
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        outage: std::time::Duration,
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        after: std::time::Duration,
+        /// Where its own PostgreSQL cluster and the daemon's spool live.
+        #[arg(long, default_value = "./var/bench-outage")]
+        data_dir: PathBuf,
+    },
 }
 
 #[global_allocator]
@@ -405,6 +425,27 @@ fn main() -> ExitCode {
                     data_dir,
                 };
                 edge(commands::bench::ingest(args).await)
+            }
+            Command::Bench {
+                what:
+                    BenchCommand::Outage {
+                        provider,
+                        rate,
+                        before,
+                        outage,
+                        after,
+                        data_dir,
+                    },
+            } => {
+                let args = commands::bench_outage::BenchOutageArgs {
+                    provider,
+                    rate,
+                    before,
+                    outage,
+                    after,
+                    data_dir,
+                };
+                edge(commands::bench_outage::outage(args).await)
             }
             Command::Bench {
                 what:

@@ -177,7 +177,7 @@ async fn run(
 
 /// Starts `name`'s simulator for its signed webhooks, and the config section
 /// of a connector receiving them with `secret`.
-async fn webhook_provider(
+pub(super) async fn webhook_provider(
     name: &str,
     secret: &str,
 ) -> anyhow::Result<(Box<dyn RunningSimulator>, String)> {
@@ -208,7 +208,7 @@ async fn webhook_provider(
 }
 
 /// A run-unique record number, so repeated runs on one database create new records.
-fn run_base() -> u64 {
+pub(super) fn run_base() -> u64 {
     u64::from(rand::random::<u32>()) << 24
 }
 

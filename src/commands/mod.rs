@@ -2,6 +2,7 @@
 //! helpers they share for opening the database and printing tables.
 
 pub mod bench;
+pub mod bench_outage;
 pub mod demo;
 pub mod dlq;
 pub mod receiver;

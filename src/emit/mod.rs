@@ -110,6 +110,7 @@ async fn run_sink(
     let in_flight = i64::from(sink.max_in_flight());
     let mut last_gauge = std::time::Instant::now() - Duration::from_secs(60);
     let mut was_disabled = false;
+    let mut db_failing = false;
     loop {
         if *stop.borrow() {
             return;
@@ -149,8 +150,17 @@ async fn run_sink(
                 }
             }
             Err(e) => {
-                tracing::warn!(sink = %sink.id, error = %e, "reading the sink's state failed")
+                // The database is away: said once, then a quieter, slower loop.
+                if !db_failing {
+                    tracing::warn!(sink = %sink.id, error = %e, "reading the sink's state failed; retrying every second");
+                    db_failing = true;
+                }
+                pause = Duration::from_secs(1);
             }
+        }
+        if db_failing && pause < Duration::from_secs(1) {
+            tracing::info!(sink = %sink.id, "the sink's state is readable again");
+            db_failing = false;
         }
         if pause > Duration::ZERO {
             tokio::select! {

@@ -29,14 +29,25 @@ pub fn retry_delay(attempts: i32) -> Duration {
 
 /// Processes deliveries until `stop`; polls the inbox every `idle` when empty.
 pub async fn run(engine: Arc<Engine>, idle: Duration, mut stop: watch::Receiver<bool>) {
+    // Said once when claiming starts failing (the database went away) and
+    // once when it works again, not once per attempt.
+    let mut failing = false;
     loop {
         if *stop.borrow() {
             return;
         }
         let processed = match drain_once(&engine, &engine.owner).await {
-            Ok(n) => n,
+            Ok(n) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!("claiming inbox deliveries works again");
+                }
+                n
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "claiming inbox deliveries failed; retrying");
+                if !failing {
+                    tracing::warn!(error = %e, "claiming inbox deliveries failed; retrying quietly until it works");
+                    failing = true;
+                }
                 0
             }
         };
