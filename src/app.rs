@@ -180,6 +180,7 @@ impl App {
             watchers.push(tokio::spawn(spool::drain(
                 spool.clone(),
                 db.pool.clone(),
+                self.health.clone(),
                 stop_rx.clone(),
             )));
         }

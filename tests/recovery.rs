@@ -212,3 +212,81 @@ async fn inbox_rows_of_a_holder_that_stopped_heartbeating_are_taken_over_at_once
     );
     daemon.stop().await;
 }
+
+#[tokio::test]
+async fn a_daemon_killed_while_acknowledging_webhooks_loses_no_acknowledged_delivery() {
+    use hirebridge_kit::sim::{KitSender, Sent};
+    use std::sync::{Arc, Mutex};
+
+    let db = support::TestDb::migrated().await;
+    let config = ProcessConfig::write(
+        DaemonConfig::default()
+            .connector(json!({"id": "kit", "provider": "kit", "webhook_secrets": ["kit-secret"]})),
+        &db.url,
+    );
+    let daemon = config.spawn().await;
+    let kit = KitSender::new(
+        format!("http://{}/webhooks/kit", config.webhooks),
+        "kit-secret",
+    );
+    // Eight senders post applications until told to stop; the ids the daemon
+    // acknowledged with a 2xx are kept.
+    let acked: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let next = Arc::new(std::sync::atomic::AtomicI64::new(1));
+    let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (kit, acked, next, running) =
+            (kit.clone(), acked.clone(), next.clone(), running.clone());
+        senders.spawn(async move {
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                let id = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let app = json!({"id": id, "candidate": {"id": 100_000 + id, "name": "Lin Chen", "email": format!("lin{id}@example.com")},
+                    "current_stage": "Applied", "rejected": false, "withdrawn": false, "offered": false});
+                if let Ok(Sent::Status(200)) = kit.send("application.submitted", app).await {
+                    acked.lock().unwrap().push(id);
+                }
+            }
+        });
+    }
+    let count = || acked.lock().unwrap().len();
+    wait_until(
+        "deliveries are acknowledged",
+        Duration::from_secs(30),
+        || async { count() >= 150 },
+    )
+    .await;
+    // kill -9 in the middle of the stream of acknowledgements.
+    daemon.kill9();
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    while senders.join_next().await.is_some() {}
+    let acked = acked.lock().unwrap().clone();
+
+    // After a restart, every acknowledged delivery is processed, once.
+    let restarted = config.spawn().await;
+    let pool = db.pool.clone();
+    let want = acked.len() as i64;
+    wait_until("every acknowledged delivery is processed", Duration::from_secs(60), || {
+        let pool = pool.clone();
+        let ids: Vec<String> = acked.iter().map(|id| id.to_string()).collect();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from hiring.applications where connector_id = 'kit' and remote_id = any($1)",
+            )
+            .bind(&ids)
+            .fetch_one(&pool)
+            .await
+            .is_ok_and(|n| n == want)
+        }
+    })
+    .await;
+    let twice: i64 = sqlx::query_scalar(
+        "select count(*) from (select entity_id from hiring.events where type = 'application.created'
+                                group by entity_id having count(*) > 1) d",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(twice, 0, "no application created twice");
+    assert!(restarted.terminate());
+}

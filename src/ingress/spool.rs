@@ -470,13 +470,19 @@ async fn write_appends(spool: std::sync::Weak<Inner>, mut rx: mpsc::Receiver<App
 /// the database takes them; a segment is deleted only after all its
 /// deliveries are committed (a crash in between stores them again, and the
 /// inbox's key keeps one).
-pub async fn drain(spool: Spool, pool: PgPool, mut stop: watch::Receiver<bool>) {
+pub async fn drain(
+    spool: Spool,
+    pool: PgPool,
+    health: crate::store::health::DbHealth,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(DRAIN_EVERY) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        if !spool.is_active() {
+        // Nothing to do, or nobody to give it to (the probe says when).
+        if !spool.is_active() || !health.is_up() {
             continue;
         }
         match drain_once(&spool, &pool).await {
