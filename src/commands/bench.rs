@@ -207,6 +207,53 @@ pub(super) async fn webhook_provider(
     Ok((sim, section))
 }
 
+/// A daemon run in-process for a benchmark: bound on loopback port 0, started,
+/// and ready (its `/readyz` said 200) when [`BenchDaemon::start`] returns.
+pub(super) struct BenchDaemon {
+    /// `POST` here for the `bench` connector's webhooks.
+    pub hook: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), crate::app::AppError>>,
+}
+
+impl BenchDaemon {
+    /// Starts the daemon of `text` (a whole config) and waits until it is ready.
+    pub async fn start(text: &str) -> anyhow::Result<BenchDaemon> {
+        let config = Config::from_str_with_env(text, std::path::Path::new("<bench>"), &|_| None)
+            .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
+        let app = crate::app::App::bind(config).await?;
+        let hook = format!("http://{}/webhooks/bench", app.webhook_addr());
+        let readyz = format!("http://{}/readyz", app.admin_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + std::time::Duration::from_secs(120);
+        while client
+            .get(&readyz)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+            != 200
+        {
+            if Instant::now() > deadline {
+                bail!("the daemon did not become ready");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Ok(BenchDaemon { hook, stop, task })
+    }
+
+    /// Stops it and waits until it has.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await??;
+        Ok(())
+    }
+}
+
 /// A run-unique record number, so repeated runs on one database create new records.
 pub(super) fn run_base() -> u64 {
     u64::from(rand::random::<u32>()) << 24
@@ -240,30 +287,8 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         "data_dir = \"{}\"\n{database}\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n{section}",
         args.data_dir.display()
     );
-    let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
-        .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
-    let app = crate::app::App::bind(config).await?;
-    let url = format!("http://{}/webhooks/bench", app.webhook_addr());
-    let readyz = format!("http://{}/readyz", app.admin_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(app.run(async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + std::time::Duration::from_secs(120);
-    while client
-        .get(&readyz)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-        != 200
-    {
-        if Instant::now() > deadline {
-            bail!("the daemon did not become ready");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let daemon = BenchDaemon::start(&text).await?;
+    let url = daemon.hook.clone();
     let pool = sqlx::PgPool::connect(&match &args.database_url {
         Some(u) => u.clone(),
         None => {
@@ -346,8 +371,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         .fetch_one(&pool)
         .await?;
     pool.close().await;
-    let _ = stop.send(());
-    daemon.await??;
+    daemon.stop().await?;
     sim.shutdown().await;
 
     latencies.sort();
@@ -482,30 +506,9 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
          [[sinks]]\nid = \"receiver\"\nkind = \"webhook\"\nurl = \"http://{receiver}/events\"\nsecrets = [\"{SECRET}\"]\nmax_in_flight = 64\n",
         args.data_dir.display()
     );
-    let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
-        .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
-    let app = crate::app::App::bind(config).await?;
-    let hook = format!("http://{}/webhooks/bench", app.webhook_addr());
-    let readyz = format!("http://{}/readyz", app.admin_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(app.run(async move {
-        let _ = stopped.await;
-    }));
+    let daemon = BenchDaemon::start(&text).await?;
+    let hook = daemon.hook.clone();
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + std::time::Duration::from_secs(120);
-    while client
-        .get(&readyz)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-        != 200
-    {
-        if Instant::now() > deadline {
-            bail!("the daemon did not become ready");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
 
     let base = run_base();
     let send_phase = |offset: u64, n: usize, rate: Option<f64>| {
@@ -631,8 +634,7 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
         ),
     ];
     let rejected = arrivals.lock().map(|a| a.rejected).unwrap_or(0);
-    let _ = stop.send(());
-    daemon.await??;
+    daemon.stop().await?;
     if let Ok(sim) = Arc::try_unwrap(sim) {
         sim.shutdown().await;
     }

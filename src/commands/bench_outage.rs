@@ -6,7 +6,6 @@
 //! inbox exactly once.
 
 use super::print_table;
-use crate::config::Config;
 use crate::store::cluster::{free_port, ClusterOptions, ManagedCluster};
 use anyhow::{bail, Context};
 use secrecy::ExposeSecret;
@@ -50,30 +49,8 @@ pub async fn outage(args: BenchOutageArgs) -> anyhow::Result<()> {
         "data_dir = \"{}\"\n[database]\nurl = \"{url}\"\nacquire_timeout = \"1s\"\nconnect_timeout = \"120s\"\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n{section}",
         args.data_dir.join("daemon").display()
     );
-    let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
-        .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
-    let app = crate::app::App::bind(config).await?;
-    let hook = format!("http://{}/webhooks/bench", app.webhook_addr());
-    let readyz = format!("http://{}/readyz", app.admin_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(app.run(async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while client
-        .get(&readyz)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-        != 200
-    {
-        if Instant::now() > deadline {
-            bail!("the daemon did not become ready");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let daemon = super::bench::BenchDaemon::start(&text).await?;
+    let hook = daemon.hook.clone();
     let pool = sqlx::PgPool::connect(&url).await?;
     let inbox_before: i64 = sqlx::query_scalar("select count(*) from hiring.inbox")
         .fetch_one(&pool)
@@ -164,8 +141,7 @@ pub async fn outage(args: BenchOutageArgs) -> anyhow::Result<()> {
     };
     let caught_up = started.elapsed().saturating_sub(back_at);
     pool.close().await;
-    let _ = stop.send(());
-    let _ = daemon.await;
+    daemon.stop().await?;
     sim.shutdown().await;
     cluster.stop().await?;
 
