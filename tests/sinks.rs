@@ -5,14 +5,13 @@
 
 mod support;
 
-use support::daemon::DaemonConfig;
+use support::daemon::{spawn_daemon_on, DaemonConfig, TestDaemon};
 use support::process::ProcessConfig;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use hirebridge::app::App;
 use hirebridge_kit::sim::{KitSender, Sent};
 use serde_json::{json, Value};
 use std::future::IntoFuture;
@@ -92,21 +91,17 @@ struct Rig {
     kit: KitSender,
     pool: sqlx::PgPool,
     jsonl: std::path::PathBuf,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), hirebridge::app::AppError>>,
-    _db: support::TestDb,
+    daemon: TestDaemon,
     _dir: tempfile::TempDir,
 }
 
-type Daemon = (
-    KitSender,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<Result<(), hirebridge::app::AppError>>,
-);
-
-/// Starts a daemon on `db_url` with the receiver and jsonl sinks; ready when it
-/// acknowledges a Kit ping.
-async fn daemon(db_url: &str, receiver: std::net::SocketAddr, jsonl: &Path) -> Daemon {
+/// Starts a daemon (the test kit's) on `db` with the receiver and jsonl sinks,
+/// and a Kit sender aimed at it.
+async fn daemon(
+    db: &support::TestDb,
+    receiver: std::net::SocketAddr,
+    jsonl: &Path,
+) -> (KitSender, TestDaemon) {
     let config = DaemonConfig {
         server: [("shutdown_grace".to_string(), json!("1s"))]
             .into_iter()
@@ -122,27 +117,10 @@ async fn daemon(db_url: &str, receiver: std::net::SocketAddr, jsonl: &Path) -> D
     .sink(json!({
         "id": "lake", "kind": "jsonl", "path": jsonl.display().to_string(),
         "events": ["application.*"],
-    }))
-    .parse(db_url);
-    let app = App::bind(config).await.unwrap();
-    let kit = KitSender::new(
-        format!("http://{}/webhooks/kit", app.webhook_addr()),
-        "kit-secret",
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(app.run(async move {
-        let _ = stopped.await;
     }));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ping = kit.send("test.ping", json!({})).await;
-        if matches!(ping, Ok(Sent::Status(200))) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "daemon not ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (kit, stop, task)
+    let daemon = spawn_daemon_on(config, db.clone()).await;
+    let kit = KitSender::new(daemon.url("kit"), "kit-secret");
+    (kit, daemon)
 }
 
 async fn serve_receiver(receiver: Arc<Mutex<Receiver>>) -> std::net::SocketAddr {
@@ -161,15 +139,13 @@ async fn rig(receiver: Receiver) -> Rig {
     let addr = serve_receiver(receiver.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let jsonl = dir.path().join("events.jsonl");
-    let (kit, stop, task) = daemon(&db.url, addr, &jsonl).await;
+    let (kit, daemon) = daemon(&db, addr, &jsonl).await;
     Rig {
         receiver,
         kit,
         pool: db.pool.clone(),
         jsonl,
-        stop,
-        task,
-        _db: db,
+        daemon,
         _dir: dir,
     }
 }
@@ -199,8 +175,7 @@ impl Rig {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
+        self.daemon.stop().await;
     }
 }
 
@@ -373,8 +348,8 @@ async fn two_daemons_on_one_database_deliver_each_event_once() {
     let receiver = Arc::new(Mutex::new(Receiver::default()));
     let addr = serve_receiver(receiver.clone()).await;
     let dir = tempfile::tempdir().unwrap();
-    let a = daemon(&db.url, addr, &dir.path().join("a.jsonl")).await;
-    let b = daemon(&db.url, addr, &dir.path().join("b.jsonl")).await;
+    let a = daemon(&db, addr, &dir.path().join("a.jsonl")).await;
+    let b = daemon(&db, addr, &dir.path().join("b.jsonl")).await;
     for i in 0..20 {
         let sender = if i % 2 == 0 { &a.0 } else { &b.0 };
         assert_eq!(
@@ -399,9 +374,8 @@ async fn two_daemons_on_one_database_deliver_each_event_once() {
         assert_eq!(ids.len(), 20);
         assert_eq!(rec.accepted.len(), 20, "each event delivered once");
     }
-    for (_, stop, task) in [a, b] {
-        let _ = stop.send(());
-        task.await.unwrap().unwrap();
+    for (_, daemon) in [a, b] {
+        daemon.stop().await;
     }
 }
 
@@ -658,7 +632,7 @@ async fn a_receiver_that_closes_the_connection_gets_every_event_once_it_recovers
     let accepted = Arc::new(Mutex::new(Vec::new()));
     let addr = raw_receiver(2, accepted.clone()).await;
     let dir = tempfile::tempdir().unwrap();
-    let (kit, stop, task) = daemon(&db.url, addr, &dir.path().join("a.jsonl")).await;
+    let (kit, daemon) = daemon(&db, addr, &dir.path().join("a.jsonl")).await;
     for i in 0..3 {
         assert_eq!(
             kit.send("application.submitted", application(900 + i, "Applied"))
@@ -680,8 +654,7 @@ async fn a_receiver_that_closes_the_connection_gets_every_event_once_it_recovers
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 3);
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    daemon.stop().await;
 }
 
 /// Fails every delivery of one entity (application 13), accepts the rest.
@@ -716,7 +689,7 @@ async fn a_failing_event_holds_back_only_its_own_entity() {
         .with_state(receiver.clone());
     tokio::spawn(axum::serve(listener, app).into_future());
     let dir = tempfile::tempdir().unwrap();
-    let (kit, stop, task) = daemon(&db.url, addr, &dir.path().join("a.jsonl")).await;
+    let (kit, daemon) = daemon(&db, addr, &dir.path().join("a.jsonl")).await;
     // Entity 13 first (it will keep failing), then two changes of 13 and other entities.
     assert_eq!(
         kit.send("application.submitted", application(13, "Applied"))
@@ -779,6 +752,5 @@ async fn a_failing_event_holds_back_only_its_own_entity() {
             6
         );
     }
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    daemon.stop().await;
 }

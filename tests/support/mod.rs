@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
-/// A fresh database for one test.
+/// A fresh database for one test (clones share it: several daemons on one database).
+#[derive(Clone)]
 pub struct TestDb {
     pub url: String,
     pub name: String,
