@@ -407,6 +407,9 @@ async fn commit_page(
     }
     let mut counts = writer::write_records(&mut tx, &engine.columns, &ctx, records).await?;
     for (payload, reason) in &page.rejected {
+        // The reason may quote the payload: what is redacted from one is
+        // scrubbed from the other.
+        let reason = &hirebridge_sdk::redact::scrub_text(reason, payload, &handle.redact);
         let mut payload = payload.clone();
         hirebridge_sdk::redact::redact_value(&mut payload, &handle.redact);
         let body = serde_json::to_vec(&payload).unwrap_or_default();

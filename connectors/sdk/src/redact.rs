@@ -48,6 +48,43 @@ pub fn redact_body<S: AsRef<str>>(body: &[u8], paths: &[S]) -> Option<Vec<u8>> {
     serde_json::to_vec(&value).ok()
 }
 
+/// `text` (an error message about `original`, say a mapping failure that
+/// quotes a value) with every value `paths` names in `original` replaced by
+/// `[redacted]`, so a reason stored or logged never carries one.
+pub fn scrub_text<S: AsRef<str>>(text: &str, original: &Value, paths: &[S]) -> String {
+    if paths.is_empty() {
+        return text.to_string();
+    }
+    // The values are what redaction would remove: redact a copy, and take
+    // every leaf the copy lost.
+    let mut kept = original.clone();
+    if redact_value(&mut kept, paths) == 0 {
+        return text.to_string();
+    }
+    let mut before = Vec::new();
+    leaves(original, &mut before);
+    let mut after = Vec::new();
+    leaves(&kept, &mut after);
+    let mut out = text.to_string();
+    let mut removed: Vec<String> = before.into_iter().filter(|v| !after.contains(v)).collect();
+    // Longest first, so a value containing another is replaced whole.
+    removed.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for value in removed.iter().filter(|v| v.len() >= 3) {
+        out = out.replace(value.as_str(), "[redacted]");
+    }
+    out
+}
+
+fn leaves(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(items) => items.iter().for_each(|v| leaves(v, out)),
+        Value::Object(map) => map.values().for_each(|v| leaves(v, out)),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
 fn redact_path(value: &mut Value, path: &str) -> usize {
     if let Some(rest) = path.strip_prefix("**.") {
         return redact_anywhere(value, rest);
@@ -103,6 +140,19 @@ fn remove(value: &mut Value, segments: &[&str]) -> usize {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn scrubs_redacted_values_out_of_a_message() {
+        let raw =
+            json!({"SSN": "123-45-6789", "Name": "Ada", "Records": [{"DriverLicenseNum": 987654}]});
+        let msg = "invalid SSN \"123-45-6789\" for Ada (licence 987654)";
+        let clean = scrub_text(msg, &raw, &["SSN", "Records[].DriverLicenseNum"]);
+        assert!(
+            !clean.contains("123-45-6789") && !clean.contains("987654"),
+            "{clean}"
+        );
+        assert!(clean.contains("Ada"), "{clean}");
+    }
 
     #[test]
     fn removes_named_fields_at_any_depth_and_in_arrays() {
