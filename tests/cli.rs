@@ -186,6 +186,8 @@ log_format = "json"
         "the managed PostgreSQL is still running after shutdown:\n{stderr}"
     );
     assert!(!stderr.contains("password="), "{stderr}");
+    // Log fields say values, never Rust's `Some(..)`.
+    assert!(!stderr.contains("Some("), "{stderr}");
 }
 
 #[test]

@@ -179,3 +179,53 @@ async fn dlq_shows_the_bodys_event_and_never_raw_bytes() {
         "{show}"
     );
 }
+
+#[tokio::test]
+async fn read_only_commands_never_migrate_and_print_no_daemon_logs() {
+    // A database without the schema: `status`, `dlq list` and `replay` refuse
+    // with what to run, and leave it as it was.
+    let db = support::test_db().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("hirebridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\n[database]\nurl = \"{}\"\n[telemetry]\nlog_format = \"json\"\n[[sinks]]\nid = \"lake\"\nkind = \"jsonl\"\npath = \"{}\"\n",
+            dir.path().join("var").display(),
+            db.url,
+            dir.path().join("events.jsonl").display()
+        ),
+    )
+    .expect("config");
+    for args in [
+        vec!["status"],
+        vec!["dlq", "list"],
+        vec![
+            "replay",
+            "--sink",
+            "lake",
+            "--since",
+            "2026-01-01T00:00:00Z",
+        ],
+    ] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hirebridge"))
+            .args(&args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .await
+            .expect("run hirebridge");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{args:?} ran on an unmigrated database"
+        );
+        assert!(stderr.contains("hirebridge migrate"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("\"level\":\"INFO\""), "{args:?}: {stderr}");
+    }
+    let schema: bool = sqlx::query_scalar("select to_regclass('hiring.inbox') is not null")
+        .fetch_one(&db.pool)
+        .await
+        .expect("query");
+    assert!(!schema, "a read-only command created the schema");
+}

@@ -514,6 +514,16 @@ async fn deletion_guard_counts_what_was_held_before_the_pass_not_what_it_created
         recorded.unwrap_or_default().contains("deletion guard"),
         "recorded in sync_state"
     );
+    // ...as a warning of the pass, which `status` and `top` show as WARNING,
+    // not as "ok (full)".
+    let warning: Option<String> = sqlx::query_scalar(
+        "select last_counts->>'warning' from hiring.sync_state where connector_id = $1 and stream = 'candidates'",
+    )
+    .bind(&rig.handle.id)
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    assert!(warning.unwrap_or_default().contains("deletion guard"));
 }
 
 #[tokio::test]
