@@ -78,6 +78,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make records known to a connector whose provider has no list endpoint:
+    /// read each id in FILE from the provider now (e.g. GoodHire reports).
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The connector.
+        #[arg(long)]
+        connector: String,
+        /// Its stream, when it has several that import ids.
+        #[arg(long)]
+        stream: Option<String>,
+        /// One remote id a line; `#` starts a comment.
+        #[arg(long)]
+        ids: PathBuf,
+    },
     /// A live dashboard of a running daemon: streams, inbox, spool, sinks (q quits).
     Top {
         /// The daemon's admin address; read from the config's
@@ -305,6 +320,17 @@ fn main() -> ExitCode {
             }
             Command::Status { config, json } => {
                 operator_command(&config.config, |c| commands::status(c, json)).await
+            }
+            Command::Import {
+                config,
+                connector,
+                stream,
+                ids,
+            } => {
+                operator_command(&config.config, |c| async move {
+                    commands::import(c, &connector, stream, &ids).await
+                })
+                .await
             }
             Command::Top { admin, config } => match admin {
                 Some(admin) => edge(commands::top::top(admin).await),

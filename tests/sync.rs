@@ -70,7 +70,7 @@ impl Rig {
             &spec,
             &PassOptions {
                 full,
-                progress: None,
+                ..PassOptions::default()
             },
         )
         .await;
@@ -319,8 +319,8 @@ async fn a_pass_killed_after_some_pages_resumes_without_loss_or_doubles() {
                 &rig.handle,
                 &spec,
                 &PassOptions {
-                    full: false,
                     progress: Some(progress),
+                    ..PassOptions::default()
                 },
             )
             .await

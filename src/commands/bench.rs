@@ -144,7 +144,7 @@ async fn run(
                 &stream,
                 &PassOptions {
                     full,
-                    progress: None,
+                    ..PassOptions::default()
                 },
             )
             .await;

@@ -150,6 +150,7 @@ async fn sync_with(
             let options = PassOptions {
                 full: args.full,
                 progress,
+                only_ids: None,
             };
             let report = poller::run_pass(&engine, handle, &stream, &options).await;
             if let Some(bar) = bar {
@@ -160,6 +161,64 @@ async fn sync_with(
     }
     engine.release_leases().await;
     Ok(reports)
+}
+
+/// `hirebridge import`: makes records known to a connector whose provider has
+/// no list endpoint (a refresh-known stream): each id in the file (one a line,
+/// `#` comments) is read from the provider now and written like a poll; the
+/// connector's passes keep them fresh from then on.
+pub async fn import(
+    config: Config,
+    connector: &str,
+    stream: Option<String>,
+    ids_file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(ids_file)
+        .with_context(|| format!("reading {}", ids_file.display()))?;
+    let ids: Vec<String> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if ids.is_empty() {
+        bail!("{} lists no ids", ids_file.display());
+    }
+    let Some(section) = config.connectors.iter().find(|c| c.id == connector) else {
+        bail!(
+            "no connector {connector:?} in {}",
+            config.source_path.display()
+        );
+    };
+    let handle = connectors::build(section)?;
+    let Some(spec) = handle.enabled_streams().into_iter().find(|s| {
+        matches!(s.mode, hirebridge_sdk::SyncMode::RefreshKnown { .. })
+            && stream.as_deref().is_none_or(|n| n == s.name)
+    }) else {
+        bail!(
+            "connector {connector:?} has no stream that imports ids{}: only providers without a list endpoint have one",
+            stream.map(|s| format!(" named {s:?}")).unwrap_or_default()
+        );
+    };
+    let db = open_database(&config).await?;
+    let result = async {
+        let engine = Engine::new(db.pool.clone(), vec![handle.clone()]).await?;
+        let options = PassOptions {
+            only_ids: Some(ids),
+            ..PassOptions::default()
+        };
+        let report = poller::run_pass(&engine, &handle, &spec, &options).await;
+        engine.release_leases().await;
+        anyhow::Ok(report)
+    }
+    .await;
+    db.close().await;
+    let report = result?;
+    print_reports(std::slice::from_ref(&report));
+    if report.outcome == PassOutcome::Failed {
+        bail!("the import failed: {}", report.error.unwrap_or_default());
+    }
+    Ok(())
 }
 
 fn print_reports(reports: &[PassReport]) {

@@ -7,7 +7,9 @@ use super::events::Via;
 use super::writer::{self, WriteContext, WriteCounts};
 use super::{ConnectorHandle, Engine};
 use crate::store::{entities, sync_state};
-use hirebridge_sdk::{Action, Connector, ConnectorError, Cursor, Page, StreamSpec};
+use hirebridge_sdk::{
+    Action, Connector, ConnectorError, Cursor, EntityKind, Page, RemoteRef, StreamSpec, SyncMode,
+};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
@@ -42,6 +44,9 @@ pub struct PassOptions {
     /// detection for incremental streams).
     pub full: bool,
     pub progress: Option<ProgressFn>,
+    /// For a refresh-known stream: re-read exactly these remote ids (an
+    /// operator's import) instead of the unfinished ones held.
+    pub only_ids: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -246,7 +251,19 @@ async fn page_loop(
     let mut held_before: Option<i64> = None;
     let mut all_full = true;
     let mut restarts = 0;
-    let mut pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
+    let mut pages = match (stream.mode, stream.entity) {
+        (SyncMode::RefreshKnown { final_statuses }, Some(kind)) => {
+            let ids = match &options.only_ids {
+                Some(ids) => ids.clone(),
+                None => {
+                    entities::unfinished_ids(&engine.pool, kind.table(), &handle.id, final_statuses)
+                        .await?
+                }
+            };
+            refresh_pages(handle.connector.clone(), kind, ids)
+        }
+        _ => fetch_pages(handle.connector.clone(), stream.name, cursor.clone()),
+    };
     // Pages fetched but not yet committed.
     let mut buffer: Option<Page> = None;
     let mut buffered_pages = 0;
@@ -337,6 +354,64 @@ async fn page_loop(
             return Ok(());
         }
     }
+}
+
+/// Records re-read per page of a refresh-known pass.
+const REFRESH_PAGE: usize = 50;
+
+/// The pages of a refresh-known pass ([`SyncMode::RefreshKnown`]): `ids` read
+/// one by one through the connector's `fetch`, in a task of its own. A record
+/// the provider no longer has is kept as it was (history is never deleted
+/// by a refresh); it is said in the log.
+fn refresh_pages(
+    connector: Arc<dyn Connector>,
+    kind: EntityKind,
+    ids: Vec<String>,
+) -> tokio::sync::mpsc::Receiver<Result<Page, ConnectorError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        let total = ids.len();
+        let mut done = 0;
+        let chunks: Vec<&[String]> = if ids.is_empty() {
+            vec![&[]]
+        } else {
+            ids.chunks(REFRESH_PAGE).collect()
+        };
+        for chunk in chunks {
+            let mut records = Vec::new();
+            for id in chunk {
+                let remote = RemoteRef {
+                    kind,
+                    remote_id: id.clone(),
+                };
+                match connector.fetch(&remote).await {
+                    Ok(Some(record)) => records.push(record),
+                    Ok(None) => {
+                        tracing::info!(%kind, remote_id = %id, "no longer at the provider; kept as it was")
+                    }
+                    Err(e) if e.action() == Action::Gone => {
+                        tracing::info!(%kind, remote_id = %id, error = %e, "no longer at the provider; kept as it was")
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+            done += chunk.len();
+            let page = Page {
+                records,
+                cursor: Cursor(json!({ "refreshed": done, "of": total })),
+                complete: done >= total,
+                full_pass: false,
+                rejected: Vec::new(),
+            };
+            if tx.send(Ok(page)).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// How many pages the fetcher may read ahead of the writer.

@@ -367,6 +367,27 @@ pub async fn count_live(
         .await
 }
 
+/// Remote ids of this connector's live rows of `table` whose `status` is not
+/// one of `final_statuses` (what a refresh-known pass re-reads).
+pub async fn unfinished_ids(
+    pool: &sqlx::PgPool,
+    table: &str,
+    connector_id: &str,
+    final_statuses: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let sql = format!(
+        "select remote_id from hiring.{table}
+          where connector_id = $1 and deleted_at is null
+            and (status is null or not (status = any($2)))
+          order by remote_id"
+    );
+    sqlx::query_scalar(&sql)
+        .bind(connector_id)
+        .bind(final_statuses)
+        .fetch_all(pool)
+        .await
+}
+
 /// How many live rows of `table` for this connector have a remote id NOT in
 /// `seen`: the candidates for deletion after a complete full pass.
 pub async fn count_live_missing(

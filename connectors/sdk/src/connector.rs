@@ -12,7 +12,7 @@ use std::time::SystemTime;
 pub type StreamId = str;
 
 /// How a stream can be polled, which decides how deletions can be detected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncMode {
     /// The provider returns what changed since a token; a pass without a token is
@@ -20,6 +20,14 @@ pub enum SyncMode {
     Incremental,
     /// Every pass lists everything; records absent from a complete pass were deleted.
     FullOnly,
+    /// The provider has no list endpoint (GoodHire): records become known from
+    /// webhooks or an operator's import, and a pass re-reads, one by one through
+    /// [`Connector::fetch`], every record of the stream's entity this connector
+    /// holds whose canonical `status` is not one of `final_statuses`. It heals
+    /// missed webhooks; it never detects deletions (nothing is listed).
+    RefreshKnown {
+        final_statuses: &'static [&'static str],
+    },
 }
 
 /// One pollable stream of a provider.
