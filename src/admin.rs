@@ -53,6 +53,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
+        .route("/api/erase", axum::routing::post(erase))
         .with_state(state)
 }
 
@@ -96,6 +97,33 @@ async fn status(State(state): State<AdminState>) -> Response {
         Ok(Ok(report)) => Json(report).into_response(),
         Ok(Err(e)) => not_ready(&format!("status failed: {e}")),
         Err(_) => not_ready("the database did not answer within 2 s"),
+    }
+}
+
+/// `POST /api/erase` with `{"email": "..."}`: what `hirebridge erase` does.
+async fn erase(State(state): State<AdminState>, Json(body): Json<serde_json::Value>) -> Response {
+    let Some(pool) = state.pool.get() else {
+        return not_ready("database not open yet");
+    };
+    let Some(email) = body["email"].as_str() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "give {\"email\": \"...\"}"})),
+        )
+            .into_response();
+    };
+    match crate::engine::erasure::erase(pool, email, "admin-api").await {
+        Ok(erasure) => Json(erasure).into_response(),
+        Err(crate::engine::erasure::EraseError::NotAnEmail) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "not an email address"})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
     }
 }
 

@@ -78,6 +78,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Erase one person's personal data everywhere (right to be forgotten); sinks
+    /// get a `person.erased` event.
+    Erase {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The person's email address.
+        #[arg(long)]
+        person: String,
+    },
     /// Make records known to a connector whose provider has no list endpoint:
     /// read each id in FILE from the provider now (e.g. GoodHire reports).
     Import {
@@ -320,6 +329,12 @@ fn main() -> ExitCode {
             }
             Command::Status { config, json } => {
                 operator_command(&config.config, |c| commands::status(c, json)).await
+            }
+            Command::Erase { config, person } => {
+                operator_command(&config.config, |c| async move {
+                    commands::erase(c, &person).await
+                })
+                .await
             }
             Command::Import {
                 config,

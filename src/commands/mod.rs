@@ -163,6 +163,31 @@ async fn sync_with(
     Ok(reports)
 }
 
+/// `hirebridge erase --person EMAIL`: removes the person's personal data from
+/// every table and the event log, and tells the sinks (`person.erased`).
+pub async fn erase(config: Config, email: &str) -> anyhow::Result<()> {
+    let db = open_database_read_only(&config).await?;
+    let result = crate::engine::erasure::erase(&db.pool, email, "cli").await;
+    db.close().await;
+    let erasure = result?;
+    if erasure.person_ids.is_empty() && erasure.counts.values().all(|n| n == 0) {
+        println!("nothing held about that person");
+        return Ok(());
+    }
+    println!(
+        "erasure {}: {} person(s); rows emptied per table:",
+        erasure.id,
+        erasure.person_ids.len()
+    );
+    for (table, n) in &erasure.counts {
+        println!("  {table:<18} {n}");
+    }
+    if let Some(event) = &erasure.event_id {
+        println!("sinks receive the tombstone event {event} (person.erased)");
+    }
+    Ok(())
+}
+
 /// `hirebridge import`: makes records known to a connector whose provider has
 /// no list endpoint (a refresh-known stream): each id in the file (one a line,
 /// `#` comments) is read from the provider now and written like a poll; the

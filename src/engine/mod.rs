@@ -3,6 +3,7 @@
 //! events both emit (`events`), one poll pass of a stream (`poller`) and the cron
 //! scheduler that runs passes (`scheduler`).
 
+pub mod erasure;
 pub mod events;
 pub mod identity;
 pub mod normalizer;
