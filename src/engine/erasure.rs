@@ -21,6 +21,9 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// A candidate row of the person: id, name, phone, phones.
+type HeldCandidate = (Uuid, Option<String>, Option<String>, Vec<String>);
+
 /// What an erasure did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Erasure {
@@ -54,7 +57,7 @@ pub async fn erase(pool: &PgPool, email: &str, requested_by: &str) -> Result<Era
     .bind(&email)
     .fetch_all(&mut *tx)
     .await?;
-    let candidates: Vec<(Uuid, Option<String>, Option<String>, Vec<String>)> = sqlx::query_as(
+    let candidates: Vec<HeldCandidate> = sqlx::query_as(
         "select id, name, phone, phones from hiring.candidates
           where email_normalized = $1 or person_id = any($2)",
     )
