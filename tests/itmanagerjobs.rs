@@ -95,7 +95,12 @@ async fn a_key_without_cv_search_syncs_jobs_and_applications_and_status_says_why
     assert!(report.created > 0);
 
     sim.send_webhooks_to(&d.url("itm"), SECRET);
-    let job = sim.ids("jobs").into_iter().rev().find(|id| sim.job(*id).unwrap()["status"] == "Active").unwrap();
+    let job = sim
+        .ids("jobs")
+        .into_iter()
+        .rev()
+        .find(|id| sim.job(*id).unwrap()["status"] == "Active")
+        .unwrap();
     let app = sim.submit_application(job).unwrap();
     sim.set_application_status(app["id"].as_u64().unwrap(), "Screened")
         .unwrap();
@@ -157,18 +162,25 @@ async fn fifty_concurrent_deliveries_are_acknowledged_quickly_and_never_disable_
     while let Some(sent) = sends.join_next().await {
         let (status, took) = sent.unwrap();
         assert_eq!(status, Ok(200));
-        assert!(took < Duration::from_secs(10), "acknowledged after {took:?}");
+        assert!(
+            took < Duration::from_secs(10),
+            "acknowledged after {took:?}"
+        );
         slowest = slowest.max(took);
     }
     eprintln!("50 concurrent deliveries acknowledged; slowest {slowest:?}");
     let counts = sender.counts();
     assert_eq!(counts.consecutive_failures, 0, "{counts:?}");
     assert!(!sender.is_disabled());
-    wait_until("every application is written", Duration::from_secs(60), || async {
-        d.count("select count(*) from hiring.applications where connector_id = 'itm'")
-            .await
-            == 50
-    })
+    wait_until(
+        "every application is written",
+        Duration::from_secs(60),
+        || async {
+            d.count("select count(*) from hiring.applications where connector_id = 'itm'")
+                .await
+                == 50
+        },
+    )
     .await;
     d.stop().await;
 }

@@ -206,7 +206,10 @@ async fn no_credits_pauses_polling_and_status_says_why() {
         .await
         .unwrap()
         .expect("paused after 402");
-    assert_eq!(pause.until, None, "no documented wait: until an operator acts");
+    assert_eq!(
+        pause.until, None,
+        "no documented wait: until an operator acts"
+    );
     assert!(pause.reason.contains("no_credits"), "{}", pause.reason);
     let requests = sim.request_count();
     let second = pass(&engine).await;

@@ -96,7 +96,10 @@ impl ItManagerJobsClient {
         page_size: u32,
         status: Option<&str>,
     ) -> Result<JobsPage, ConnectorError> {
-        let mut query = vec![("page", page.to_string()), ("pageSize", page_size.to_string())];
+        let mut query = vec![
+            ("page", page.to_string()),
+            ("pageSize", page_size.to_string()),
+        ];
         if let Some(s) = status {
             query.push(("status", s.to_string()));
         }
@@ -256,7 +259,10 @@ mod tests {
     #[test]
     fn paths_pick_their_family_and_scope() {
         assert_eq!(family_of("/api/v1/jobs/3"), (FAMILY_JOBS, "JobPosting"));
-        assert_eq!(family_of("/api/v1/candidates/3"), (FAMILY_CANDIDATES, "CvSearch"));
+        assert_eq!(
+            family_of("/api/v1/candidates/3"),
+            (FAMILY_CANDIDATES, "CvSearch")
+        );
         assert_eq!(
             family_of("/api/v1/candidates/search"),
             (FAMILY_CANDIDATE_SEARCH, "CvSearch")

@@ -134,7 +134,11 @@ impl ItManagerJobsConnector {
     }
 
     fn note_scope(&self, granted: bool) {
-        let new = if granted { SCOPE_GRANTED } else { SCOPE_MISSING };
+        let new = if granted {
+            SCOPE_GRANTED
+        } else {
+            SCOPE_MISSING
+        };
         if self.cv_search.swap(new, Ordering::Relaxed) != new && !granted {
             tracing::warn!("{NO_CV_SEARCH}");
         }
@@ -151,7 +155,9 @@ impl ItManagerJobsConnector {
         match self.client.get_json("/api/v1/candidates/0", &[]).await {
             Ok(_) | Err(ConnectorError::NotFound { .. }) => self.note_scope(true),
             Err(e) if is_missing_scope(&e) => self.note_scope(false),
-            Err(e) => tracing::debug!(error = %e, "the CvSearch probe was not answered; asking again later"),
+            Err(e) => {
+                tracing::debug!(error = %e, "the CvSearch probe was not answered; asking again later")
+            }
         }
     }
 
@@ -274,47 +280,49 @@ impl Connector for ItManagerJobsConnector {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             ConnectorError::bad_payload(format!("the ITManagerJobs webhook body is not JSON: {e}"))
         })?;
-        Ok(match webhook::parse(delivery.event_type.as_deref(), &value)? {
-            Event::Submitted {
-                application_id,
-                submitted,
-                payload,
-            } => {
-                self.remember(&application_id, &submitted);
-                let mut out = Vec::with_capacity(2);
-                if let Some(candidate) = &submitted.candidate_id {
-                    out.push(self.candidate_of(candidate));
+        Ok(
+            match webhook::parse(delivery.event_type.as_deref(), &value)? {
+                Event::Submitted {
+                    application_id,
+                    submitted,
+                    payload,
+                } => {
+                    self.remember(&application_id, &submitted);
+                    let mut out = Vec::with_capacity(2);
+                    if let Some(candidate) = &submitted.candidate_id {
+                        out.push(self.candidate_of(candidate));
+                    }
+                    out.push(Inbound::Upsert(Box::new(map::application(
+                        &application_id,
+                        "New",
+                        &submitted,
+                        None,
+                        &payload,
+                        &self.stage_map,
+                    ))));
+                    out
                 }
-                out.push(Inbound::Upsert(Box::new(map::application(
+                Event::StatusChanged {
+                    application_id,
+                    new_status,
+                    changed_at,
+                    payload,
+                } => vec![Inbound::Upsert(Box::new(map::application(
                     &application_id,
-                    "New",
-                    &submitted,
-                    None,
+                    &new_status,
+                    &self.recall(&application_id),
+                    changed_at,
                     &payload,
                     &self.stage_map,
-                ))));
-                out
-            }
-            Event::StatusChanged {
-                application_id,
-                new_status,
-                changed_at,
-                payload,
-            } => vec![Inbound::Upsert(Box::new(map::application(
-                &application_id,
-                &new_status,
-                &self.recall(&application_id),
-                changed_at,
-                &payload,
-                &self.stage_map,
-            )))],
-            // The job as the API shows it now (closed, with its expiry), so the
-            // webhook and the next poll write the same record.
-            Event::JobExpired { job_id } => vec![Inbound::Fetch(RemoteRef {
-                kind: EntityKind::Job,
-                remote_id: job_id,
-            })],
-        })
+                )))],
+                // The job as the API shows it now (closed, with its expiry), so the
+                // webhook and the next poll write the same record.
+                Event::JobExpired { job_id } => vec![Inbound::Fetch(RemoteRef {
+                    kind: EntityKind::Job,
+                    remote_id: job_id,
+                })],
+            },
+        )
     }
 
     async fn fetch(&self, remote: &RemoteRef) -> Result<Option<Record>, ConnectorError> {
@@ -401,7 +409,10 @@ mod tests {
         let c = connector();
         let submitted = json!({"event": "application.submitted", "data": {"applicationId": 5, "jobPostId": 1234, "jobTitle": "Senior Platform Engineer", "candidateId": 77, "appliedAt": "2026-03-01T10:00:00Z", "applicationType": "QuickApply"}});
         let out = c
-            .parse(&delivery("application.submitted"), submitted.to_string().as_bytes())
+            .parse(
+                &delivery("application.submitted"),
+                submitted.to_string().as_bytes(),
+            )
             .unwrap();
         assert_eq!(
             out[0],
@@ -412,7 +423,10 @@ mod tests {
         );
         let changed = json!({"event": "application.status_changed", "data": {"applicationId": 5, "previousStatus": "New", "newStatus": "Hired", "changedAt": "2026-03-09T10:00:00Z"}});
         let out = c
-            .parse(&delivery("application.status_changed"), changed.to_string().as_bytes())
+            .parse(
+                &delivery("application.status_changed"),
+                changed.to_string().as_bytes(),
+            )
             .unwrap();
         match &out[0] {
             Inbound::Upsert(r) => match r.as_ref() {
@@ -436,7 +450,10 @@ mod tests {
         assert_eq!(c.degraded(), vec![NO_CV_SEARCH.to_string()]);
         let body = json!({"data": {"applicationId": 6, "candidateId": 8, "jobPostId": 1}});
         let out = c
-            .parse(&delivery("application.submitted"), body.to_string().as_bytes())
+            .parse(
+                &delivery("application.submitted"),
+                body.to_string().as_bytes(),
+            )
             .unwrap();
         assert!(matches!(&out[0], Inbound::Upsert(r) if r.meta().remote_id == "8"));
     }

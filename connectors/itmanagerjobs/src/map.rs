@@ -18,8 +18,8 @@
 
 use chrono::{DateTime, Utc};
 use hirebridge_sdk::{
-    Application, ApplicationStatus, Candidate, EmploymentType, Job, JobStatus, Record,
-    RecordMeta, StageCategory, StageMap, WorkplaceType,
+    Application, ApplicationStatus, Candidate, EmploymentType, Job, JobStatus, Record, RecordMeta,
+    StageCategory, StageMap, WorkplaceType,
 };
 use serde_json::Value;
 
@@ -61,7 +61,12 @@ fn object<'a>(raw: &'a Value, what: &'static str) -> Result<&'a Value, MapError>
     }
 }
 
-fn required(raw: &Value, keys: &[&str], what: &'static str, field: &'static str) -> Result<String, MapError> {
+fn required(
+    raw: &Value,
+    keys: &[&str],
+    what: &'static str,
+    field: &'static str,
+) -> Result<String, MapError> {
     text(raw, keys).ok_or(MapError::Missing { what, field })
 }
 
@@ -77,7 +82,12 @@ pub fn job_status(s: &str) -> Option<JobStatus> {
 }
 
 fn employment_type(s: &str) -> EmploymentType {
-    match s.trim().to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
+    match s
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['_', '-', ' '], "")
+        .as_str()
+    {
         "fulltime" | "permanent" => EmploymentType::FullTime,
         "parttime" => EmploymentType::PartTime,
         "contract" | "contractor" | "freelance" => EmploymentType::Contract,
@@ -88,7 +98,12 @@ fn employment_type(s: &str) -> EmploymentType {
 }
 
 fn workplace_type(s: &str) -> Option<WorkplaceType> {
-    match s.trim().to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
+    match s
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['_', '-', ' '], "")
+        .as_str()
+    {
         "fullyremote" | "remote" => Some(WorkplaceType::Remote),
         "hybridremote" | "hybrid" => Some(WorkplaceType::Hybrid),
         "onsite" | "noremote" | "office" => Some(WorkplaceType::OnSite),
@@ -297,7 +312,13 @@ mod tests {
 
     #[test]
     fn objects_without_ids_are_refused() {
-        assert!(matches!(job(&json!({"title": "x"})), Err(MapError::Missing { .. })));
-        assert!(matches!(candidate(&json!([])), Err(MapError::NotAnObject { .. })));
+        assert!(matches!(
+            job(&json!({"title": "x"})),
+            Err(MapError::Missing { .. })
+        ));
+        assert!(matches!(
+            candidate(&json!([])),
+            Err(MapError::NotAnObject { .. })
+        ));
     }
 }

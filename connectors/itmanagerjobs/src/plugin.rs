@@ -91,7 +91,11 @@ pub const JOB_STATUSES: &[&str] = &["Draft", "Active", "Inactive", "Expired"];
 
 fn validate(_settings: &Settings, options: &ItManagerJobsOptions) -> Vec<Problem> {
     match &options.job_status {
-        Some(s) if !JOB_STATUSES.iter().any(|k| k.eq_ignore_ascii_case(s.trim())) => {
+        Some(s)
+            if !JOB_STATUSES
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(s.trim())) =>
+        {
             vec![Problem::at(
                 &["options", "job_status"],
                 format!("one of {}", JOB_STATUSES.join(", ")),

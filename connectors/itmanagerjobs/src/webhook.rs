@@ -53,9 +53,7 @@ pub fn parse(event_type_header: Option<&str>, body: &Value) -> Result<Event, Con
     let event = event_type_header
         .map(str::to_string)
         .or_else(|| event_type(body))
-        .ok_or_else(|| {
-            ConnectorError::bad_payload("the ITManagerJobs delivery names no event")
-        })?;
+        .ok_or_else(|| ConnectorError::bad_payload("the ITManagerJobs delivery names no event"))?;
     let data = match body.get("data") {
         Some(d) if d.is_object() => d,
         _ => body,
@@ -98,13 +96,20 @@ mod tests {
             &json!({"event": "job.expired", "data": {"jobPostId": 1234, "expiredAt": "2026-06-01T00:00:00Z"}}),
         )
         .unwrap();
-        assert_eq!(e, Event::JobExpired { job_id: "1234".into() });
+        assert_eq!(
+            e,
+            Event::JobExpired {
+                job_id: "1234".into()
+            }
+        );
         let e = parse(
             Some("application.status_changed"),
             &json!({"applicationId": 9, "previousStatus": "New", "newStatus": "Screened", "changedAt": "2026-03-01T10:00:00Z"}),
         )
         .unwrap();
-        assert!(matches!(e, Event::StatusChanged { ref new_status, .. } if new_status == "Screened"));
+        assert!(
+            matches!(e, Event::StatusChanged { ref new_status, .. } if new_status == "Screened")
+        );
     }
 
     #[test]
@@ -112,7 +117,10 @@ mod tests {
         for (name, body) in [
             (Some("job.published"), json!({"data": {"jobPostId": 1}})),
             (None, json!({"data": {"jobPostId": 1}})),
-            (Some("application.submitted"), json!({"data": {"candidateId": 1}})),
+            (
+                Some("application.submitted"),
+                json!({"data": {"candidateId": 1}}),
+            ),
         ] {
             let err = parse(name, &body).unwrap_err();
             assert!(matches!(err, ConnectorError::BadPayload { .. }), "{err}");

@@ -5,8 +5,8 @@
 use hirebridge_itmanagerjobs::map;
 use hirebridge_itmanagerjobs::ItManagerJobsConnector;
 use hirebridge_sdk::{
-    ApplicationStatus, Connector, Delivery, EmploymentType, EntityKind, Inbound, JobStatus,
-    Record, RemoteRef, Secret, Settings, StageCategory, StageMap, WorkplaceType,
+    ApplicationStatus, Connector, Delivery, EmploymentType, EntityKind, Inbound, JobStatus, Record,
+    RemoteRef, Secret, Settings, StageCategory, StageMap, WorkplaceType,
 };
 use serde_json::{json, Value};
 
@@ -88,7 +88,10 @@ fn application_submitted_hydrates_the_candidate_and_writes_the_application() {
         "candidateId": 777, "appliedAt": "2026-05-02T10:00:00Z", "applicationType": "QuickApply"
     }});
     let out = c
-        .parse(&delivery("application.submitted"), body.to_string().as_bytes())
+        .parse(
+            &delivery("application.submitted"),
+            body.to_string().as_bytes(),
+        )
         .unwrap();
     assert_eq!(
         out[0],
@@ -117,12 +120,28 @@ fn application_submitted_hydrates_the_candidate_and_writes_the_application() {
 fn every_documented_status_has_a_category_and_the_stage_map_wins() {
     let cases = [
         ("New", StageCategory::Applied, ApplicationStatus::Active),
-        ("Screened", StageCategory::Screening, ApplicationStatus::Active),
-        ("Interviewed", StageCategory::Interview, ApplicationStatus::Active),
+        (
+            "Screened",
+            StageCategory::Screening,
+            ApplicationStatus::Active,
+        ),
+        (
+            "Interviewed",
+            StageCategory::Interview,
+            ApplicationStatus::Active,
+        ),
         ("Offered", StageCategory::Offer, ApplicationStatus::Active),
         ("Hired", StageCategory::Hired, ApplicationStatus::Hired),
-        ("Rejected", StageCategory::Rejected, ApplicationStatus::Rejected),
-        ("Withdrawn", StageCategory::Withdrawn, ApplicationStatus::Withdrawn),
+        (
+            "Rejected",
+            StageCategory::Rejected,
+            ApplicationStatus::Rejected,
+        ),
+        (
+            "Withdrawn",
+            StageCategory::Withdrawn,
+            ApplicationStatus::Withdrawn,
+        ),
     ];
     let c = connector(StageMap::default());
     for (status, category, app_status) in cases {
@@ -131,10 +150,17 @@ fn every_documented_status_has_a_category_and_the_stage_map_wins() {
             "changedAt": "2026-05-03T10:00:00Z"
         }});
         let out = c
-            .parse(&delivery("application.status_changed"), body.to_string().as_bytes())
+            .parse(
+                &delivery("application.status_changed"),
+                body.to_string().as_bytes(),
+            )
             .unwrap();
-        let Inbound::Upsert(r) = &out[0] else { panic!() };
-        let Record::Application(a) = r.as_ref() else { panic!() };
+        let Inbound::Upsert(r) = &out[0] else {
+            panic!()
+        };
+        let Record::Application(a) = r.as_ref() else {
+            panic!()
+        };
         assert_eq!(a.stage_category, Some(category), "{status}");
         assert_eq!(a.status, Some(app_status), "{status}");
     }
@@ -143,9 +169,14 @@ fn every_documented_status_has_a_category_and_the_stage_map_wins() {
     ));
     let body = json!({"data": {"applicationId": 1, "newStatus": "Interviewed", "changedAt": "2026-05-03T10:00:00Z"}});
     let out = overridden
-        .parse(&delivery("application.status_changed"), body.to_string().as_bytes())
+        .parse(
+            &delivery("application.status_changed"),
+            body.to_string().as_bytes(),
+        )
         .unwrap();
-    assert!(matches!(&out[0], Inbound::Upsert(r) if matches!(r.as_ref(), Record::Application(a) if a.stage_category == Some(StageCategory::Assessment))));
+    assert!(
+        matches!(&out[0], Inbound::Upsert(r) if matches!(r.as_ref(), Record::Application(a) if a.stage_category == Some(StageCategory::Assessment)))
+    );
 }
 
 #[test]

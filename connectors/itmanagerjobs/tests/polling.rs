@@ -32,7 +32,10 @@ async fn a_full_pass_lists_every_job_once_and_soft_close_is_a_status() {
     let c = connector(&settings, &ItManagerJobsOptions::default());
     let (pages, _) = pass(&c, None).await;
     assert!(pages.len() >= 4, "{} pages", pages.len());
-    assert!(pages.iter().all(|p| p.full_pass), "a stable list is a full pass");
+    assert!(
+        pages.iter().all(|p| p.full_pass),
+        "a stable list is a full pass"
+    );
     let ids = job_ids(&records(&pages));
     let expected: BTreeSet<String> = sim.ids("jobs").iter().map(u64::to_string).collect();
     assert_eq!(ids.len(), expected.len(), "no job twice");
@@ -46,7 +49,9 @@ async fn a_full_pass_lists_every_job_once_and_soft_close_is_a_status() {
         .into_iter()
         .find(|r| r.meta().remote_id == first.to_string())
         .expect("a soft-closed job is still listed");
-    assert!(matches!(closed, Record::Job(j) if j.status == Some(JobStatus::Closed) && j.closed_at.is_some()));
+    assert!(
+        matches!(closed, Record::Job(j) if j.status == Some(JobStatus::Closed) && j.closed_at.is_some())
+    );
 }
 
 #[tokio::test]
@@ -109,7 +114,8 @@ async fn a_key_awaiting_approval_is_refused_with_a_message_that_says_so() {
     let err = c.poll("jobs", None).await.unwrap_err();
     assert_eq!(err.action(), Action::PauseUntilOperator);
     assert!(
-        err.to_string().contains("still awaiting ITManagerJobs approval"),
+        err.to_string()
+            .contains("still awaiting ITManagerJobs approval"),
         "{err}"
     );
     sim.approve_key("pk_live_new");
@@ -157,7 +163,9 @@ async fn a_key_without_cv_search_syncs_jobs_and_says_candidates_stay_unhydrated(
         .await
         .unwrap()
         .unwrap();
-    assert!(matches!(&got, Record::Candidate(cd) if cd.meta.remote_id == candidate && cd.email.is_none()));
+    assert!(
+        matches!(&got, Record::Candidate(cd) if cd.meta.remote_id == candidate && cd.email.is_none())
+    );
 
     // With the scope, the same candidate comes whole and nothing is degraded.
     let full = connector(&settings(&server), &ItManagerJobsOptions::default());

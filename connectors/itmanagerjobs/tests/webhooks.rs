@@ -29,8 +29,11 @@ fn connector(secret: &str) -> hirebridge_itmanagerjobs::ItManagerJobsConnector {
     let mut s = Settings::new("itm");
     s.api_key = Some(Secret::new("k"));
     s.webhook_secrets = vec![Secret::new(secret)];
-    hirebridge_itmanagerjobs::ItManagerJobsConnector::from_settings(&s, &ItManagerJobsOptions::default())
-        .unwrap()
+    hirebridge_itmanagerjobs::ItManagerJobsConnector::from_settings(
+        &s,
+        &ItManagerJobsOptions::default(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -42,17 +45,18 @@ async fn signed_by_the_sender_verified_by_the_connector_forgeries_refused() {
         SystemTime::now(),
     );
     let now = SystemTime::now();
-    let signed = s.webhook_sender().headers(
-        &body,
-        now,
-        Some(&id),
-        &sender::event_header("job.expired"),
-    );
+    let signed =
+        s.webhook_sender()
+            .headers(&body, now, Some(&id), &sender::event_header("job.expired"));
     let sig = signed
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("x-webhook-signature"))
         .unwrap();
-    assert!(sig.1.starts_with("t=") && sig.1.contains(",v1="), "{}", sig.1);
+    assert!(
+        sig.1.starts_with("t=") && sig.1.contains(",v1="),
+        "{}",
+        sig.1
+    );
     let c = connector("whsec_1");
     let d = c.verify(&headers(&signed), &body, now).unwrap();
     assert_eq!(d.event_type.as_deref(), Some("job.expired"));
@@ -113,7 +117,10 @@ async fn receiver(fail_first: u32) -> (String, Arc<AtomicU32>) {
 async fn failed_deliveries_retry_on_the_documented_schedule_scaled_down() {
     let (url, seen) = receiver(3).await;
     let s = ItManagerJobsSender::start(&url, "whsec", sender::schedule(100_000));
-    s.fire("job.expired", json!({"jobPostId": 1, "expiredAt": "2026-06-01T00:00:00Z"}));
+    s.fire(
+        "job.expired",
+        json!({"jobPostId": 1, "expiredAt": "2026-06-01T00:00:00Z"}),
+    );
     for _ in 0..500 {
         if s.counts().delivered == 1 {
             break;
@@ -138,7 +145,11 @@ async fn ten_consecutive_failures_disable_the_subscription() {
     }
     assert!(s.is_disabled());
     s.fire("job.expired", json!({"jobPostId": 11}));
-    assert_eq!(s.counts().dropped, 1, "a disabled subscription sends nothing");
+    assert_eq!(
+        s.counts().dropped,
+        1,
+        "a disabled subscription sends nothing"
+    );
     s.re_enable();
     assert!(!s.is_disabled());
 }

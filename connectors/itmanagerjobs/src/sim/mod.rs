@@ -24,9 +24,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub use hirebridge_sdk::sim::SimServer;
 pub use running::ItManagerJobsSimulator;
 pub use sender::ItManagerJobsSender;
-pub use hirebridge_sdk::sim::SimServer;
 
 /// A key scope (seed "2. Pick the scopes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -366,7 +366,10 @@ impl ItManagerJobsSim {
         let mut store = self.store();
         let now = store.now();
         let credits = store.credits;
-        let job = store.jobs.get_mut(&id).ok_or_else(|| not_found("job", id))?;
+        let job = store
+            .jobs
+            .get_mut(&id)
+            .ok_or_else(|| not_found("job", id))?;
         if job["status"] != "Draft" {
             return Err(SimError::Invalid {
                 code: "invalid_state",
@@ -376,9 +379,8 @@ impl ItManagerJobsSim {
         if credits == 0 {
             return Err(SimError::NoCredits);
         }
-        let expiry = expiry.unwrap_or_else(|| {
-            data::ts(chrono::Utc::now().timestamp_millis() + 30 * 86_400_000)
-        });
+        let expiry = expiry
+            .unwrap_or_else(|| data::ts(chrono::Utc::now().timestamp_millis() + 30 * 86_400_000));
         job["status"] = json!("Active");
         job["postedDate"] = json!(now);
         job["expiryDate"] = json!(expiry);
@@ -390,7 +392,8 @@ impl ItManagerJobsSim {
 
     /// A new job, published (one credit).
     pub fn create_and_publish_job(&self, title: &str) -> Result<Value, SimError> {
-        let job = self.create_job(&json!({"title": title, "city": "London", "country": "United Kingdom"}));
+        let job = self
+            .create_job(&json!({"title": title, "city": "London", "country": "United Kingdom"}));
         self.publish_job(id_of(&job), None)
     }
 
@@ -398,7 +401,10 @@ impl ItManagerJobsSim {
     pub fn soft_close_job(&self, id: u64) -> Result<Value, SimError> {
         let mut store = self.store();
         let now = store.now();
-        let job = store.jobs.get_mut(&id).ok_or_else(|| not_found("job", id))?;
+        let job = store
+            .jobs
+            .get_mut(&id)
+            .ok_or_else(|| not_found("job", id))?;
         job["status"] = json!("Inactive");
         job["closedDate"] = json!(now);
         job["updatedAt"] = json!(now);
@@ -410,7 +416,10 @@ impl ItManagerJobsSim {
         let job = {
             let mut store = self.store();
             let now = store.now();
-            let job = store.jobs.get_mut(&id).ok_or_else(|| not_found("job", id))?;
+            let job = store
+                .jobs
+                .get_mut(&id)
+                .ok_or_else(|| not_found("job", id))?;
             job["status"] = json!("Expired");
             job["closedDate"] = json!(now);
             job["updatedAt"] = json!(now);

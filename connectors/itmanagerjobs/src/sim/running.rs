@@ -139,7 +139,10 @@ impl RunningSimulator for Running {
         .unwrap_or_default();
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
-            ("user-agent".to_string(), "ITManagerJobs-Webhooks/1.0".to_string()),
+            (
+                "user-agent".to_string(),
+                "ITManagerJobs-Webhooks/1.0".to_string(),
+            ),
         ];
         headers.extend(super::sender::event_header("application.submitted"));
         let delivery_id = format!("dlv_sample_{n}");

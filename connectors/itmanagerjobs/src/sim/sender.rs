@@ -16,8 +16,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
 /// The documented waits between attempts, in seconds.
-pub const DOCUMENTED_SCHEDULE_SECS: [u64; 8] =
-    [60, 300, 900, 3600, 21_600, 86_400, 86_400, 86_400];
+pub const DOCUMENTED_SCHEDULE_SECS: [u64; 8] = [60, 300, 900, 3600, 21_600, 86_400, 86_400, 86_400];
 /// Consecutive failed attempts after which the subscription is disabled.
 pub const DISABLE_AFTER: u64 = 10;
 /// The simulator runs the schedule this many times faster by default (the
@@ -166,7 +165,12 @@ impl ItManagerJobsSender {
         };
         match self
             .sender
-            .send_once(&out.body, &event_header(event), Some(&out.delivery_id), SystemTime::now())
+            .send_once(
+                &out.body,
+                &event_header(event),
+                Some(&out.delivery_id),
+                SystemTime::now(),
+            )
             .await
         {
             Ok(Sent::Status(s)) => {
@@ -202,7 +206,9 @@ impl ItManagerJobsSender {
 
     /// What the employer admin does after the email: re-enable it.
     pub fn re_enable(&self) {
-        self.counters.consecutive_failures.store(0, Ordering::SeqCst);
+        self.counters
+            .consecutive_failures
+            .store(0, Ordering::SeqCst);
         self.counters.disabled.store(false, Ordering::SeqCst);
     }
 

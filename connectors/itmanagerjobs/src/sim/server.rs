@@ -47,7 +47,9 @@ impl ApiError {
     fn response(&self) -> Response {
         json_response(
             self.status,
-            json!({"code": self.code, "message": self.message}).to_string().into_bytes(),
+            json!({"code": self.code, "message": self.message})
+                .to_string()
+                .into_bytes(),
         )
     }
 }
@@ -125,7 +127,10 @@ async fn handle(
         .response();
         add_headers(
             &mut r,
-            &[("retry-after", inner.config.storm_retry_after.as_secs().max(1).to_string())],
+            &[(
+                "retry-after",
+                inner.config.storm_retry_after.as_secs().max(1).to_string(),
+            )],
         );
         return r;
     }
@@ -213,9 +218,13 @@ fn route(sim: &ItManagerJobsSim, method: &Method, uri: &Uri, body: &[u8]) -> Ans
         }
         (Method::GET, ["api", "v1", "jobs", j]) => {
             let j = id(j, "job")?;
-            sim.job(j)
-                .map(|v| (StatusCode::OK, v))
-                .ok_or_else(|| SimError::NotFound { kind: "job", id: j.to_string() }.into())
+            sim.job(j).map(|v| (StatusCode::OK, v)).ok_or_else(|| {
+                SimError::NotFound {
+                    kind: "job",
+                    id: j.to_string(),
+                }
+                .into()
+            })
         }
         (Method::PUT, ["api", "v1", "jobs", j]) => {
             let j = id(j, "job")?;
@@ -223,9 +232,22 @@ fn route(sim: &ItManagerJobsSim, method: &Method, uri: &Uri, body: &[u8]) -> Ans
             let mut store = sim.store();
             let now = store.now();
             let job = store.jobs.get_mut(&j).ok_or_else(|| {
-                ApiError::from(SimError::NotFound { kind: "job", id: j.to_string() })
+                ApiError::from(SimError::NotFound {
+                    kind: "job",
+                    id: j.to_string(),
+                })
             })?;
-            for field in ["title", "reference", "description", "city", "country", "employmentType", "remoteType", "applyMethod", "applyEmailAddress"] {
+            for field in [
+                "title",
+                "reference",
+                "description",
+                "city",
+                "country",
+                "employmentType",
+                "remoteType",
+                "applyMethod",
+                "applyEmailAddress",
+            ] {
                 if let Some(v) = b.get(field) {
                     job[field] = v.clone();
                 }
@@ -250,7 +272,13 @@ fn route(sim: &ItManagerJobsSim, method: &Method, uri: &Uri, body: &[u8]) -> Ans
                 .get(&c)
                 .cloned()
                 .map(|v| (StatusCode::OK, v))
-                .ok_or_else(|| SimError::NotFound { kind: "candidate", id: c.to_string() }.into())
+                .ok_or_else(|| {
+                    SimError::NotFound {
+                        kind: "candidate",
+                        id: c.to_string(),
+                    }
+                    .into()
+                })
         }
         _ => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -268,7 +296,10 @@ fn json_body(body: &[u8]) -> Result<Value, ApiError> {
 }
 
 /// `page` (1-based) and `pageSize` from the query.
-fn paging(sim: &ItManagerJobsSim, query: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+fn paging(
+    sim: &ItManagerJobsSim,
+    query: &HashMap<String, String>,
+) -> Result<(usize, usize), ApiError> {
     let config = &sim.inner().config;
     let number = |name: &str, default: u32, max: u32| match query.get(name) {
         None => Ok(default as usize),
@@ -288,7 +319,11 @@ fn paging(sim: &ItManagerJobsSim, query: &HashMap<String, String>) -> Result<(us
 
 fn page_of(items: Vec<Value>, page: usize, size: usize) -> Value {
     let total = items.len();
-    let slice: Vec<Value> = items.into_iter().skip((page - 1) * size).take(size).collect();
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .collect();
     json!({"total": total, "page": page, "pageSize": size, "items": slice})
 }
 
@@ -318,7 +353,10 @@ fn list_jobs(sim: &ItManagerJobsSim, query: &HashMap<String, String>) -> Answer 
 /// contains `q` (case-insensitive), paged like jobs.
 fn search(sim: &ItManagerJobsSim, query: &HashMap<String, String>) -> Answer {
     let (page, size) = paging(sim, query)?;
-    let q = query.get("q").map(|s| s.trim().to_lowercase()).unwrap_or_default();
+    let q = query
+        .get("q")
+        .map(|s| s.trim().to_lowercase())
+        .unwrap_or_default();
     let items: Vec<Value> = sim
         .store()
         .candidates
@@ -327,7 +365,11 @@ fn search(sim: &ItManagerJobsSim, query: &HashMap<String, String>) -> Answer {
             q.is_empty()
                 || ["firstName", "lastName", "currentJobTitle", "city"]
                     .iter()
-                    .any(|f| c[*f].as_str().is_some_and(|v| v.to_lowercase().contains(&q)))
+                    .any(|f| {
+                        c[*f]
+                            .as_str()
+                            .is_some_and(|v| v.to_lowercase().contains(&q))
+                    })
         })
         .cloned()
         .collect();
