@@ -14,7 +14,7 @@ use hirebridge_itmanagerjobs::connector::NO_CV_SEARCH;
 use hirebridge_itmanagerjobs::sim::{ItManagerJobsSim, Scope, SimConfig, SimServer};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::daemon::{spawn_daemon, wait_until, DaemonConfig};
+use support::daemon::{spawn_daemon, spawn_daemon_on, wait_until, DaemonConfig};
 
 const KEY: &str = "pk_live_itm";
 const SECRET: &str = "whsec_itm";
@@ -219,5 +219,42 @@ async fn an_expired_job_arrives_as_a_job_change() {
     // The next poll reads the same job: nothing new.
     let report = jobs_pass(&engine).await;
     assert_eq!(report.events, 0, "{report:?}");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn a_status_change_after_a_restart_keeps_the_applications_candidate_and_job() {
+    let (sim, server) = sim(30).await;
+    let config = DaemonConfig::default().connector(section(&server.base_url(), KEY));
+    let d = spawn_daemon(config.clone()).await;
+    sim.send_webhooks_to(&d.url("itm"), SECRET);
+    let job = sim
+        .ids("jobs")
+        .into_iter()
+        .find(|id| sim.job(*id).unwrap()["status"] == "Active")
+        .unwrap();
+    let app = sim.submit_application(job).unwrap();
+    assert!(sim.answered_webhooks(Duration::from_secs(10)).await);
+    d.drained().await;
+    let db = d.stop().await;
+
+    // A new process: it no longer remembers the submission.
+    let d = spawn_daemon_on(config, db).await;
+    sim.send_webhooks_to(&d.url("itm"), SECRET);
+    sim.set_application_status(app["id"].as_u64().unwrap(), "Interviewed")
+        .unwrap();
+    assert!(sim.answered_webhooks(Duration::from_secs(10)).await);
+    d.drained().await;
+    let query = format!(
+        "select count(*) from hiring.applications where connector_id = 'itm' and remote_id = '{}'
+            and stage_category = 'interview' and candidate_remote_id = '{}' and job_remote_id = '{job}'
+            and applied_at is not null",
+        app["id"], app["candidateId"]
+    );
+    assert_eq!(
+        d.count(&query).await,
+        1,
+        "the links survived the status change"
+    );
     d.stop().await;
 }

@@ -302,12 +302,16 @@ impl Connector for ItManagerJobsConnector {
                     ))));
                     out
                 }
+                // The event carries ids, statuses and a time only: merged onto
+                // the stored application so its candidate, job and applied date
+                // stay, also after a restart, when this process no longer
+                // remembers the submission.
                 Event::StatusChanged {
                     application_id,
                     new_status,
                     changed_at,
                     payload,
-                } => vec![Inbound::Upsert(Box::new(map::application(
+                } => vec![Inbound::Merge(Box::new(map::application(
                     &application_id,
                     &new_status,
                     &self.recall(&application_id),
@@ -429,7 +433,7 @@ mod tests {
             )
             .unwrap();
         match &out[0] {
-            Inbound::Upsert(r) => match r.as_ref() {
+            Inbound::Merge(r) => match r.as_ref() {
                 Record::Application(a) => {
                     assert_eq!(a.candidate_remote_id.as_deref(), Some("77"));
                     assert_eq!(a.job_remote_id.as_deref(), Some("1234"));

@@ -155,9 +155,7 @@ fn every_documented_status_has_a_category_and_the_stage_map_wins() {
                 body.to_string().as_bytes(),
             )
             .unwrap();
-        let Inbound::Upsert(r) = &out[0] else {
-            panic!()
-        };
+        let Inbound::Merge(r) = &out[0] else { panic!() };
         let Record::Application(a) = r.as_ref() else {
             panic!()
         };
@@ -175,7 +173,7 @@ fn every_documented_status_has_a_category_and_the_stage_map_wins() {
         )
         .unwrap();
     assert!(
-        matches!(&out[0], Inbound::Upsert(r) if matches!(r.as_ref(), Record::Application(a) if a.stage_category == Some(StageCategory::Assessment)))
+        matches!(&out[0], Inbound::Merge(r) if matches!(r.as_ref(), Record::Application(a) if a.stage_category == Some(StageCategory::Assessment)))
     );
 }
 
