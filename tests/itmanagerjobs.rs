@@ -136,7 +136,11 @@ async fn a_key_without_cv_search_syncs_jobs_and_applications_and_status_says_why
 #[tokio::test]
 async fn fifty_concurrent_deliveries_are_acknowledged_quickly_and_never_disable_us() {
     let (sim, server) = sim(30).await;
-    let d = spawn_daemon(DaemonConfig::default().connector(section(&server.base_url(), KEY))).await;
+    // Acknowledgement does not wait for candidate hydration; the operator's rate
+    // only lets the test's fifty hydrations finish sooner than 60 per minute.
+    let mut s = section(&server.base_url(), KEY);
+    s["rate_limit"] = json!({"requests": 600, "per": "1m", "burst": 50});
+    let d = spawn_daemon(DaemonConfig::default().connector(s)).await;
     sim.send_webhooks_to(&d.url("itm"), SECRET);
     let sender = sim.webhooks().unwrap();
     let job = sim.ids("jobs")[0];

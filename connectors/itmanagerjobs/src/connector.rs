@@ -220,10 +220,11 @@ impl ItManagerJobsConnector {
     }
 
     /// The candidate an application names: fetched whole when the key may read
-    /// candidates, otherwise a record holding only its id.
+    /// candidates, otherwise a record holding only its id, merged so that what
+    /// an earlier key with the scope read is kept.
     fn candidate_of(&self, id: &str) -> Inbound {
         if self.cv_search_missing() {
-            Inbound::Upsert(Box::new(map::candidate_ref(id)))
+            Inbound::Merge(Box::new(map::candidate_ref(id)))
         } else {
             Inbound::Fetch(RemoteRef {
                 kind: EntityKind::Candidate,
@@ -459,7 +460,7 @@ mod tests {
                 body.to_string().as_bytes(),
             )
             .unwrap();
-        assert!(matches!(&out[0], Inbound::Upsert(r) if r.meta().remote_id == "8"));
+        assert!(matches!(&out[0], Inbound::Merge(r) if r.meta().remote_id == "8"));
     }
 
     #[test]
