@@ -176,3 +176,54 @@ async fn status_lists_every_configured_connector_before_it_hears_anything() {
     assert_eq!(ingress[0]["last_heard_at"], serde_json::Value::Null);
     assert_eq!(status["spool"]["records"], 0, "{status}");
 }
+
+#[tokio::test]
+async fn no_credits_pauses_polling_and_status_says_why() {
+    use hirebridge_itmanagerjobs::sim::{ItManagerJobsSim, SimConfig};
+    let sim = ItManagerJobsSim::new(SimConfig {
+        api_key: "pk_live_ops".into(),
+        records: 30,
+        ..SimConfig::default()
+    });
+    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let db = support::TestDb::migrated().await;
+    let config = DaemonConfig::default()
+        .connector(json!({
+            "id": "itm", "provider": "itmanagerjobs", "base_url": server.base_url(),
+            "credentials": {"api_key": "pk_live_ops"}, "schedule": "0 0 1 1 *",
+        }))
+        .parse(&db.url);
+    let (handles, errors) = connectors::build_all(&config.connectors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let engine = Engine::new(db.pool.clone(), handles).await.unwrap();
+
+    // The account's contract or balance is exhausted: 402 no_credits
+    // (seed 004_7d555ba706a0066d.txt, "Errors").
+    sim.fail_next(402, "no_credits", 1);
+    let first = pass(&engine).await;
+    assert_eq!(first.outcome, PassOutcome::Failed, "{first:?}");
+    let pause = connector_state::pause_of(&db.pool, "itm")
+        .await
+        .unwrap()
+        .expect("paused after 402");
+    assert_eq!(
+        pause.until, None,
+        "no documented wait: until an operator acts"
+    );
+    assert!(pause.reason.contains("no_credits"), "{}", pause.reason);
+    let requests = sim.request_count();
+    let second = pass(&engine).await;
+    assert_eq!(second.outcome, PassOutcome::Skipped, "{second:?}");
+    assert_eq!(sim.request_count(), requests, "no calls while paused");
+    let status = hirebridge::commands::status_report(&db.pool, &config)
+        .await
+        .unwrap();
+    let c = &status["connectors"][0];
+    assert_eq!(c["paused"], true, "{status}");
+    assert!(c.to_string().contains("no_credits"), "{status}");
+
+    // Credits topped up, the operator resumes: polling goes on.
+    assert!(connector_state::resume(&db.pool, "itm").await.unwrap());
+    assert_eq!(pass(&engine).await.outcome, PassOutcome::Completed);
+    server.shutdown().await;
+}

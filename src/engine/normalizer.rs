@@ -161,6 +161,10 @@ async fn prepare(engine: &Engine, claimed: &Claimed) -> Result<Vec<Inbound>, Pro
     let mut resolved: Vec<Inbound> = Vec::with_capacity(inbound.len());
     for item in inbound {
         match item {
+            Inbound::Merge(patch) => {
+                let merged = merge_with_stored(engine, &handle.id, *patch).await?;
+                resolved.push(Inbound::Upsert(Box::new(merged)));
+            }
             Inbound::Fetch(remote) => match handle.connector.fetch(&remote).await {
                 Ok(Some(record)) => resolved.push(Inbound::Upsert(Box::new(record))),
                 Ok(None) => resolved.push(Inbound::Deleted(remote)),
@@ -176,6 +180,36 @@ async fn prepare(engine: &Engine, claimed: &Claimed) -> Result<Vec<Inbound>, Pro
         }
     }
     Ok(resolved)
+}
+
+/// A partial record ([`Inbound::Merge`]) laid over the stored version of the
+/// same object of this connector, deleted or not; as it is when none is stored.
+async fn merge_with_stored(
+    engine: &Engine,
+    connector_id: &str,
+    patch: Record,
+) -> Result<Record, ProcessError> {
+    let kind = patch.kind();
+    let remote_id = patch.meta().remote_id.clone();
+    let mut conn = engine.pool.acquire().await?;
+    let rows = crate::store::entities::stored_rows(
+        &mut conn,
+        kind.table(),
+        connector_id,
+        std::slice::from_ref(&remote_id),
+    )
+    .await?;
+    let Some(row) = rows.get(&remote_id) else {
+        return Ok(patch);
+    };
+    let stored = crate::store::entities::stored_json(&mut conn, kind.table(), &[row.id]).await?;
+    match stored
+        .get(&row.id)
+        .and_then(|json| Record::from_normalized(kind, json.clone()).ok())
+    {
+        Some(base) => Ok(patch.merged_onto(&base)),
+        None => Ok(patch),
+    }
 }
 
 /// Writes prepared deliveries in one transaction and marks them done. Changes are
@@ -206,7 +240,7 @@ async fn write_batch(
                     round_connector.is_some_and(|c| c != handle.id)
                         || round_keys.contains(&(record.kind(), record.meta().remote_id.clone()))
                 }
-                Inbound::Stored { .. } | Inbound::Fetch(_) => false,
+                Inbound::Stored { .. } | Inbound::Fetch(_) | Inbound::Merge(_) => false,
                 Inbound::Deleted(_) | Inbound::Merged { .. } => true,
             };
             if flush_needed && !round.is_empty() {
@@ -237,7 +271,7 @@ async fn write_batch(
                     writer::merge_records(&mut tx, &engine.columns, &ctx, *kind, removed, survivor)
                         .await?;
                 }
-                Inbound::Stored { .. } | Inbound::Fetch(_) => {}
+                Inbound::Stored { .. } | Inbound::Fetch(_) | Inbound::Merge(_) => {}
             }
         }
     }

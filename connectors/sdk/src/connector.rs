@@ -88,6 +88,11 @@ pub struct Delivery {
 pub enum Inbound {
     /// The full object after the change (boxed: records are large).
     Upsert(Box<Record>),
+    /// A partial object, for events that carry only what changed (a status and
+    /// its time, not the object's links): what it sets replaces the stored
+    /// version's fields, what it leaves unset (`None`, empty lists) keeps them
+    /// (see [`Record::merged_onto`]); with nothing stored it is written as is.
+    Merge(Box<Record>),
     /// A thin notification: fetch the object to learn its state.
     Fetch(RemoteRef),
     /// The object was deleted at the provider.

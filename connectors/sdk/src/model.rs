@@ -451,6 +451,35 @@ fn decimal_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>
 impl Record {
     /// Reads a record of `kind` back from its normalised JSON (or a stored row whose
     /// column names are the field names; extra columns are ignored).
+    /// This record laid over `base`, the stored version of the same object:
+    /// every field this one sets wins (scalars it sets, `false` included),
+    /// every field it leaves unset (`None`, an empty list) keeps `base`'s value.
+    /// Records of different kinds are not merged: this one is returned.
+    pub fn merged_onto(self, base: &Record) -> Record {
+        if base.kind() != self.kind() {
+            return self;
+        }
+        let (Ok(Value::Object(mut out)), Ok(Value::Object(patch))) =
+            (serde_json::to_value(base), serde_json::to_value(&self))
+        else {
+            return self;
+        };
+        for (key, value) in patch {
+            let unset = value.is_null() || value.as_array().is_some_and(|a| a.is_empty());
+            if !unset || !out.contains_key(&key) {
+                out.insert(key, value);
+            }
+        }
+        match serde_json::from_value::<Record>(Value::Object(out)) {
+            Ok(mut merged) => {
+                // The raw object is not serialised with the fields: the patch's.
+                merged.meta_mut().remote_data = self.meta().remote_data.clone();
+                merged
+            }
+            Err(_) => self,
+        }
+    }
+
     pub fn from_normalized(kind: EntityKind, value: Value) -> Result<Record, serde_json::Error> {
         Ok(match kind {
             EntityKind::Candidate => Record::Candidate(serde_json::from_value(value)?),
@@ -585,6 +614,40 @@ mod tests {
         }
         let err = "phone".parse::<StageCategory>().unwrap_err();
         assert!(err.to_string().contains("screening"), "{err}");
+    }
+
+    #[test]
+    fn a_partial_record_keeps_what_it_leaves_unset() {
+        let mut stored = Application {
+            candidate_remote_id: Some("c1".into()),
+            job_remote_id: Some("j1".into()),
+            stage_name: Some("New".into()),
+            ..Default::default()
+        };
+        stored.meta.remote_id = "a1".into();
+        let mut patch = Application {
+            stage_name: Some("Hired".into()),
+            stage_category: Some(StageCategory::Hired),
+            ..Default::default()
+        };
+        patch.meta.remote_id = "a1".into();
+        patch.meta.remote_data = serde_json::json!({"newStatus": "Hired"});
+        let merged = Record::Application(patch).merged_onto(&Record::Application(stored));
+        let Record::Application(m) = merged else {
+            panic!("{merged:?}")
+        };
+        assert_eq!(m.candidate_remote_id.as_deref(), Some("c1"));
+        assert_eq!(m.job_remote_id.as_deref(), Some("j1"));
+        assert_eq!(m.stage_name.as_deref(), Some("Hired"));
+        assert_eq!(m.stage_category, Some(StageCategory::Hired));
+        assert_eq!(m.meta.remote_data["newStatus"], "Hired");
+        // Another kind is not merged.
+        let job = Record::Job(Job::default());
+        assert_eq!(
+            job.clone()
+                .merged_onto(&Record::Candidate(Candidate::default())),
+            job
+        );
     }
 
     #[test]
