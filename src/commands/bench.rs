@@ -164,6 +164,7 @@ async fn run(
         m.seconds = t.elapsed().as_secs_f64();
         phases.push(m);
     }
+    engine.release_leases().await;
     // The unchanged re-poll must see exactly what the backfill wrote.
     if phases[0].records != phases[1].records {
         bail!(

@@ -173,6 +173,8 @@ async fn run(
             backfilled += report.created;
         }
     }
+    // The daemon below takes over; the backfill's leases go now.
+    engine.release_leases().await;
     println!(
         "backfilled {backfilled} records in {:.1}s",
         started.elapsed().as_secs_f64()
