@@ -88,7 +88,7 @@ enum Command {
         person: String,
     },
     /// Make records known to a connector whose provider has no list endpoint:
-    /// read each id in FILE from the provider now (e.g. GoodHire reports).
+    /// read each id in FILE from the provider now.
     Import {
         #[command(flatten)]
         config: ConfigArg,
