@@ -71,6 +71,7 @@ pub fn build(config: &ConnectorConfig) -> Result<Arc<ConnectorHandle>, BuildErro
             .redact
             .iter()
             .map(|p| p.to_string())
+            .chain(connector.redact())
             .chain(config.settings.redact.iter().cloned())
             .collect(),
         connector,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use hirebridge_sdk::{
-    ApplicationStatus, AssessmentStatus, BackgroundCheckStatus, EntityKind, InterviewStatus,
+    ApplicationStatus, AssessmentStatus, EntityKind, InterviewStatus,
     JobStatus, OfferStatus, Record,
 };
 use serde_json::{json, Map, Value};
@@ -240,10 +240,9 @@ pub fn event_type(old: Option<&Record>, new: &Record, changes: Option<&Value>) -
             _ => None,
         },
         Record::Review(_) => old.is_none().then_some("submitted"),
+        // A change into a final status (the SDK says which) completes the check.
         Record::BackgroundCheck(b) => match b.status {
-            Some(BackgroundCheckStatus::Completed)
-                if old.is_some() && changed(changes, "status") =>
-            {
+            Some(status) if status.is_final() && old.is_some() && changed(changes, "status") => {
                 Some("completed")
             }
             _ => None,

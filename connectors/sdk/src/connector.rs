@@ -138,6 +138,13 @@ pub trait Connector: Send + Sync {
     /// Fetches one object by remote id (to hydrate thin webhooks); `None` if gone.
     async fn fetch(&self, remote: &RemoteRef) -> Result<Option<Record>, ConnectorError>;
 
+    /// JSON field paths this connector's options add to the provider's
+    /// `Capabilities::redact` (e.g. fields an operator did not opt in to keep);
+    /// the daemon removes them wherever it removes those.
+    fn redact(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Conditions that degrade this connector without failing it (a reference
     /// list it may not read, a missing scope), a line each, for `status`.
     fn degraded(&self) -> Vec<String> {
