@@ -13,6 +13,7 @@ pub static PLUGINS: &[&'static dyn Plugin] = &[
     &hirebridge_ashby::PLUGIN,
     &hirebridge_kit::PLUGIN,
     &hirebridge_goodfit::PLUGIN,
+    &hirebridge_goodhire::PLUGIN,
 ];
 
 /// The providers `bench` uses unless told otherwise: the largest polling API,

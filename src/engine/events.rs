@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use hirebridge_sdk::{
-    ApplicationStatus, AssessmentStatus, EntityKind, InterviewStatus,
-    JobStatus, OfferStatus, Record,
+    ApplicationStatus, AssessmentStatus, EntityKind, InterviewStatus, JobStatus, OfferStatus,
+    Record,
 };
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
