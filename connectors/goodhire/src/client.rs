@@ -84,7 +84,7 @@ pub fn classify(status: u16, body: &Value) -> ConnectorError {
         },
         403 => ConnectorError::Auth {
             message: format!(
-                "GoodHire flagged this account for review; nothing will succeed until GoodHire clears it: {summary}"
+                "GoodHire says this account is flagged for review; nothing will succeed until GoodHire clears it: {summary}"
             ),
         },
         404 | 410 => ConnectorError::NotFound { message: summary },
