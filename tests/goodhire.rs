@@ -165,6 +165,18 @@ async fn sensitive_candidate_data_is_never_stored_or_logged() {
         scalar(&pool, &sql).await == 1
     })
     .await;
+    // The subscriptions stream refreshes the subscription: a new run appears.
+    sim.run_subscription(0);
+    let sql = format!(
+        "select count(*) from hiring.background_checks where remote_id = 'subscription:{}' and jsonb_array_length(results) = 2",
+        subs[0]
+    );
+    wait_until(
+        "the subscription's refresh",
+        Duration::from_secs(30),
+        || async { scalar(&pool, &sql).await == 1 },
+    )
+    .await;
     assert!(
         scalar(
             &pool,

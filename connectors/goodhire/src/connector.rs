@@ -25,9 +25,9 @@ const fn stream(name: &'static str) -> StreamSpec {
     }
 }
 
-/// Reports and subscriptions. Both are background checks and the engine
-/// hands each stream every unfinished check of this connector; `fetch` tells
-/// them apart by [`SUBSCRIPTION_PREFIX`].
+/// Reports and subscriptions. Both are background checks; each stream
+/// refreshes its own ([`Connector::refreshes`]) and `fetch` tells them apart by
+/// [`SUBSCRIPTION_PREFIX`], so an import of either kind works through either.
 pub const STREAMS: &[StreamSpec] = &[stream("reports"), stream("subscriptions")];
 
 pub struct GoodhireConnector {
@@ -177,6 +177,14 @@ impl Connector for GoodhireConnector {
             other => Err(ConnectorError::Rejected {
                 message: format!("GoodHire holds background checks only, not {other}"),
             }),
+        }
+    }
+
+    fn refreshes(&self, stream: &StreamId, remote_id: &str) -> bool {
+        let subscription = remote_id.starts_with(SUBSCRIPTION_PREFIX);
+        match stream {
+            "subscriptions" => subscription,
+            _ => !subscription,
         }
     }
 

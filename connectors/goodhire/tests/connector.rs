@@ -173,6 +173,15 @@ fn the_seeds_subscription_maps_with_its_results() {
 }
 
 #[test]
+fn each_stream_refreshes_its_own_checks() {
+    let conn = connector(None);
+    assert!(conn.refreshes("reports", "283397e8-1323-49dc-9116-b483a2842d2f"));
+    assert!(!conn.refreshes("reports", "subscription:92e54341"));
+    assert!(conn.refreshes("subscriptions", "subscription:92e54341"));
+    assert!(!conn.refreshes("subscriptions", "283397e8"));
+}
+
+#[test]
 fn signatures_in_hex_and_base64_verify_and_forgeries_do_not() {
     let conn = connector(None);
     let body = serde_json::to_vec(&seed_webhook()).unwrap();
