@@ -1,16 +1,14 @@
 //! The GoodHire connector against the seed's own examples (seed
-//! `001_9bab87cc4353b0db.txt`) and against its simulator over real HTTP:
-//! mapping, webhook signatures (hex and base64), refresh by id, the error
-//! envelope, and redaction paths.
+//! `001_9bab87cc4353b0db.txt`): mapping, webhook signatures (hex and base64),
+//! and which stream refreshes which check.
 
 use base64::Engine as _;
 use hirebridge_goodhire::map;
-use hirebridge_goodhire::sim::{GoodhireSim, SimConfig};
-use hirebridge_goodhire::{GoodhireConnector, GoodhireOptions, PLUGIN};
+use hirebridge_goodhire::{GoodhireConnector, GoodhireOptions};
 use hirebridge_sdk::http::HttpConfig;
 use hirebridge_sdk::{
-    Action, BackgroundCheckKind, BackgroundCheckStatus, Connector, EntityKind, Inbound, Record,
-    RemoteRef, Secret, Settings, WebhookError,
+    BackgroundCheckKind, BackgroundCheckStatus, Connector, Inbound, Record, Secret, Settings,
+    WebhookError,
 };
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime};
@@ -212,93 +210,4 @@ fn signatures_in_hex_and_base64_verify_and_forgeries_do_not() {
         conn.verify(&http::HeaderMap::new(), &body, now),
         Err(WebhookError::MissingSignature { .. })
     ));
-}
-
-#[test]
-fn the_plugin_redacts_what_must_never_be_stored() {
-    let caps = hirebridge_sdk::Plugin::capabilities(&PLUGIN);
-    let mut all: Vec<String> = caps.redact.iter().map(|s| s.to_string()).collect();
-    all.extend(connector(None).redact());
-    let mut body = json!({"Id": "w", "ReportStatus": hirebridge_goodhire::sim::report_json(
-    &hirebridge_goodhire::sim::SimReport {
-        id: "r".into(), person: 3, last_name: "Hopper".into(), step: 0, ending: "Completed",
-    })});
-    let text = body.to_string();
-    for v in hirebridge_goodhire::sim::sensitive_values(3) {
-        assert!(text.contains(&v), "the sample carries {v}");
-    }
-    hirebridge_sdk::redact::redact_value(&mut body, &all);
-    let text = body.to_string();
-    for v in hirebridge_goodhire::sim::sensitive_values(3) {
-        assert!(!text.contains(&v), "{v} was redacted");
-    }
-    assert!(text.contains("Email"));
-    // An operator who keeps the city keeps only the city.
-    let options: GoodhireOptions =
-        toml_edit::de::from_str("keep_address_fields = [\"city\"]").unwrap();
-    assert_eq!(options.address_redactions().len(), 3);
-}
-
-#[tokio::test]
-async fn refresh_reads_reports_and_subscriptions_by_id_and_errors_are_classified() {
-    let sim = GoodhireSim::new(SimConfig {
-        api_key: KEY.into(),
-        reports: 8,
-        ..SimConfig::default()
-    });
-    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let conn = connector(Some(server.base_url()));
-    let id = sim.report_ids()[0].clone();
-    let fetch = |remote_id: String| RemoteRef {
-        kind: EntityKind::BackgroundCheck,
-        remote_id,
-    };
-    let Some(Record::BackgroundCheck(r)) = conn.fetch(&fetch(id.clone())).await.unwrap() else {
-        panic!("the report is there")
-    };
-    assert_eq!(r.status, Some(BackgroundCheckStatus::Processing));
-    for _ in 0..5 {
-        sim.advance(0);
-    }
-    let Some(Record::BackgroundCheck(r)) = conn.fetch(&fetch(id.clone())).await.unwrap() else {
-        panic!()
-    };
-    assert!(r.status.unwrap().is_final(), "{:?}", r.status);
-
-    let sub = sim.subscription_ids()[0].clone();
-    sim.run_subscription(0);
-    let Some(Record::BackgroundCheck(s)) = conn
-        .fetch(&fetch(format!("subscription:{sub}")))
-        .await
-        .unwrap()
-    else {
-        panic!()
-    };
-    assert_eq!(s.results.len(), 1);
-    // The subscription lands on the report's candidate.
-    assert_eq!(s.candidate_email, r.candidate_email);
-
-    // 404: gone for us (the refresh keeps what it holds).
-    assert_eq!(
-        conn.fetch(&fetch("00000000-0000".into())).await.unwrap(),
-        None
-    );
-    // 401 and 403 pause; the 403 says why.
-    let bad = GoodhireConnector::new(
-        &{
-            let mut s = settings(Some(server.base_url()));
-            s.api_key = Some(Secret::new("wrong"));
-            s
-        },
-        &GoodhireOptions::default(),
-        fast(),
-    )
-    .unwrap();
-    let e = bad.fetch(&fetch(id.clone())).await.unwrap_err();
-    assert_eq!(e.action(), Action::PauseUntilOperator);
-    sim.set_flagged(true);
-    let e = conn.fetch(&fetch(id.clone())).await.unwrap_err();
-    assert_eq!(e.action(), Action::PauseUntilOperator);
-    assert!(e.to_string().contains("flagged for review"), "{e}");
-    server.shutdown().await;
 }
