@@ -97,6 +97,21 @@ pub fn classify(status: u16, body: &Value) -> ConnectorError {
 /// <status>: <body>"`) by GoodHire's envelope, dropping the raw body.
 pub fn refine(error: ConnectorError) -> ConnectorError {
     let message = match &error {
+        // A wait the provider asked for (429, 503 with Retry-After) is kept;
+        // only the message, which quotes the body, is rebuilt.
+        ConnectorError::Retryable {
+            message,
+            retry_after: Some(wait),
+        } => {
+            let Some((status, body)) = status_and_body(message) else {
+                return error;
+            };
+            let value = serde_json::from_str::<Value>(body).unwrap_or(Value::Null);
+            return ConnectorError::Retryable {
+                message: classify(status, &value).to_string(),
+                retry_after: Some(*wait),
+            };
+        }
         ConnectorError::Retryable {
             message,
             retry_after: None,
@@ -167,6 +182,15 @@ mod tests {
         let e = refine(ConnectorError::Rejected {
             message: format!("HTTP 400: {body}"),
         });
+        assert!(!e.to_string().contains("123-45-6789"));
+        let e = refine(ConnectorError::Retryable {
+            message: format!("HTTP 429 rate limited: {body}"),
+            retry_after: Some(std::time::Duration::from_secs(3)),
+        });
+        assert_eq!(
+            e.action(),
+            Action::WaitThenRetry(std::time::Duration::from_secs(3))
+        );
         assert!(!e.to_string().contains("123-45-6789"));
         let e = refine(ConnectorError::Auth {
             message: format!("HTTP 403: {}", envelope("Forbidden")),
