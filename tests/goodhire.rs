@@ -269,3 +269,64 @@ async fn sensitive_candidate_data_is_never_stored_or_logged() {
     }
     assert!(searched >= 20);
 }
+
+/// The check for a candidate who applied through an ATS lands on the same
+/// person, by the candidate's email (the SDK's shared fake people).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_goodhire_check_lands_on_the_person_of_the_ats_application() {
+    use hirebridge::engine::poller::{self, PassOptions};
+    use hirebridge::engine::Engine;
+    use hirebridge_sdk::simulate::SimSpec;
+    use hirebridge_sdk::Plugin;
+    let goodfit = hirebridge_goodfit::PLUGIN
+        .simulator()
+        .unwrap()
+        .start(SimSpec {
+            listen: ([127, 0, 0, 1], 0).into(),
+            seed: 3,
+            records: 60,
+            api_key: "goodfit-key".into(),
+        })
+        .await
+        .unwrap();
+    let sim = GoodhireSim::new(SimConfig {
+        api_key: KEY.into(),
+        reports: 3,
+        ..SimConfig::default()
+    });
+    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let config = DaemonConfig::default()
+        .connector(json!({
+            "id": "goodfit", "provider": "goodfit", "schedule": "0 0 1 1 *",
+            "base_url": goodfit.base_url(), "credentials": {"api_key": "goodfit-key"},
+        }))
+        .connector(json!({
+            "id": "goodhire", "provider": "goodhire", "schedule": "0 0 1 1 *",
+            "base_url": server.base_url(), "credentials": {"api_key": KEY},
+        }));
+    let d = support::daemon::spawn_daemon(config).await;
+    let (handles, errors) = hirebridge::connectors::build_all(&d.config.connectors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let engine = Engine::new(d.pool.clone(), handles.clone()).await.unwrap();
+    for handle in handles.iter().filter(|h| h.id == "goodfit") {
+        for stream in handle.enabled_streams() {
+            poller::run_pass(&engine, handle, &stream, &PassOptions::default()).await;
+        }
+    }
+    // Report 0 is for shared person 0, who applied through Goodfit.
+    sim.send_webhooks_to(&d.url("goodhire"));
+    let report = sim.advance(0).unwrap();
+    sim.notify(&report).await.unwrap();
+    d.drained().await;
+    let linked = d
+        .count(
+            "select count(*) from hiring.background_checks b join hiring.candidates c
+               on c.person_id = b.person_id
+             where b.connector_id = 'goodhire' and c.connector_id = 'goodfit'",
+        )
+        .await;
+    assert_eq!(linked, 1, "the check and the application are one person");
+    d.stop().await;
+    goodfit.shutdown().await;
+    server.shutdown().await;
+}
