@@ -14,6 +14,7 @@ pub static PLUGINS: &[&'static dyn Plugin] = &[
     &hirebridge_kit::PLUGIN,
     &hirebridge_goodfit::PLUGIN,
     &hirebridge_itmanagerjobs::PLUGIN,
+    &hirebridge_goodhire::PLUGIN,
 ];
 
 /// The providers `bench` uses unless told otherwise: the largest polling API,
@@ -72,6 +73,7 @@ pub fn build(config: &ConnectorConfig) -> Result<Arc<ConnectorHandle>, BuildErro
             .redact
             .iter()
             .map(|p| p.to_string())
+            .chain(connector.redact())
             .chain(config.settings.redact.iter().cloned())
             .collect(),
         connector,

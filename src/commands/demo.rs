@@ -191,9 +191,16 @@ async fn run(
     // Each provider's simulator sends its signed webhooks to its connector.
     let mut live: Vec<&dyn RunningSimulator> = Vec::new();
     for c in config.connectors.iter().filter(|c| c.enabled) {
-        let (Some(sim), Some(secret)) =
-            (sims.get(c.provider()), c.settings.webhook_secrets.first())
-        else {
+        // Providers that sign with the API key (SecretSource::ApiKey) have no webhook secret.
+        let signs_with_key = c.plugin.capabilities().signature.is_some_and(|scheme| {
+            scheme().secret == hirebridge_sdk::signature::SecretSource::ApiKey
+        });
+        let secret = if signs_with_key {
+            c.settings.api_key.as_ref()
+        } else {
+            c.settings.webhook_secrets.first()
+        };
+        let (Some(sim), Some(secret)) = (sims.get(c.provider()), secret) else {
             continue;
         };
         sim.send_webhooks_to(

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use hirebridge_sdk::{
-    ApplicationStatus, AssessmentStatus, BackgroundCheckStatus, EntityKind, InterviewStatus,
-    JobStatus, OfferStatus, Record,
+    ApplicationStatus, AssessmentStatus, EntityKind, InterviewStatus, JobStatus, OfferStatus,
+    Record,
 };
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -240,10 +240,9 @@ pub fn event_type(old: Option<&Record>, new: &Record, changes: Option<&Value>) -
             _ => None,
         },
         Record::Review(_) => old.is_none().then_some("submitted"),
+        // A change into a final status (the SDK says which) completes the check.
         Record::BackgroundCheck(b) => match b.status {
-            Some(BackgroundCheckStatus::Completed)
-                if old.is_some() && changed(changes, "status") =>
-            {
+            Some(status) if status.is_final() && old.is_some() && changed(changes, "status") => {
                 Some("completed")
             }
             _ => None,
@@ -367,5 +366,48 @@ mod tests {
         let old = Record::Candidate(a.clone());
         a.meta.remote_updated_at = Some(Utc::now());
         assert_eq!(diff(&old, &Record::Candidate(a)), None);
+    }
+
+    #[test]
+    fn a_background_check_completes_when_its_status_becomes_final() {
+        use hirebridge_sdk::{BackgroundCheck, BackgroundCheckStatus as S};
+        let check = |status: S, sections: &[&str]| {
+            Record::BackgroundCheck(BackgroundCheck {
+                status: Some(status),
+                alert_sections: sections.iter().map(|s| s.to_string()).collect(),
+                ..BackgroundCheck::default()
+            })
+        };
+        let pending = check(S::PendingInput, &[]);
+        assert_eq!(event_type(None, &pending, None), "background_check.created");
+        let processing = check(S::Processing, &[]);
+        let changes = diff(&pending, &processing);
+        assert_eq!(
+            event_type(Some(&pending), &processing, changes.as_ref()),
+            "background_check.updated"
+        );
+        for final_status in [S::Clear, S::Alert, S::Canceled, S::Expired] {
+            let done = check(final_status, &["Misc Court Records"]);
+            let changes = diff(&processing, &done);
+            assert_eq!(
+                event_type(Some(&processing), &done, changes.as_ref()),
+                "background_check.completed",
+                "{final_status}"
+            );
+        }
+        // Alert sections changing after completion is an update, with its diff.
+        let alert = check(S::Alert, &["Misc Court Records"]);
+        let more = check(
+            S::Alert,
+            &["Misc Court Records", "SSN Trace + Address History"],
+        );
+        let changes = diff(&alert, &more);
+        assert!(changes
+            .as_ref()
+            .is_some_and(|c| c.get("alert_sections").is_some()));
+        assert_eq!(
+            event_type(Some(&alert), &more, changes.as_ref()),
+            "background_check.updated"
+        );
     }
 }

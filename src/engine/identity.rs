@@ -11,6 +11,23 @@ use hirebridge_sdk::{normalize_email, Record};
 use serde_json::json;
 use uuid::Uuid;
 
+/// Links written background checks to the persons of their candidates' emails
+/// (persons come from candidates only).
+pub async fn link_background_checks(
+    conn: &mut sqlx::PgConnection,
+    checks: &[&Record],
+) -> Result<(), sqlx::Error> {
+    let emails: Vec<String> = checks
+        .iter()
+        .filter_map(|r| match r {
+            Record::BackgroundCheck(b) => b.candidate_email.as_deref().and_then(normalize_email),
+            _ => None,
+        })
+        .collect();
+    persons::link_background_checks(conn, &emails).await?;
+    Ok(())
+}
+
 /// Links the written candidates to persons (creating persons as needed) and
 /// appends a `person.linked` event for each candidate that joined a person already
 /// known through another connector.
@@ -38,6 +55,8 @@ pub async fn link_candidates(
         return Ok(());
     }
     persons::ensure_persons(conn, &emails, &names).await?;
+    // Background checks that arrived before their candidate join the person now.
+    persons::link_background_checks(conn, &emails).await?;
     // Link, and learn which persons now also hold candidates of other connectors.
     let linked = persons::link_candidates(conn, &ids, ctx.connector_id).await?;
     // `person.linked` is never sourced `replay`: a replayed write reports its links

@@ -255,9 +255,13 @@ async fn page_loop(
         (SyncMode::RefreshKnown { final_statuses }, Some(kind)) => {
             let ids = match &options.only_ids {
                 Some(ids) => ids.clone(),
+                // Several streams of one entity each refresh only their own records.
                 None => {
                     entities::unfinished_ids(&engine.pool, kind.table(), &handle.id, final_statuses)
                         .await?
+                        .into_iter()
+                        .filter(|id| handle.connector.refreshes(stream.name, id))
+                        .collect()
                 }
             };
             refresh_pages(handle.connector.clone(), kind, ids)

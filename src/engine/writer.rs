@@ -263,6 +263,10 @@ async fn write_kind(
     if !candidates.is_empty() {
         identity::link_candidates(conn, ctx, &candidates, new_events).await?;
     }
+    if kind == EntityKind::BackgroundCheck {
+        let checks: Vec<&Record> = pending.iter().map(|p| &p.record).collect();
+        identity::link_background_checks(conn, &checks).await?;
+    }
     Ok(counts)
 }
 

@@ -27,6 +27,30 @@ pub async fn ensure_persons(
     Ok(())
 }
 
+/// Points the background checks of the normalised `emails` at the person of
+/// their candidate's email, where one exists: a check joins the person its ATS
+/// application made, whichever of the two arrives first (a check never creates
+/// a person by itself).
+pub async fn link_background_checks(
+    conn: &mut PgConnection,
+    emails: &[String],
+) -> Result<u64, sqlx::Error> {
+    if emails.is_empty() {
+        return Ok(0);
+    }
+    let done = sqlx::query(
+        "update hiring.background_checks b set person_id = p.id
+           from hiring.persons p
+          where p.email_normalized = any($1)
+            and b.candidate_email_normalized = p.email_normalized
+            and b.person_id is distinct from p.id",
+    )
+    .bind(emails)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// A candidate that was just linked to a person (or moved to another one).
 #[derive(Debug, Clone)]
 pub struct LinkedCandidate {

@@ -143,6 +143,21 @@ pub trait Connector: Send + Sync {
     /// Fetches one object by remote id (to hydrate thin webhooks); `None` if gone.
     async fn fetch(&self, remote: &RemoteRef) -> Result<Option<Record>, ConnectorError>;
 
+    /// Whether a [`SyncMode::RefreshKnown`] stream re-reads the held record
+    /// `remote_id` in a scheduled pass: when several such streams map to one
+    /// entity (GoodHire's reports and subscriptions), each takes only its own.
+    /// An operator's import reads every id it is given, whatever the stream.
+    fn refreshes(&self, _stream: &StreamId, _remote_id: &str) -> bool {
+        true
+    }
+
+    /// JSON field paths this connector's options add to the provider's
+    /// `Capabilities::redact` (e.g. fields an operator did not opt in to keep);
+    /// the daemon removes them wherever it removes those.
+    fn redact(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Conditions that degrade this connector without failing it (a reference
     /// list it may not read, a missing scope), a line each, for `status`.
     fn degraded(&self) -> Vec<String> {

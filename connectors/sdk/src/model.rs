@@ -118,10 +118,26 @@ canonical_enum!(BackgroundCheckKind, "background check kind" {
     Report => "report", Monitoring => "monitoring",
 });
 
-canonical_enum!(BackgroundCheckStatus, "background check status" {
-    Pending => "pending", InProgress => "in_progress", Completed => "completed",
-    Cancelled => "cancelled", Suspended => "suspended", Disputed => "disputed",
-});
+canonical_enum!(
+    /// Where a background check stands: waiting on the candidate or employer
+    /// (`pending_input`), running (`processing`, also an active monitoring
+    /// subscription), or one of the final outcomes.
+    BackgroundCheckStatus, "background check status" {
+        PendingInput => "pending_input", Processing => "processing", Clear => "clear",
+        Alert => "alert", Canceled => "canceled", Expired => "expired",
+    }
+);
+
+impl BackgroundCheckStatus {
+    /// The statuses after which a check no longer changes: the engine names
+    /// the change into one of them `background_check.completed`, and a
+    /// refresh-known stream stops re-reading checks in them.
+    pub const FINAL: &'static [&'static str] = &["clear", "alert", "canceled", "expired"];
+
+    pub fn is_final(self) -> bool {
+        Self::FINAL.contains(&self.as_str())
+    }
+}
 
 canonical_enum!(BackgroundCheckResult, "background check result" {
     Clear => "clear", Consider => "consider", AdverseAction => "adverse_action", Unknown => "unknown",
@@ -356,6 +372,36 @@ pub struct BackgroundCheck {
     pub result: Option<BackgroundCheckResult>,
     pub ordered_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The report sections that returned alerts, as the provider names them.
+    pub alert_sections: Vec<String>,
+    /// What someone must do before the check can run (stored as jsonb).
+    pub required_actions: Vec<RequiredAction>,
+    /// Where the employer views the check at the provider.
+    pub viewer_url: Option<String>,
+    /// The runs of a monitoring subscription, oldest first (stored as jsonb).
+    pub results: Vec<MonitoringResult>,
+}
+
+/// One action a background check waits for (e.g. the candidate's consent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RequiredAction {
+    /// The provider's action type, e.g. `MissingCandidateConsent`.
+    pub r#type: Option<String>,
+    pub description: Option<String>,
+    /// Where the employer acts.
+    pub url: Option<String>,
+    /// Where the candidate acts.
+    pub candidate_url: Option<String>,
+}
+
+/// One run of a monitoring subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct MonitoringResult {
+    pub date: Option<String>,
+    /// The provider's result of the run, e.g. `Clear`.
+    pub status: Option<String>,
 }
 
 /// One canonical record of any entity family.

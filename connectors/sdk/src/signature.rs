@@ -66,6 +66,9 @@ pub enum HeaderLayout {
 pub enum Encoding {
     Hex,
     Base64,
+    /// Either lowercase/uppercase hex or standard base64, for providers that do
+    /// not say which (GoodHire); signing uses hex.
+    HexOrBase64,
 }
 
 /// What is signed, joined by `.`.
@@ -350,12 +353,18 @@ impl SignatureScheme {
         match self.encoding {
             Encoding::Hex => hex::decode(text).ok(),
             Encoding::Base64 => base64::engine::general_purpose::STANDARD.decode(text).ok(),
+            // A 64-character hex string is also valid base64 (of 48 bytes), so
+            // hex is tried first and only a 32-byte result counts.
+            Encoding::HexOrBase64 => hex::decode(text)
+                .ok()
+                .filter(|b| b.len() == 32)
+                .or_else(|| base64::engine::general_purpose::STANDARD.decode(text).ok()),
         }
     }
 
     fn encode(&self, mac: &[u8]) -> String {
         match self.encoding {
-            Encoding::Hex => hex::encode(mac),
+            Encoding::Hex | Encoding::HexOrBase64 => hex::encode(mac),
             Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(mac),
         }
     }
@@ -547,6 +556,51 @@ mod tests {
                 .unwrap(),
         );
         assert!(s.verify(&h, body, now, &[b"k"]).is_ok());
+    }
+
+    #[test]
+    fn hex_or_base64_accepts_both_and_refuses_forgeries() {
+        let scheme = SignatureScheme {
+            header: "X-Sig".into(),
+            layout: HeaderLayout::Plain {
+                prefix: String::new(),
+            },
+            encoding: Encoding::HexOrBase64,
+            signed: SignedContent::Body,
+            timestamp: TimestampSource::None,
+            id_header: None,
+            tolerance_secs: 300,
+            secret: SecretSource::ApiKey,
+        };
+        let now = SystemTime::now();
+        let body = b"{\"Id\":\"1\"}";
+        let mac = hmac_sha256(b"key", &[body]);
+        let sig = |v: String| {
+            let mut h = http::HeaderMap::new();
+            h.insert("X-Sig", v.parse().unwrap());
+            h
+        };
+        let hex_lower = sig(hex::encode(mac));
+        let hex_upper = sig(hex::encode_upper(mac));
+        let b64 = sig(base64::engine::general_purpose::STANDARD.encode(mac));
+        for h in [&hex_lower, &hex_upper, &b64] {
+            assert!(scheme.verify(h, body, now, &[b"key"]).is_ok());
+            assert_eq!(
+                scheme.verify(h, body, now, &[b"other"]),
+                Err(WebhookError::BadSignature)
+            );
+            assert_eq!(
+                scheme.verify(h, b"{}", now, &[b"key"]),
+                Err(WebhookError::BadSignature)
+            );
+        }
+        // Signing uses hex.
+        let signed = scheme.sign(b"key", body, now, None);
+        assert_eq!(signed[0].1, hex::encode(mac));
+        assert!(matches!(
+            scheme.verify(&sig("not-a-signature".into()), body, now, &[b"key"]),
+            Err(WebhookError::MalformedSignature { .. })
+        ));
     }
 
     #[test]
