@@ -62,6 +62,21 @@ async fn an_erased_person_is_findable_nowhere_and_sinks_hear_of_it() {
             >= 1
     );
 
+    // A background check of theirs (as a GoodHire report would be stored).
+    sqlx::query(
+        "insert into hiring.background_checks
+            (connector_id, remote_id, content_hash, candidate_email, candidate_email_normalized,
+             status, alert_sections, viewer_url, required_actions, remote_data)
+         values ('checks', 'r1', 'h', $1, lower($1), 'alert', array['Court records: ' || $2],
+                 'https://viewer.example/' || $2, jsonb_build_array(jsonb_build_object('Description', $2)),
+                 jsonb_build_object('Candidate', $2))",
+    )
+    .bind(EMAIL)
+    .bind(NAME)
+    .execute(&d.pool)
+    .await
+    .unwrap();
+
     let erased: serde_json::Value = reqwest::Client::new()
         .post(format!("http://{}/api/erase", d.admin))
         .json(&json!({"email": EMAIL}))

@@ -2,7 +2,8 @@
 //! forgotten): `hirebridge erase --person EMAIL` and the admin API's
 //! `POST /api/erase`. In one transaction it removes the person's personal
 //! data from every table (candidate fields, every raw `remote_data` linked to
-//! them, background-check emails, the persons row), from the event log's
+//! them, their background checks' emails, alerts, actions, viewer links and
+//! results, the persons row), from the event log's
 //! payloads and from stored webhook bodies (the inbox, dead letters
 //! included); it appends a `person.erased` tombstone event with no personal
 //! data, which the sinks deliver so downstream copies can be erased too; and
@@ -153,7 +154,8 @@ pub async fn erase(pool: &PgPool, email: &str, requested_by: &str) -> Result<Era
     let n = sqlx::query(
         "update hiring.background_checks
             set candidate_email = null, candidate_email_normalized = null, person_id = null,
-                remote_data = '{}', updated_at = now()
+                alert_sections = '{}', required_actions = '[]', viewer_url = null, results = '[]',
+                remote_data = '{}', content_hash = 'erased', updated_at = now()
           where candidate_id = any($1) or candidate_email_normalized = $2 or person_id = any($3)",
     )
     .bind(&candidate_ids)
