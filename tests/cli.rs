@@ -245,6 +245,8 @@ fn demo_backfills_drives_live_changes_and_every_event_is_delivered_and_verified(
         stdout.lines().any(|l| l.starts_with("background_checks ")),
         "GoodHire webhooks landed: {stdout}"
     );
+    // A check lands on the same person as that person's applications elsewhere.
+    assert!(number("checked persons:") > 0, "{stdout}");
     assert!(
         !dir.path().join("demo/postgres/postmaster.pid").exists(),
         "the demo's PostgreSQL was stopped"

@@ -313,6 +313,15 @@ async fn run(
     .fetch_one(&db.pool)
     .await?;
     println!("persons:                   {persons} ({linked} linked across providers)");
+    // Background checks that landed on a person who also applied elsewhere.
+    let checked: i64 = sqlx::query_scalar(
+        "select count(distinct b.person_id) from hiring.background_checks b
+          join hiring.candidates c on c.person_id = b.person_id and c.deleted_at is null
+         where b.deleted_at is null",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    println!("checked persons:           {checked} (a background check on the same person as their applications)");
     println!("live changes made:         {changes}");
     let managed = db.managed_port().map(|p| {
         format!(
