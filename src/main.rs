@@ -142,7 +142,7 @@ enum Command {
         #[command(subcommand)]
         action: DlqCommand,
     },
-    /// Run a provider simulator alone (e.g. `simulate goodfit`).
+    /// Run a provider simulator alone (`simulate PROVIDER`, any name in the provider list).
     Simulate {
         /// The provider (see `hirebridge check` for the list).
         provider: String,

@@ -574,7 +574,7 @@ mod tests {
 
     fn delivery(n: u32) -> OwnedDelivery {
         OwnedDelivery {
-            connector_id: "kit".into(),
+            connector_id: "hooks".into(),
             dedup_key: format!("id:{n}"),
             event_type: Some("application.submitted".into()),
             headers: serde_json::json!({"x-webhook-id": n.to_string()}),

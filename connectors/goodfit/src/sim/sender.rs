@@ -6,12 +6,9 @@
 //! `000_56de87d4110788fc.txt`), scaled down so tests are fast.
 
 use chrono::{SecondsFormat, Utc};
-use hirebridge_sdk::sim::{Sent, WebhookSender};
+use hirebridge_sdk::sim::{Outgoing, Subscription, WebhookSender};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::mpsc;
 
 /// The first retry wait (assumed; Goodfit publishes only the 24-hour span).
 pub const FIRST_RETRY: Duration = Duration::from_secs(60);
@@ -48,48 +45,24 @@ pub fn default_schedule() -> Vec<Duration> {
     )
 }
 
-/// Counters of a sender.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub fired: AtomicU64,
-    /// First attempts answered (or failed to connect), whatever the status.
-    pub answered: AtomicU64,
-    pub delivered: AtomicU64,
-    /// Gave up after the whole schedule.
-    pub failed: AtomicU64,
-    /// Attempts after the first.
-    pub retries: AtomicU64,
-}
-
-/// A snapshot of [`Counters`].
+/// A snapshot of the subscription's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub fired: u64,
+    /// First attempts answered (or failed to connect), whatever the status.
     pub answered: u64,
     pub delivered: u64,
+    /// Gave up after the whole schedule.
     pub failed: u64,
+    /// Attempts after the first.
     pub retries: u64,
 }
 
-struct Outgoing {
-    body: Vec<u8>,
-    delivery_id: String,
-}
-
-/// One Goodfit webhook endpoint subscription.
-#[derive(Clone)]
+/// One Goodfit webhook endpoint subscription (the SDK's [`Subscription`] with
+/// Goodfit's envelope and headers).
+#[derive(Clone, Debug)]
 pub struct GoodfitSender {
-    sender: WebhookSender,
-    tx: mpsc::UnboundedSender<Outgoing>,
-    counters: Arc<Counters>,
-}
-
-impl std::fmt::Debug for GoodfitSender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GoodfitSender")
-            .field("url", &self.sender.url())
-            .finish_non_exhaustive()
-    }
+    subscription: Subscription,
 }
 
 impl GoodfitSender {
@@ -97,28 +70,8 @@ impl GoodfitSender {
     pub fn start(url: &str, secret: &str, schedule: Vec<Duration>) -> GoodfitSender {
         let sender = WebhookSender::new(url, crate::plugin::signature_scheme(), secret)
             .with_header("user-agent", "Goodfit-Webhooks/1.0");
-        let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
-        let counters = Arc::new(Counters::default());
-        let (task_sender, task_counters) = (sender.clone(), counters.clone());
-        tokio::spawn(async move {
-            while let Some(out) = rx.recv().await {
-                let ok = attempt(&task_sender, &out).await;
-                task_counters.answered.fetch_add(1, Ordering::SeqCst);
-                if ok {
-                    task_counters.delivered.fetch_add(1, Ordering::SeqCst);
-                } else {
-                    // Retries run on their own, so one failing delivery does not
-                    // hold back the ones after it.
-                    let (s, c, waits) =
-                        (task_sender.clone(), task_counters.clone(), schedule.clone());
-                    tokio::spawn(retry(s, c, waits, out));
-                }
-            }
-        });
         GoodfitSender {
-            sender,
-            tx,
-            counters,
+            subscription: Subscription::start(sender, schedule, None),
         }
     }
 
@@ -141,63 +94,34 @@ impl GoodfitSender {
     /// Queues `event` for delivery now.
     pub fn fire(&self, event: &str, data: Value) {
         let (body, delivery_id) = Self::envelope(event, data, SystemTime::now());
-        self.counters.fired.fetch_add(1, Ordering::SeqCst);
-        if self.tx.send(Outgoing { body, delivery_id }).is_err() {
-            self.counters.answered.fetch_add(1, Ordering::SeqCst);
-            self.counters.failed.fetch_add(1, Ordering::SeqCst);
-        }
+        self.subscription.fire(Outgoing {
+            body,
+            delivery_id,
+            headers: Vec::new(),
+        });
     }
 
     pub fn counts(&self) -> Counts {
-        let c = &self.counters;
+        let c = self.subscription.counts();
         Counts {
-            fired: c.fired.load(Ordering::SeqCst),
-            answered: c.answered.load(Ordering::SeqCst),
-            delivered: c.delivered.load(Ordering::SeqCst),
-            failed: c.failed.load(Ordering::SeqCst),
-            retries: c.retries.load(Ordering::SeqCst),
+            fired: c.fired,
+            answered: c.answered,
+            delivered: c.delivered,
+            failed: c.dead,
+            retries: c.retries,
         }
     }
 
     /// Per-endpoint rotation: the new secret signs from now on.
     pub fn rotate_secret(&self, secret: &str) {
-        self.sender.rotate_secret(secret);
+        self.subscription.webhook_sender().rotate_secret(secret);
     }
 
     /// The SDK sender underneath (tests send stale, future and replayed
     /// deliveries with it).
     pub fn webhook_sender(&self) -> &WebhookSender {
-        &self.sender
+        self.subscription.webhook_sender()
     }
-}
-
-/// One attempt; true on a 2xx.
-async fn attempt(sender: &WebhookSender, out: &Outgoing) -> bool {
-    matches!(
-        sender
-            .send_once(&out.body, &[], Some(&out.delivery_id), SystemTime::now())
-            .await,
-        Ok(Sent::Status(s)) if (200..300).contains(&s)
-    )
-}
-
-/// Re-sends a failed delivery after each wait of the schedule (re-signed each
-/// time, the same delivery id), until one is accepted or the schedule ends.
-async fn retry(
-    sender: WebhookSender,
-    counters: Arc<Counters>,
-    waits: Vec<Duration>,
-    out: Outgoing,
-) {
-    for wait in waits {
-        tokio::time::sleep(wait).await;
-        counters.retries.fetch_add(1, Ordering::SeqCst);
-        if attempt(&sender, &out).await {
-            counters.delivered.fetch_add(1, Ordering::SeqCst);
-            return;
-        }
-    }
-    counters.failed.fetch_add(1, Ordering::SeqCst);
 }
 
 #[cfg(test)]

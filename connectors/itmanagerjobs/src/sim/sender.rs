@@ -8,12 +8,9 @@
 //! failed attempts across deliveries — so a test can prove we never get there.
 
 use chrono::{SecondsFormat, Utc};
-use hirebridge_sdk::sim::{Sent, WebhookSender};
+use hirebridge_sdk::sim::{Outgoing, Subscription, WebhookSender};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::mpsc;
 
 /// The documented waits between attempts, in seconds.
 pub const DOCUMENTED_SCHEDULE_SECS: [u64; 8] = [60, 300, 900, 3600, 21_600, 86_400, 86_400, 86_400];
@@ -29,20 +26,6 @@ pub fn schedule(divisor: u32) -> Vec<Duration> {
         .iter()
         .map(|s| Duration::from_secs(*s) / divisor.max(1))
         .collect()
-}
-
-/// Counters of a subscription.
-#[derive(Debug, Default)]
-struct Counters {
-    fired: AtomicU64,
-    answered: AtomicU64,
-    delivered: AtomicU64,
-    dead_lettered: AtomicU64,
-    retries: AtomicU64,
-    /// Fired while the subscription was disabled: never sent.
-    dropped: AtomicU64,
-    consecutive_failures: AtomicU64,
-    disabled: AtomicBool,
 }
 
 /// A snapshot of a subscription's counters.
@@ -61,26 +44,11 @@ pub struct Counts {
     pub disabled: bool,
 }
 
-struct Outgoing {
-    event: String,
-    body: Vec<u8>,
-    delivery_id: String,
-}
-
-/// One ITManagerJobs webhook subscription.
-#[derive(Clone)]
+/// One ITManagerJobs webhook subscription (the SDK's [`Subscription`] with
+/// the documented envelope, event header and auto-disable).
+#[derive(Clone, Debug)]
 pub struct ItManagerJobsSender {
-    sender: WebhookSender,
-    tx: mpsc::UnboundedSender<Outgoing>,
-    counters: Arc<Counters>,
-}
-
-impl std::fmt::Debug for ItManagerJobsSender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ItManagerJobsSender")
-            .field("url", &self.sender.url())
-            .finish_non_exhaustive()
-    }
+    subscription: Subscription,
 }
 
 /// The body of `event` about `payload`, created at `at`, and a fresh delivery id
@@ -110,158 +78,63 @@ impl ItManagerJobsSender {
     pub fn start(url: &str, secret: &str, schedule: Vec<Duration>) -> ItManagerJobsSender {
         let sender = WebhookSender::new(url, crate::plugin::signature_scheme(), secret)
             .with_header("user-agent", "ITManagerJobs-Webhooks/1.0");
-        let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
-        let counters = Arc::new(Counters::default());
-        let (task_sender, task_counters) = (sender.clone(), counters.clone());
-        tokio::spawn(async move {
-            while let Some(out) = rx.recv().await {
-                let ok = attempt(&task_sender, &task_counters, &out).await;
-                task_counters.answered.fetch_add(1, Ordering::SeqCst);
-                if ok {
-                    task_counters.delivered.fetch_add(1, Ordering::SeqCst);
-                } else {
-                    let (s, c, waits) =
-                        (task_sender.clone(), task_counters.clone(), schedule.clone());
-                    tokio::spawn(retry(s, c, waits, out));
-                }
-            }
-        });
         ItManagerJobsSender {
-            sender,
-            tx,
-            counters,
+            subscription: Subscription::start(sender, schedule, Some(DISABLE_AFTER)),
         }
     }
 
     /// Queues `event` for delivery now; dropped while the subscription is disabled.
     pub fn fire(&self, event: &str, payload: Value) {
-        self.counters.fired.fetch_add(1, Ordering::SeqCst);
-        if self.counters.disabled.load(Ordering::SeqCst) {
-            self.counters.dropped.fetch_add(1, Ordering::SeqCst);
-            self.counters.answered.fetch_add(1, Ordering::SeqCst);
-            return;
-        }
-        let (body, delivery_id) = envelope(event, payload, SystemTime::now());
-        let out = Outgoing {
-            event: event.to_string(),
-            body,
-            delivery_id,
-        };
-        if self.tx.send(out).is_err() {
-            self.counters.answered.fetch_add(1, Ordering::SeqCst);
-            self.counters.dead_lettered.fetch_add(1, Ordering::SeqCst);
-        }
+        self.subscription.fire(outgoing(event, payload));
     }
 
     /// Sends one delivery of `event` now, concurrently with any others (the
     /// provider keeps up to 50 in flight per subscription), without retries;
     /// returns the answer's status. Counts toward auto-disabling like any attempt.
     pub async fn deliver_now(&self, event: &str, payload: Value) -> Result<u16, String> {
-        let (body, delivery_id) = envelope(event, payload, SystemTime::now());
-        let out = Outgoing {
-            event: event.to_string(),
-            body,
-            delivery_id,
-        };
-        match self
-            .sender
-            .send_once(
-                &out.body,
-                &event_header(event),
-                Some(&out.delivery_id),
-                SystemTime::now(),
-            )
+        self.subscription
+            .deliver_now(&outgoing(event, payload))
             .await
-        {
-            Ok(Sent::Status(s)) => {
-                note(&self.counters, (200..300).contains(&s));
-                Ok(s)
-            }
-            Ok(Sent::Dropped) => Err("the subscription is paused".into()),
-            Err(e) => {
-                note(&self.counters, false);
-                Err(e.to_string())
-            }
-        }
     }
 
     pub fn counts(&self) -> Counts {
-        let c = &self.counters;
+        let c = self.subscription.counts();
         Counts {
-            fired: c.fired.load(Ordering::SeqCst),
-            answered: c.answered.load(Ordering::SeqCst),
-            delivered: c.delivered.load(Ordering::SeqCst),
-            dead_lettered: c.dead_lettered.load(Ordering::SeqCst),
-            retries: c.retries.load(Ordering::SeqCst),
-            dropped: c.dropped.load(Ordering::SeqCst),
-            consecutive_failures: c.consecutive_failures.load(Ordering::SeqCst),
-            disabled: c.disabled.load(Ordering::SeqCst),
+            fired: c.fired,
+            answered: c.answered,
+            delivered: c.delivered,
+            dead_lettered: c.dead,
+            retries: c.retries,
+            dropped: c.dropped,
+            consecutive_failures: c.consecutive_failures,
+            disabled: c.disabled,
         }
     }
 
     /// Whether ten consecutive failures disabled the subscription.
     pub fn is_disabled(&self) -> bool {
-        self.counters.disabled.load(Ordering::SeqCst)
+        self.subscription.counts().disabled
     }
 
     /// What the employer admin does after the email: re-enable it.
     pub fn re_enable(&self) {
-        self.counters
-            .consecutive_failures
-            .store(0, Ordering::SeqCst);
-        self.counters.disabled.store(false, Ordering::SeqCst);
+        self.subscription.re_enable();
     }
 
     /// The SDK sender underneath (tests send stale and replayed deliveries with it).
     pub fn webhook_sender(&self) -> &WebhookSender {
-        &self.sender
+        self.subscription.webhook_sender()
     }
 }
 
-/// Records one attempt's outcome: a success resets the failure run, the tenth
-/// failure in a row disables the subscription.
-fn note(counters: &Counters, ok: bool) {
-    if ok {
-        counters.consecutive_failures.store(0, Ordering::SeqCst);
-    } else if counters.consecutive_failures.fetch_add(1, Ordering::SeqCst) + 1 >= DISABLE_AFTER {
-        counters.disabled.store(true, Ordering::SeqCst);
+/// A delivery of `event` about `payload`, created now, with its event header.
+fn outgoing(event: &str, payload: Value) -> Outgoing {
+    let (body, delivery_id) = envelope(event, payload, SystemTime::now());
+    Outgoing {
+        body,
+        delivery_id,
+        headers: event_header(event),
     }
-}
-
-/// One attempt; true on a 2xx.
-async fn attempt(sender: &WebhookSender, counters: &Counters, out: &Outgoing) -> bool {
-    let ok = matches!(
-        sender
-            .send_once(&out.body, &event_header(&out.event), Some(&out.delivery_id), SystemTime::now())
-            .await,
-        Ok(Sent::Status(s)) if (200..300).contains(&s)
-    );
-    note(counters, ok);
-    ok
-}
-
-/// Re-sends a failed delivery after each wait (re-signed each time, the same
-/// delivery id) until one is accepted, the schedule ends (dead-lettered: the
-/// seed's "after eight failed attempts" counts these eight retries) or the
-/// subscription is disabled.
-async fn retry(
-    sender: WebhookSender,
-    counters: Arc<Counters>,
-    waits: Vec<Duration>,
-    out: Outgoing,
-) {
-    for wait in waits {
-        tokio::time::sleep(wait).await;
-        if counters.disabled.load(Ordering::SeqCst) {
-            break;
-        }
-        counters.retries.fetch_add(1, Ordering::SeqCst);
-        if attempt(&sender, &counters, &out).await {
-            counters.delivered.fetch_add(1, Ordering::SeqCst);
-            return;
-        }
-    }
-    counters.dead_lettered.fetch_add(1, Ordering::SeqCst);
 }
 
 #[cfg(test)]
@@ -275,19 +148,5 @@ mod tests {
         assert_eq!(real.len(), 8);
         assert_eq!(real.iter().sum::<Duration>(), Duration::from_secs(285_660));
         assert_eq!(schedule(1000)[0], Duration::from_millis(60));
-    }
-
-    #[test]
-    fn ten_failures_in_a_row_disable_and_a_success_resets() {
-        let c = Counters::default();
-        for _ in 0..9 {
-            note(&c, false);
-        }
-        note(&c, true);
-        assert!(!c.disabled.load(Ordering::SeqCst));
-        for _ in 0..10 {
-            note(&c, false);
-        }
-        assert!(c.disabled.load(Ordering::SeqCst));
     }
 }

@@ -11,11 +11,13 @@ pub mod people;
 mod rate;
 mod sender;
 mod server;
+mod subscription;
 
 pub use faults::{Fault, Faults};
 pub use rate::{RateHeaders, RateWindow};
 pub use sender::{Sent, WebhookSender};
 pub use server::SimServer;
+pub use subscription::{Outgoing, Subscription, SubscriptionCounts};
 
 use crate::http::Auth;
 use base64::Engine as _;
