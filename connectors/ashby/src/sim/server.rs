@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
-use hirebridge_sdk::sim::Fault;
+use hirebridge_sdk::sim::{json_response, Fault};
 use rand::Rng;
 use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
@@ -116,16 +116,6 @@ impl ApiError {
         });
         json_response(self.status, body.to_string().into_bytes())
     }
-}
-
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response
 }
 
 fn text_response(status: StatusCode, text: &'static str) -> Response {

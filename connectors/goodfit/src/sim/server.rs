@@ -5,12 +5,12 @@
 
 use super::data::time_ms;
 use super::{GoodfitSim, SimError};
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
-use hirebridge_sdk::sim::{authorized, Fault};
+use hirebridge_sdk::sim::{add_headers, authorized, cut_short, json_response, Fault};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -60,24 +60,6 @@ impl From<SimError> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
             SimError::Invalid(message) => ApiError::validation(message),
-        }
-    }
-}
-
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response
-}
-
-fn add_headers(response: &mut Response, pairs: &[(&'static str, String)]) {
-    for (name, value) in pairs {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            response.headers_mut().insert(*name, v);
         }
     }
 }
@@ -157,12 +139,8 @@ async fn handle(
             Err(e) => e.response(),
         }
     };
-    if fault == Fault::Malformed && response.status().is_success() {
-        let bytes = axum::body::to_bytes(std::mem::take(response.body_mut()), usize::MAX)
-            .await
-            .unwrap_or_default();
-        *response.body_mut() = Body::from(bytes.slice(..bytes.len() / 2));
-        response.headers_mut().remove(header::CONTENT_LENGTH);
+    if fault == Fault::Malformed {
+        response = cut_short(response).await;
     }
     add_headers(&mut response, &window);
     response

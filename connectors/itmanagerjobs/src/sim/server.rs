@@ -9,10 +9,10 @@ use super::{ItManagerJobsSim, Scope, SimError};
 use crate::client::family_of;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Router;
-use hirebridge_sdk::sim::Fault;
+use hirebridge_sdk::sim::{add_headers, cut_short, json_response, Fault};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -64,24 +64,6 @@ impl From<SimError> for ApiError {
             SimError::NoCredits => {
                 ApiError::new(StatusCode::PAYMENT_REQUIRED, "no_credits", e.to_string())
             }
-        }
-    }
-}
-
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response
-}
-
-fn add_headers(response: &mut Response, pairs: &[(&'static str, String)]) {
-    for (name, value) in pairs {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            response.headers_mut().insert(*name, v);
         }
     }
 }
@@ -181,12 +163,8 @@ async fn handle(
             Err(e) => e.response(),
         }
     };
-    if fault == Fault::Malformed && response.status().is_success() {
-        let bytes = axum::body::to_bytes(std::mem::take(response.body_mut()), usize::MAX)
-            .await
-            .unwrap_or_default();
-        *response.body_mut() = Body::from(bytes.slice(..bytes.len() / 2));
-        response.headers_mut().remove(header::CONTENT_LENGTH);
+    if fault == Fault::Malformed {
+        response = cut_short(response).await;
     }
     add_headers(&mut response, &window);
     response

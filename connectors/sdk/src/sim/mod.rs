@@ -16,7 +16,7 @@ mod subscription;
 pub use faults::{Fault, Faults};
 pub use rate::{RateHeaders, RateWindow};
 pub use sender::{Sent, WebhookSender};
-pub use server::SimServer;
+pub use server::{add_headers, cut_short, json_response, SimServer};
 pub use subscription::{Outgoing, Subscription, SubscriptionCounts};
 
 use crate::http::Auth;

@@ -80,3 +80,37 @@ impl std::fmt::Debug for SimServer {
             .finish()
     }
 }
+
+/// A JSON answer with `status`.
+pub fn json_response(status: http::StatusCode, body: Vec<u8>) -> axum::response::Response {
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+/// Adds the `(name, value)` headers (rate-limit headers, say); a value that is
+/// not a valid header is left out.
+pub fn add_headers(response: &mut axum::response::Response, pairs: &[(&'static str, String)]) {
+    for (name, value) in pairs {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, v);
+        }
+    }
+}
+
+/// The [`super::Fault::Malformed`] fault: a successful answer's body cut in
+/// half (no longer valid JSON); other answers are left alone.
+pub async fn cut_short(mut response: axum::response::Response) -> axum::response::Response {
+    if response.status().is_success() {
+        let bytes = axum::body::to_bytes(std::mem::take(response.body_mut()), usize::MAX)
+            .await
+            .unwrap_or_default();
+        *response.body_mut() = axum::body::Body::from(bytes.slice(..bytes.len() / 2));
+        response.headers_mut().remove(http::header::CONTENT_LENGTH);
+    }
+    response
+}
