@@ -22,6 +22,8 @@ pub struct AdminState {
     pool: Arc<OnceLock<PgPool>>,
     /// The running config, for `/api/status` (what `hirebridge top` shows).
     config: Arc<OnceLock<Config>>,
+    /// The webhook spool, whose depth `/api/status` reports from memory.
+    spool: Arc<OnceLock<crate::ingress::spool::Spool>>,
     metrics: PrometheusHandle,
     health: DbHealth,
 }
@@ -31,6 +33,7 @@ impl AdminState {
         AdminState {
             pool: Arc::new(OnceLock::new()),
             config: Arc::new(OnceLock::new()),
+            spool: Arc::new(OnceLock::new()),
             metrics,
             health,
         }
@@ -39,6 +42,11 @@ impl AdminState {
     /// The config `/api/status` reports on.
     pub fn set_config(&self, config: Config) {
         let _ = self.config.set(config);
+    }
+
+    /// The spool `/api/status` reports on.
+    pub fn set_spool(&self, spool: crate::ingress::spool::Spool) {
+        let _ = self.spool.set(spool);
     }
 
     /// Hands the open database to the readiness check.
@@ -90,7 +98,15 @@ async fn status(State(state): State<AdminState>) -> Response {
     };
     match tokio::time::timeout(
         Duration::from_secs(2),
-        crate::commands::status_report(pool, config),
+        crate::commands::status_report_with(
+            pool,
+            config,
+            state
+                .spool
+                .get()
+                .map(crate::ingress::spool::Spool::stats)
+                .unwrap_or_default(),
+        ),
     )
     .await
     {

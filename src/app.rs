@@ -171,6 +171,9 @@ impl App {
             }
         };
         self.admin_state.set_config(self.config.clone());
+        if let Some(spool) = self.ingress_state.spool() {
+            self.admin_state.set_spool(spool.clone());
+        }
         self.admin_state.set_pool(db.pool.clone());
         self.ingress_state.set_pool(db.pool.clone());
         let mut watchers = vec![tokio::spawn(

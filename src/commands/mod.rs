@@ -546,6 +546,18 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// The status as JSON (also what `--json` prints).
 pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Result<Value> {
+    let spool = crate::ingress::spool::stats_on_disk(&config.data_dir);
+    status_report_with(pool, config, spool).await
+}
+
+/// [`status_report`] with the spool's depth already known (the running
+/// daemon keeps it in memory; reading the spool's files each time is for a
+/// separate `status` process).
+pub async fn status_report_with(
+    pool: &sqlx::PgPool,
+    config: &Config,
+    spool: crate::ingress::spool::SpoolStats,
+) -> anyhow::Result<Value> {
     let statuses = sync_state::stream_statuses(pool).await?;
     let held = records_held(pool).await?;
     let (handles, _) = connectors::build_all(&config.connectors);
@@ -623,7 +635,6 @@ pub async fn status_report(pool: &sqlx::PgPool, config: &Config) -> anyhow::Resu
     }
     ingress.sort_by(|a, b| a["connector"].as_str().cmp(&b["connector"].as_str()));
     let sinks = crate::store::deliveries::sink_status(pool).await?;
-    let spool = crate::ingress::spool::stats_on_disk(&config.data_dir);
     Ok(
         json!({ "generated_at": now, "connectors": connectors, "streams": streams, "ingress": ingress, "spool": spool, "sinks": sinks }),
     )
