@@ -200,6 +200,7 @@ impl App {
         workers.push(tokio::spawn(crate::emit::run(
             db.pool.clone(),
             self.config.sinks.clone(),
+            self.config.events.clone(),
             engine.owner.clone(),
             stop_rx.clone(),
         )));

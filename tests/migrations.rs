@@ -19,7 +19,8 @@ const EXPECTED_TABLES: &[&str] = &[
     "sync_state",
     "inbox",
     "events",
-    "deliveries",
+    "sink_cursors",
+    "delivery_holds",
 ];
 
 #[tokio::test]

@@ -111,7 +111,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .find(|s| s.id == "receiver")
         .and_then(|s| match &s.target {
             SinkTarget::Webhook { secrets, .. } => secrets.first(),
-            SinkTarget::Jsonl { .. } => None,
+            _ => None,
         })
         .and_then(|s| decode_sink_secret(s.expose()))
         .context("config/demo.toml needs the `receiver` sink with a secret")?;

@@ -39,9 +39,9 @@ pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> a
         println!();
         let rows: Vec<Vec<String>> = dead_deliveries
             .iter()
-            .map(|(id, sink, event, attempts, error)| {
+            .map(|(sink, seq, event, attempts, error)| {
                 vec![
-                    id.to_string(),
+                    seq.to_string(),
                     sink.clone(),
                     event.clone(),
                     attempts.to_string(),
@@ -50,7 +50,7 @@ pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> a
             })
             .collect();
         print_table(
-            &["delivery", "sink", "event", "attempts", "last error"],
+            &["seq", "sink", "event", "attempts", "last error"],
             &rows,
         );
         println!(

@@ -80,6 +80,15 @@ struct RawSink {
     path: Option<PathBuf>,
     #[serde(default = "default_rotate_bytes")]
     rotate_bytes: u64,
+    start: Option<String>,
+    subject_prefix: Option<String>,
+    stream: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawEvents {
+    retention: Option<String>,
 }
 
 fn yes() -> bool {
@@ -106,6 +115,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "telemetry",
     "connectors",
     "sinks",
+    "events",
 ];
 
 /// Collects errors while validating, pointing each at its place in the original text.
@@ -305,6 +315,12 @@ pub(super) fn build(c: &mut Checker<'_>, path: &Path) -> Option<Config> {
     let connectors = connectors(c, &root.key("connectors"), server.as_ref());
     let connector_ids: Vec<String> = connectors.iter().map(|k| k.id.clone()).collect();
     let sinks = sinks(c, &root.key("sinks"), &connector_ids);
+    let events = match doc.get("events") {
+        Some(item) => c
+            .section::<RawEvents>(&root.key("events"), item)
+            .and_then(|raw| events(c, &root.key("events"), raw)),
+        None => Some(EventsConfig::default()),
+    };
 
     Some(Config {
         source_path: path.to_path_buf(),
@@ -314,7 +330,26 @@ pub(super) fn build(c: &mut Checker<'_>, path: &Path) -> Option<Config> {
         telemetry: telemetry?,
         connectors,
         sinks,
+        events: events?,
     })
+}
+
+fn events(c: &mut Checker<'_>, path: &KeyPath, raw: RawEvents) -> Option<EventsConfig> {
+    let retention = match raw.retention.as_deref() {
+        None | Some("keep") => None,
+        Some(text) => match parse_duration(text) {
+            Ok(d) if d >= Duration::from_secs(1) => Some(d),
+            Ok(_) => {
+                c.at(&path.key("retention"), "must be at least 1s (or \"keep\")");
+                return None;
+            }
+            Err(e) => {
+                c.at(&path.key("retention"), format!("{e}, or \"keep\""));
+                return None;
+            }
+        },
+    };
+    Some(EventsConfig { retention })
 }
 
 fn check_database(c: &mut Checker<'_>, db: &DatabaseConfig) {
@@ -698,6 +733,7 @@ pub fn decode_sink_secret(secret: &str) -> Option<Vec<u8>> {
 enum SinkKind {
     Webhook,
     Jsonl,
+    Nats,
 }
 
 fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<SinkConfig> {
@@ -717,31 +753,33 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
         let kind = match raw.kind.as_str() {
             "webhook" => Some(SinkKind::Webhook),
             "jsonl" => Some(SinkKind::Jsonl),
+            "nats" => Some(SinkKind::Nats),
             other => {
                 c.at(
                     &here.key("kind"),
-                    format!("unknown sink kind {other:?} (expected webhook or jsonl)"),
+                    format!("unknown sink kind {other:?} (expected webhook, jsonl or nats)"),
                 );
                 None
             }
         };
+        let schemes: &[&str] = match kind {
+            Some(SinkKind::Nats) => &["nats", "tls"],
+            _ => &["http", "https"],
+        };
         let url = match raw.url.as_deref().map(url::Url::parse) {
             None => {
-                if kind == Some(SinkKind::Webhook) {
-                    c.at(&here.key("url"), "a webhook sink needs a url");
+                if let Some(k @ (SinkKind::Webhook | SinkKind::Nats)) = kind {
+                    let what = if k == SinkKind::Nats { "nats" } else { "webhook" };
+                    c.at(&here.key("url"), format!("a {what} sink needs a url"));
                     ok = false;
                 }
                 None
             }
-            Some(Ok(u))
-                if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() =>
-            {
-                Some(u)
-            }
+            Some(Ok(u)) if schemes.contains(&u.scheme()) && u.host().is_some() => Some(u),
             Some(Ok(_)) => {
                 c.at(
                     &here.key("url"),
-                    "must be an http:// or https:// URL with a host",
+                    format!("must be a {} URL with a host", schemes.iter().map(|s| format!("{s}://")).collect::<Vec<_>>().join(" or ")),
                 );
                 ok = false;
                 None
@@ -811,10 +849,48 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
             );
             ok = false;
         }
+        let start = match raw.start.as_deref().map(SinkStart::parse) {
+            None => SinkStart::Now,
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                c.at(&here.key("start"), e);
+                ok = false;
+                SinkStart::Now
+            }
+        };
+        let subject_prefix = raw.subject_prefix.clone().unwrap_or_else(|| "hirebridge".into());
+        let subject_ok = !subject_prefix.is_empty()
+            && subject_prefix.split('.').all(|t| {
+                !t.is_empty() && t.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+            });
+        if kind == Some(SinkKind::Nats) && !subject_ok {
+            c.at(
+                &here.key("subject_prefix"),
+                "must be NATS subject tokens (letters, digits, - and _) separated by dots",
+            );
+            ok = false;
+        }
+        let stream = raw.stream.clone().unwrap_or_else(|| "HIREBRIDGE".into());
+        if kind == Some(SinkKind::Nats)
+            && (stream.is_empty()
+                || !stream.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'))
+        {
+            c.at(&here.key("stream"), "must be a stream name of letters, digits, - and _");
+            ok = false;
+        }
         // A key of the other kind is a mistake, not something to ignore.
         let foreign: &[&str] = match kind {
-            Some(SinkKind::Webhook) => &["path", "rotate_bytes"],
-            Some(SinkKind::Jsonl) => &["url", "secrets", "timeout", "max_in_flight", "headers"],
+            Some(SinkKind::Webhook) => &["path", "rotate_bytes", "subject_prefix", "stream"],
+            Some(SinkKind::Jsonl) => &[
+                "url",
+                "secrets",
+                "timeout",
+                "max_in_flight",
+                "headers",
+                "subject_prefix",
+                "stream",
+            ],
+            Some(SinkKind::Nats) => &["secrets", "headers", "path", "rotate_bytes"],
             None => &[],
         };
         for key in foreign {
@@ -842,6 +918,13 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
                 path,
                 rotate_bytes: raw.rotate_bytes,
             }),
+            (Some(SinkKind::Nats), Some(url)) => Some(SinkTarget::Nats {
+                url: Secret::new(url.to_string()),
+                subject_prefix,
+                stream,
+                timeout: raw.timeout,
+                max_in_flight: raw.max_in_flight,
+            }),
             _ => None,
         };
         if let (true, Some(target)) = (ok, target) {
@@ -850,6 +933,7 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
                 events: raw.events,
                 connectors: raw.connectors,
                 retry_schedule: raw.retry_schedule.unwrap_or_else(default_retry_schedule),
+                start,
                 target,
             });
         }

@@ -41,6 +41,20 @@ impl Config {
             let (target, secrets) = match &s.target {
                 SinkTarget::Webhook { url, secrets, .. } => (redacted_url(url), secrets.len()),
                 SinkTarget::Jsonl { path, .. } => (path.display().to_string(), 0),
+                SinkTarget::Nats {
+                    url,
+                    subject_prefix,
+                    stream,
+                    ..
+                } => (
+                    format!(
+                        "{} stream {stream} subjects {subject_prefix}.>",
+                        url::Url::parse(url.expose())
+                            .map(|u| redacted_url(&u))
+                            .unwrap_or_default()
+                    ),
+                    0,
+                ),
             };
             lines.push(format!(
                 "sink {} ({}): {target}, events {}, {secrets} secret(s)",
@@ -51,6 +65,12 @@ impl Config {
                 } else {
                     s.events.join(",")
                 },
+            ));
+        }
+        if let Some(r) = self.events.retention {
+            lines.push(format!(
+                "events kept {} (once every sink has passed them)",
+                humantime::format_duration(r)
             ));
         }
         lines

@@ -20,6 +20,15 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub connectors: Vec<ConnectorConfig>,
     pub sinks: Vec<SinkConfig>,
+    pub events: EventsConfig,
+}
+
+/// The event log (`[events]`).
+#[derive(Debug, Clone, Default)]
+pub struct EventsConfig {
+    /// Events older than this are deleted once every sink has passed them;
+    /// `None` (the default, `"keep"`) keeps them all.
+    pub retention: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -232,8 +241,37 @@ pub struct SinkConfig {
     /// Only events of these connectors; all when empty.
     pub connectors: Vec<String>,
     pub retry_schedule: Vec<Duration>,
+    /// Where a new sink starts reading the event log.
+    pub start: SinkStart,
     /// Where events go, by `kind`: each kind carries exactly what it needs.
     pub target: SinkTarget,
+}
+
+/// Where a sink seen for the first time starts in the event log (`start`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SinkStart {
+    /// With the events written from now on (`"now"`, the default).
+    #[default]
+    Now,
+    /// With the whole log (`"beginning"`).
+    Beginning,
+    /// With the events written at or after a time (RFC 3339).
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl SinkStart {
+    /// Parses `"now"`, `"beginning"` or an RFC 3339 time.
+    pub fn parse(text: &str) -> Result<SinkStart, String> {
+        match text {
+            "now" => Ok(SinkStart::Now),
+            "beginning" => Ok(SinkStart::Beginning),
+            other => chrono::DateTime::parse_from_rfc3339(other)
+                .map(|t| SinkStart::At(t.with_timezone(&chrono::Utc)))
+                .map_err(|e| {
+                    format!("expected \"now\", \"beginning\" or an RFC 3339 time such as \"2026-11-01T00:00:00Z\" ({e})")
+                }),
+        }
+    }
 }
 
 /// A sink's kind with its settings.
@@ -250,6 +288,17 @@ pub enum SinkTarget {
     },
     /// Appended JSON lines, rotated by size.
     Jsonl { path: PathBuf, rotate_bytes: u64 },
+    /// Messages on a NATS JetStream stream, one subject per event type.
+    Nats {
+        /// `nats://` URL; may carry credentials, so it is kept as a secret.
+        url: Secret,
+        /// Subjects are `<subject_prefix>.<event type>`.
+        subject_prefix: String,
+        /// The stream capturing `<subject_prefix>.>`, created when missing.
+        stream: String,
+        timeout: Duration,
+        max_in_flight: u32,
+    },
 }
 
 impl SinkConfig {
@@ -258,13 +307,14 @@ impl SinkConfig {
         match self.target {
             SinkTarget::Webhook { .. } => "webhook",
             SinkTarget::Jsonl { .. } => "jsonl",
+            SinkTarget::Nats { .. } => "nats",
         }
     }
 
     /// How long one delivery attempt may take.
     pub fn timeout(&self) -> Duration {
         match &self.target {
-            SinkTarget::Webhook { timeout, .. } => *timeout,
+            SinkTarget::Webhook { timeout, .. } | SinkTarget::Nats { timeout, .. } => *timeout,
             SinkTarget::Jsonl { .. } => Duration::from_secs(15),
         }
     }
@@ -272,7 +322,8 @@ impl SinkConfig {
     /// Deliveries in flight at once.
     pub fn max_in_flight(&self) -> u32 {
         match &self.target {
-            SinkTarget::Webhook { max_in_flight, .. } => *max_in_flight,
+            SinkTarget::Webhook { max_in_flight, .. }
+            | SinkTarget::Nats { max_in_flight, .. } => *max_in_flight,
             SinkTarget::Jsonl { .. } => 1,
         }
     }

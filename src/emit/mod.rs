@@ -1,30 +1,41 @@
-//! Downstream delivery: every event in `hiring.events` (the outbox) goes to each
-//! configured sink that wants it, at least once, in commit order per entity.
-//! Webhook sinks are signed per Standard Webhooks; jsonl sinks append to a file.
+//! Downstream delivery: each sink reads the event log (`hiring.events`) by
+//! cursor and delivers what it wants, at least once, in log order per entity.
+//! Webhook sinks are signed per Standard Webhooks, jsonl sinks append to a
+//! file, nats sinks publish to JetStream.
+//!
+//! A sink's log is read in partitions (`store::partition`), each leased to one
+//! daemon; a worker reads a batch past its cursors, sends the events of
+//! different entities in parallel (one entity's events one at a time), and
+//! moves the cursors once per batch. An event that fails holds its entity: it
+//! and the entity's later events wait in `hiring.delivery_holds` and go on the
+//! sink's retry schedule, while the cursor moves on for everything else.
 
 pub mod signing;
+mod transport;
 
-use crate::config::{decode_sink_secret, SinkConfig, SinkTarget};
-use crate::store::deliveries::{self, Claimed};
+use crate::config::{EventsConfig, SinkConfig};
+use crate::store::deliveries::{self, LogEvent, NewHold};
+use crate::store::partition::SINK_CURSORS;
 use rand::Rng;
 use sqlx::PgPool;
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
+use transport::{ChainResult, Item, Outcome, Transport};
 
-/// How long a claimed delivery stays ours: enough for one attempt to time out,
-/// short enough that a crashed daemon's deliveries are retried soon.
-fn lease(sink: &SinkConfig) -> Duration {
-    sink.timeout() * 2 + Duration::from_secs(5)
-}
+/// Events read per partition per batch.
+const BATCH_PER_PARTITION: i64 = 500;
 /// How often an idle sink looks for new events.
 const IDLE: Duration = Duration::from_millis(50);
-/// How often a disabled sink checks whether it was re-enabled.
+/// How often a disabled sink (or one without partitions) looks again.
 const DISABLED_CHECK: Duration = Duration::from_millis(500);
-/// Retry-After is honoured within these bounds.
-const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// How often a worker renews and rebalances its partition leases.
+const BALANCE_EVERY: Duration = Duration::from_secs(1);
+/// After this many failed attempts in a row the sink looks down: new events
+/// stay in the log (not held one by one) until a held event goes through.
+const CIRCUIT_OPEN_AFTER: u32 = 20;
 
 /// `application.*` style globs to SQL LIKE patterns.
 fn like_patterns(globs: &[String]) -> Vec<String> {
@@ -50,9 +61,16 @@ pub fn retry_delay(schedule: &[Duration], attempts: i32) -> Option<Duration> {
     Some(base.mul_f64(jitter))
 }
 
-/// Runs every sink until `stop`.
-pub async fn run(pool: PgPool, sinks: Vec<SinkConfig>, owner: String, stop: watch::Receiver<bool>) {
+/// Runs every sink, and the event log's retention, until `stop`.
+pub async fn run(
+    pool: PgPool,
+    sinks: Vec<SinkConfig>,
+    events: EventsConfig,
+    owner: String,
+    stop: watch::Receiver<bool>,
+) {
     let mut tasks = tokio::task::JoinSet::new();
+    let ids: Vec<String> = sinks.iter().map(|s| s.id.clone()).collect();
     for sink in sinks {
         tasks.spawn(run_sink(
             pool.clone(),
@@ -61,25 +79,25 @@ pub async fn run(pool: PgPool, sinks: Vec<SinkConfig>, owner: String, stop: watc
             stop.clone(),
         ));
     }
+    if let Some(retention) = events.retention {
+        tasks.spawn(retain(pool.clone(), retention, ids, stop.clone()));
+    }
     while tasks.join_next().await.is_some() {}
 }
 
-struct Sender {
-    sink: Arc<SinkConfig>,
-    client: reqwest::Client,
-    secrets: Vec<Vec<u8>>,
-}
+/// The receiver asked us to slow down for this long.
+struct Slow(Duration);
 
-enum Outcome {
-    Delivered(u16),
-    /// Retry after the schedule's delay, or the receiver's Retry-After.
-    Failed {
-        status: Option<u16>,
-        error: String,
-        retry_after: Option<Duration>,
-    },
-    /// 410 Gone: the receiver asks us to stop.
-    Gone,
+struct Worker {
+    pool: PgPool,
+    sink: Arc<SinkConfig>,
+    transport: Arc<Transport>,
+    owner: String,
+    patterns: Vec<String>,
+    /// The partitions of this sink's log this daemon holds.
+    parts: Vec<i16>,
+    /// Failed attempts since the last delivered one.
+    failures_in_a_row: u32,
 }
 
 async fn run_sink(
@@ -88,322 +106,511 @@ async fn run_sink(
     owner: String,
     mut stop: watch::Receiver<bool>,
 ) {
-    let sender = Arc::new(Sender {
-        client: reqwest::Client::builder()
-            .timeout(sink.timeout())
-            .connect_timeout(sink.timeout())
-            // A 3xx is a failure to report, not a place to send signed events.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default(),
-        secrets: match &sink.target {
-            SinkTarget::Webhook { secrets, .. } => secrets
-                .iter()
-                .filter_map(|s| decode_sink_secret(s.expose()))
-                .collect(),
-            SinkTarget::Jsonl { .. } => Vec::new(),
-        },
-        sink: sink.clone(),
-    });
-    let patterns = like_patterns(&sink.events);
-    // jsonl sinks write in order, one at a time.
-    let in_flight = i64::from(sink.max_in_flight());
-    let mut last_gauge = std::time::Instant::now() - Duration::from_secs(60);
+    // The cursors are created once, where `start` says; retried while the
+    // database is away.
+    let mut said = false;
+    loop {
+        match deliveries::init_cursors(&pool, &sink.id, &sink.start).await {
+            Ok(created) => {
+                if created {
+                    tracing::info!(sink = %sink.id, start = ?sink.start, "new sink: reading the event log from its start position");
+                }
+                break;
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut said, true) {
+                    tracing::warn!(sink = %sink.id, error = %e, "creating the sink's cursors failed; retrying every second");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        }
+    }
+    let mut w = Worker {
+        transport: Arc::new(Transport::new(&sink)),
+        patterns: like_patterns(&sink.events),
+        pool,
+        sink,
+        owner,
+        parts: Vec::new(),
+        failures_in_a_row: 0,
+    };
+    let mut last_balance: Option<Instant> = None;
     let mut was_disabled = false;
     let mut db_failing = false;
     loop {
         if *stop.borrow() {
-            return;
+            break;
         }
-        // Every few seconds: the gauge, and a rescan for late-committed events.
-        let recheck = last_gauge.elapsed() >= Duration::from_secs(5);
-        if recheck {
-            last_gauge = std::time::Instant::now();
-            if let Ok(age) = deliveries::oldest_pending_age(&pool, &sink.id).await {
-                metrics::gauge!("hirebridge_sink_oldest_undelivered_seconds", "sink" => sink.id.clone()).set(age);
+        if last_balance.is_none_or(|t| t.elapsed() >= BALANCE_EVERY) {
+            last_balance = Some(Instant::now());
+            match SINK_CURSORS.balance(&w.pool, &w.sink.id, &w.owner).await {
+                Ok(parts) => {
+                    if parts != w.parts {
+                        tracing::info!(sink = %w.sink.id, partitions = ?parts, "delivering these partitions of the sink's log");
+                    }
+                    w.parts = parts;
+                }
+                Err(e) => {
+                    tracing::debug!(sink = %w.sink.id, error = %e, "balancing partitions failed");
+                    w.parts.clear();
+                }
+            }
+            if let Ok(age) = deliveries::oldest_pending_age(&w.pool, &w.sink.id).await {
+                metrics::gauge!("hirebridge_sink_oldest_undelivered_seconds", "sink" => w.sink.id.clone()).set(age);
             }
         }
-        let mut pause = IDLE;
-        match deliveries::disabled(&pool, &sink.id).await {
+        let pause = match deliveries::disabled(&w.pool, &w.sink.id).await {
             Ok(Some(reason)) => {
                 if !was_disabled {
-                    tracing::error!(sink = %sink.id, %reason, "sink is disabled; events wait for it until an operator re-enables it (hirebridge dlq retry --sink)");
+                    tracing::error!(sink = %w.sink.id, %reason, "sink is disabled; events wait for it in the log until an operator re-enables it (hirebridge dlq retry --sink)");
                     was_disabled = true;
                 }
-                // Events still queue for it, so its backlog is the true one;
-                // re-enabling is noticed within DISABLED_CHECK.
-                if let Err(e) =
-                    deliveries::enqueue(&pool, &sink.id, &patterns, &sink.connectors, recheck).await
-                {
-                    tracing::warn!(sink = %sink.id, error = %e, "enqueueing events failed");
-                }
-                pause = DISABLED_CHECK;
+                DISABLED_CHECK
             }
             Ok(None) => {
                 if std::mem::take(&mut was_disabled) {
-                    tracing::info!(sink = %sink.id, "sink re-enabled; delivering what waited");
+                    tracing::info!(sink = %w.sink.id, "sink re-enabled; delivering what waited");
                 }
-                match step(&pool, &sender, &patterns, &owner, in_flight, recheck).await {
-                    Ok(0) => {}
-                    Ok(_) => pause = Duration::ZERO,
-                    Err(Slow(wait)) => pause = wait,
+                if db_failing {
+                    tracing::info!(sink = %w.sink.id, "the sink's state is readable again");
+                    db_failing = false;
+                }
+                // The leases are renewed while a long batch is in flight.
+                let (pool, id, owner) = (w.pool.clone(), w.sink.id.clone(), w.owner.clone());
+                tokio::select! {
+                    pause = w.step() => pause,
+                    _ = SINK_CURSORS.keep(&pool, &id, &owner) => DISABLED_CHECK,
                 }
             }
             Err(e) => {
                 // The database is away: said once, then a quieter, slower loop.
                 if !db_failing {
-                    tracing::warn!(sink = %sink.id, error = %e, "reading the sink's state failed; retrying every second");
+                    tracing::warn!(sink = %w.sink.id, error = %e, "reading the sink's state failed; retrying every second");
                     db_failing = true;
                 }
-                pause = Duration::from_secs(1);
+                Duration::from_secs(1)
             }
-        }
-        if db_failing && pause < Duration::from_secs(1) {
-            tracing::info!(sink = %sink.id, "the sink's state is readable again");
-            db_failing = false;
-        }
+        };
         if pause > Duration::ZERO {
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
-                _ = stop.wait_for(|s| *s) => return,
+                _ = stop.wait_for(|s| *s) => break,
             }
         }
     }
+    let _ = SINK_CURSORS.release(&w.pool, &w.sink.id, &w.owner).await;
 }
 
-/// The receiver asked us to slow down for this long.
-struct Slow(Duration);
-
-/// Enqueues new events, then sends one round; returns how many were claimed.
-async fn step(
-    pool: &PgPool,
-    sender: &Arc<Sender>,
-    patterns: &[String],
-    owner: &str,
-    in_flight: i64,
-    recheck: bool,
-) -> Result<usize, Slow> {
-    let sink = &sender.sink;
-    if let Err(e) = deliveries::enqueue(pool, &sink.id, patterns, &sink.connectors, recheck).await {
-        tracing::warn!(sink = %sink.id, error = %e, "enqueueing events failed");
-        return Ok(0);
-    }
-    let claimed = match deliveries::claim(pool, &sink.id, owner, lease(sink), in_flight).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(sink = %sink.id, error = %e, "claiming deliveries failed");
-            return Ok(0);
+impl Worker {
+    /// One round: held events that are due, then a batch from the log.
+    /// Returns how long to pause before the next round.
+    async fn step(&mut self) -> Duration {
+        if self.parts.is_empty() {
+            return DISABLED_CHECK;
         }
-    };
-    let n = claimed.len();
-    let mut tasks = tokio::task::JoinSet::new();
-    for d in claimed {
-        let sender = sender.clone();
-        tasks.spawn(async move {
-            let started = std::time::Instant::now();
-            let outcome = sender.send(&d).await;
-            metrics::histogram!("hirebridge_delivery_attempt_seconds", "sink" => sender.sink.id.clone())
-                .record(started.elapsed().as_secs_f64());
-            (d, outcome)
-        });
-    }
-    let mut slow: Option<Duration> = None;
-    // Successes are recorded together in one statement; other outcomes one by one.
-    let mut delivered: Vec<(i64, i32)> = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((d, outcome)) = joined else { continue };
-        if let Outcome::Delivered(status) = outcome {
-            delivered.push((d.id, i32::from(status)));
-            continue;
+        let mut worked = 0;
+        match self.holds_round().await {
+            Ok(n) => worked += n,
+            Err(Slow(wait)) => return wait,
         }
-        if let Some(wait) = record(pool, sink, owner, d, outcome).await {
-            slow = Some(slow.map_or(wait, |s| s.max(wait)));
-        }
-    }
-    if !delivered.is_empty() {
-        metrics::counter!("hirebridge_deliveries_total", "sink" => sink.id.clone(), "outcome" => "delivered")
-            .increment(delivered.len() as u64);
-        if let Err(e) = deliveries::delivered_many(pool, &delivered, owner).await {
-            tracing::warn!(sink = %sink.id, error = %e, "recording deliveries failed; their leases expire and they are sent again");
-        }
-    }
-    match slow {
-        Some(wait) => Err(Slow(wait)),
-        None => Ok(n),
-    }
-}
-
-/// Stores an attempt's outcome; returns how long the sink should pause.
-async fn record(
-    pool: &PgPool,
-    sink: &SinkConfig,
-    owner: &str,
-    d: Claimed,
-    outcome: Outcome,
-) -> Option<Duration> {
-    let label = |o: &'static str| {
-        metrics::counter!("hirebridge_deliveries_total", "sink" => sink.id.clone(), "outcome" => o)
-            .increment(1);
-    };
-    let result = match outcome {
-        Outcome::Delivered(status) => {
-            label("delivered");
-            deliveries::delivered(pool, d.id, owner, status)
-                .await
-                .map(|_| None)
-        }
-        Outcome::Gone => {
-            label("gone");
-            tracing::error!(sink = %sink.id, event = %d.event_id, "the receiver answered 410 Gone: the sink is disabled until an operator re-enables it");
-            let _ =
-                deliveries::disable_sink(pool, &sink.id, "the receiver answered 410 Gone").await;
-            deliveries::gone(pool, d.id, owner).await.map(|_| None)
-        }
-        Outcome::Failed {
-            status,
-            error,
-            retry_after,
-        } => {
-            let scheduled = retry_delay(&sink.retry_schedule, d.attempts);
-            let dead = scheduled.is_none();
-            label(if dead { "dead" } else { "failed" });
-            let wait = match (scheduled, retry_after) {
-                (Some(s), Some(r)) => s.max(r),
-                (Some(s), None) => s,
-                (None, _) => Duration::ZERO,
-            };
-            if dead {
-                tracing::warn!(sink = %sink.id, event = %d.event_id, attempts = d.attempts, %error, "delivery dead-lettered after its last attempt");
+        if self.failures_in_a_row >= CIRCUIT_OPEN_AFTER {
+            // The sink looks down: the held events probe it on their schedule;
+            // the log waits unless nothing is left to probe with.
+            match deliveries::has_live_holds(&self.pool, &self.sink.id, &self.parts).await {
+                Ok(false) => {}
+                _ => return if worked > 0 { Duration::ZERO } else { IDLE },
             }
-            deliveries::failed(pool, d.id, owner, status, &error, wait, dead)
-                .await
-                .map(|_| retry_after)
         }
-    };
-    result.unwrap_or_else(|e| {
-        tracing::warn!(sink = %sink.id, error = %e, "recording a delivery failed; its lease will expire and it is retried");
-        None
-    })
-}
+        match self.log_round().await {
+            Ok(n) => worked += n,
+            Err(Slow(wait)) => return wait,
+        }
+        if worked > 0 {
+            Duration::ZERO
+        } else {
+            IDLE
+        }
+    }
 
-impl Sender {
-    async fn send(&self, d: &Claimed) -> Outcome {
-        let body = match serde_json::to_vec(&d.payload) {
-            Ok(b) => b,
-            Err(e) => {
-                return Outcome::Failed {
-                    status: None,
-                    error: format!("cannot encode the event: {e}"),
-                    retry_after: None,
+    /// Sends chains of items (each one entity's events in order) in parallel,
+    /// up to the sink's `max_in_flight`; a slow-down answer stops the chains
+    /// before their next item.
+    async fn send_chains(&self, chains: Vec<Vec<Item>>) -> Vec<ChainResult> {
+        let halt = Arc::new(AtomicBool::new(false));
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            self.sink.max_in_flight().max(1) as usize,
+        ));
+        let mut tasks = tokio::task::JoinSet::new();
+        let n = chains.len();
+        for (i, chain) in chains.into_iter().enumerate() {
+            let (transport, sink, halt, permits) = (
+                self.transport.clone(),
+                self.sink.clone(),
+                halt.clone(),
+                permits.clone(),
+            );
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let result = transport.send_chain(&sink, &chain, &halt).await;
+                if let Some(Outcome::Gone | Outcome::Failed { retry_after: Some(_), .. }) =
+                    &result.failed
+                {
+                    halt.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                (i, result)
+            });
+        }
+        let mut results: Vec<Option<ChainResult>> = (0..n).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((i, result)) = joined {
+                results[i] = Some(result);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or(ChainResult {
+                    delivered: 0,
+                    failed: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Counts outcomes; returns the wait before the next attempt (None: dead)
+    /// and what to record of a failed attempt.
+    fn judge(&mut self, outcome: &Outcome, attempts: i32, event_id: &str) -> Judged {
+        let label = |o: &'static str| {
+            metrics::counter!("hirebridge_deliveries_total", "sink" => self.sink.id.clone(), "outcome" => o)
+                .increment(1);
+        };
+        match outcome {
+            Outcome::Delivered => Judged::default(),
+            Outcome::Gone => {
+                self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+                label("gone");
+                tracing::error!(sink = %self.sink.id, event = %event_id, "the receiver answered 410 Gone: the sink is disabled until an operator re-enables it");
+                Judged {
+                    retry_in: Duration::ZERO,
+                    dead: false,
+                    status: Some(410),
+                    error: deliveries::GONE.to_string(),
+                    slow: None,
+                    gone: true,
                 }
             }
-        };
-        match &self.sink.target {
-            SinkTarget::Jsonl { path, rotate_bytes } => self.append(path, *rotate_bytes, &body),
-            SinkTarget::Webhook { url, headers, .. } => {
-                self.post(url, headers, &d.event_id, body).await
+            Outcome::Failed {
+                status,
+                error,
+                retry_after,
+            } => {
+                self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+                let scheduled = retry_delay(&self.sink.retry_schedule, attempts);
+                let dead = scheduled.is_none();
+                label(if dead { "dead" } else { "failed" });
+                if dead {
+                    tracing::warn!(sink = %self.sink.id, event = %event_id, attempts, %error, "delivery dead-lettered after its last attempt");
+                }
+                Judged {
+                    retry_in: match (scheduled, retry_after) {
+                        (Some(s), Some(r)) => s.max(*r),
+                        (Some(s), None) => s,
+                        (None, _) => Duration::ZERO,
+                    },
+                    dead,
+                    status: *status,
+                    error: error.clone(),
+                    slow: *retry_after,
+                    gone: false,
+                }
             }
         }
     }
 
-    async fn post(
-        &self,
-        url: &url::Url,
-        headers: &std::collections::BTreeMap<String, String>,
-        event_id: &str,
-        body: Vec<u8>,
-    ) -> Outcome {
-        let timestamp = chrono::Utc::now().timestamp();
-        let signature = signing::signature_header(&self.secrets, event_id, timestamp, &body);
-        let mut request = self
-            .client
-            .post(url.clone())
-            .header("content-type", "application/json")
-            .header(
-                "user-agent",
-                concat!("hirebridge/", env!("CARGO_PKG_VERSION")),
-            )
-            .header("webhook-id", event_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature);
-        for (name, value) in headers {
-            request = request.header(name, value);
+    fn delivered(&mut self, n: usize) {
+        if n > 0 {
+            self.failures_in_a_row = 0;
+            metrics::counter!("hirebridge_deliveries_total", "sink" => self.sink.id.clone(), "outcome" => "delivered")
+                .increment(n as u64);
         }
-        let response = match request.body(body).send().await {
-            Ok(r) => r,
+    }
+
+    /// Sends due held events (the oldest of each held entity).
+    async fn holds_round(&mut self) -> Result<usize, Slow> {
+        let limit = i64::from(self.sink.max_in_flight().max(16));
+        let due = match deliveries::due_holds(&self.pool, &self.sink.id, &self.parts, limit).await
+        {
+            Ok(d) => d,
             Err(e) => {
-                let what = if e.is_timeout() {
-                    "timed out"
-                } else {
-                    "request failed"
-                };
-                return Outcome::Failed {
-                    status: None,
-                    // Without the URL: it may carry credentials.
-                    error: format!("{what}: {}", e.without_url()),
-                    retry_after: None,
-                };
+                tracing::warn!(sink = %self.sink.id, error = %e, "reading held events failed");
+                return Ok(0);
             }
         };
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            return Outcome::Delivered(status);
+        if due.is_empty() {
+            return Ok(0);
         }
-        if status == 410 {
-            return Outcome::Gone;
+        let items: Vec<Item> = due.iter().map(|h| item(&h.event_id, &h.payload)).collect();
+        let chains: Vec<Vec<Item>> = if self.transport.one_chain() {
+            vec![items]
+        } else {
+            items.into_iter().map(|i| vec![i]).collect()
+        };
+        let results = self.send_chains(chains).await;
+        // Which held event each result position stands for.
+        let mut outcomes: Vec<(usize, Option<Outcome>)> = Vec::new();
+        if self.transport.one_chain() {
+            let r = &results[0];
+            outcomes.extend((0..r.delivered).map(|i| (i, None)));
+            if let Some(f) = &r.failed {
+                outcomes.push((r.delivered, Some(f.clone())));
+            }
+        } else {
+            for (i, r) in results.iter().enumerate() {
+                match &r.failed {
+                    Some(f) => outcomes.push((i, Some(f.clone()))),
+                    None if r.delivered == 1 => outcomes.push((i, None)),
+                    None => {}
+                }
+            }
         }
-        let retry_after = matches!(status, 429 | 502 | 503 | 504).then(|| {
-            hirebridge_sdk::http::retry_after(response.headers(), std::time::SystemTime::now())
-                .unwrap_or(MIN_RETRY_AFTER)
-                .clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER)
-        });
-        Outcome::Failed {
-            status: Some(status),
-            error: format!("HTTP {status}"),
-            retry_after,
+        let mut done = Vec::new();
+        let mut slow: Option<Duration> = None;
+        let mut gone = false;
+        for (i, outcome) in outcomes {
+            let h = &due[i];
+            let Some(outcome) = outcome else {
+                done.push(h.seq);
+                continue;
+            };
+            let judged = self.judge(&outcome, h.attempts + 1, &h.event_id);
+            slow = slow.max(judged.slow);
+            gone |= judged.gone;
+            if let Err(e) = deliveries::held_failed(
+                &self.pool,
+                &self.sink.id,
+                h.seq,
+                judged.status,
+                &judged.error,
+                judged.retry_in,
+                judged.dead,
+            )
+            .await
+            {
+                tracing::warn!(sink = %self.sink.id, error = %e, "recording a failed attempt failed; it is retried");
+            }
+        }
+        self.delivered(done.len());
+        if let Err(e) = deliveries::held_delivered(&self.pool, &self.sink.id, &done).await {
+            tracing::warn!(sink = %self.sink.id, error = %e, "recording delivered held events failed; they are sent again");
+        }
+        if gone {
+            self.disable().await;
+        }
+        match slow {
+            Some(wait) => Err(Slow(wait)),
+            None => Ok(due.len()),
         }
     }
 
-    /// Appends one envelope line, rotating the file when it reached `rotate_bytes`.
-    fn append(&self, path: &std::path::Path, rotate_bytes: u64, body: &[u8]) -> Outcome {
-        let result = (|| -> std::io::Result<()> {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
+    /// Reads a batch past the cursors, sends it, and moves the cursors.
+    async fn log_round(&mut self) -> Result<usize, Slow> {
+        let events = match deliveries::read(
+            &self.pool,
+            &self.sink.id,
+            &self.owner,
+            &self.parts,
+            BATCH_PER_PARTITION,
+            &self.patterns,
+            &self.sink.connectors,
+        )
+        .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(sink = %self.sink.id, error = %e, "reading the event log failed");
+                return Ok(0);
             }
-            if std::fs::metadata(path).is_ok_and(|m| m.len() >= rotate_bytes) {
-                let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-                // Never overwrite an earlier rotation (two can share a millisecond).
-                let mut n = 0;
-                let rotated = loop {
-                    let suffix = if n == 0 {
-                        String::new()
-                    } else {
-                        format!("-{n}")
-                    };
-                    let candidate = path.with_extension(format!("{stamp}{suffix}.jsonl"));
-                    if !candidate.exists() {
-                        break candidate;
-                    }
-                    n += 1;
-                };
-                std::fs::rename(path, rotated)?;
+        };
+        metrics::counter!("hirebridge_sink_log_reads_total", "sink" => self.sink.id.clone())
+            .increment(1);
+        if events.is_empty() {
+            return Ok(0);
+        }
+        // Where each partition's cursor goes: its last event in the batch.
+        let mut positions: BTreeMap<i16, (String, i64)> = BTreeMap::new();
+        for e in &events {
+            positions.insert(e.part, (e.xid.clone(), e.seq));
+        }
+        // Chains per entity in log order; an entity with held events (or an
+        // earlier event still to come) has everything of it held in order.
+        let mut holds: Vec<NewHold> = Vec::new();
+        let mut held_now: HashSet<&str> = HashSet::new();
+        let mut chain_of: HashMap<&str, usize> = HashMap::new();
+        let mut chains: Vec<Vec<usize>> = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            if !e.wanted {
+                continue;
             }
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
-            let mut line = body.to_vec();
-            line.push(b'\n');
-            file.write_all(&line)?;
-            file.sync_data()
-        })();
-        match result {
-            Ok(()) => Outcome::Delivered(200),
-            Err(e) => Outcome::Failed {
-                status: None,
-                error: format!("writing {}: {e}", path.display()),
-                retry_after: None,
-            },
+            if e.held || e.waits_for_earlier || held_now.contains(e.entity_key.as_str()) {
+                held_now.insert(&e.entity_key);
+                holds.push(waiting(e));
+                continue;
+            }
+            let c = *chain_of.entry(&e.entity_key).or_insert_with(|| {
+                chains.push(Vec::new());
+                chains.len() - 1
+            });
+            chains[c].push(i);
+        }
+        if self.transport.one_chain() && chains.len() > 1 {
+            let mut all: Vec<usize> = chains.concat();
+            all.sort_unstable();
+            chains = vec![all];
+        }
+        let payloads: Vec<Vec<Item>> = chains
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|&i| {
+                        let e = &events[i];
+                        item(&e.id, e.payload.as_ref().unwrap_or(&serde_json::Value::Null))
+                    })
+                    .collect()
+            })
+            .collect();
+        let results = self.send_chains(payloads).await;
+        let mut slow: Option<Duration> = None;
+        let mut gone = false;
+        let mut delivered = 0;
+        for (chain, result) in chains.iter().zip(&results) {
+            delivered += result.delivered;
+            let rest = &chain[result.delivered..];
+            let Some((&first, later)) = rest.split_first() else {
+                continue;
+            };
+            let e = &events[first];
+            match &result.failed {
+                Some(outcome) => {
+                    let judged = self.judge(outcome, 1, &e.id);
+                    slow = slow.max(judged.slow);
+                    gone |= judged.gone;
+                    holds.push(NewHold {
+                        attempts: 1,
+                        retry_in: judged.retry_in,
+                        last_status: judged.status.map(i32::from),
+                        last_error: Some(judged.error),
+                        dead: judged.dead,
+                        ..waiting(e)
+                    });
+                }
+                None => holds.push(waiting(e)),
+            }
+            holds.extend(later.iter().map(|&i| waiting(&events[i])));
+        }
+        self.delivered(delivered);
+        let positions: Vec<(i16, String, i64)> = positions
+            .into_iter()
+            .map(|(p, (x, s))| (p, x, s))
+            .collect();
+        match deliveries::advance(&self.pool, &self.sink.id, &self.owner, &positions, &holds).await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(sink = %self.sink.id, "a partition lease passed to another daemon mid-batch; it delivers the batch again");
+                self.parts.clear();
+            }
+            Err(e) => {
+                tracing::warn!(sink = %self.sink.id, error = %e, "moving the cursor failed; the batch is sent again");
+            }
+        }
+        if gone {
+            self.disable().await;
+        }
+        match slow {
+            Some(wait) => Err(Slow(wait)),
+            None => Ok(events.len()),
+        }
+    }
+
+    async fn disable(&self) {
+        if let Err(e) =
+            deliveries::disable_sink(&self.pool, &self.sink.id, "the receiver answered 410 Gone")
+                .await
+        {
+            tracing::warn!(sink = %self.sink.id, error = %e, "disabling the sink failed");
+        }
+    }
+}
+
+/// What a failed attempt means for its event and the sink.
+#[derive(Default)]
+struct Judged {
+    retry_in: Duration,
+    dead: bool,
+    status: Option<u16>,
+    error: String,
+    /// The receiver asked to slow down (Retry-After).
+    slow: Option<Duration>,
+    gone: bool,
+}
+
+/// An event held without an attempt: it waits behind its entity.
+fn waiting(e: &LogEvent) -> NewHold {
+    NewHold {
+        seq: e.seq,
+        event_id: e.id.clone(),
+        entity_key: e.entity_key.clone(),
+        part: e.part,
+        attempts: 0,
+        retry_in: Duration::ZERO,
+        last_status: None,
+        last_error: None,
+        dead: false,
+    }
+}
+
+fn item(event_id: &str, payload: &serde_json::Value) -> Item {
+    Item {
+        event_id: event_id.to_string(),
+        event_type: payload["type"].as_str().unwrap_or("unknown").to_string(),
+        body: serde_json::to_vec(payload).unwrap_or_default(),
+    }
+}
+
+/// Deletes events older than `retention` that every configured sink has
+/// passed and none holds, in batches, every so often.
+async fn retain(
+    pool: PgPool,
+    retention: Duration,
+    sinks: Vec<String>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    loop {
+        let mut deleted = 0u64;
+        loop {
+            match deliveries::delete_expired(&pool, retention, &sinks, 10_000).await {
+                Ok(0) => break,
+                Ok(n) => deleted += n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "deleting expired events failed; retried later");
+                    break;
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+        if deleted > 0 {
+            metrics::counter!("hirebridge_events_expired_total").increment(deleted);
+            tracing::info!(deleted, "expired events deleted from the log");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
         }
     }
 }
@@ -423,44 +630,6 @@ mod tests {
             like_patterns(&["job_posting.*".into()]),
             vec!["job\\_posting.%"]
         );
-    }
-
-    #[test]
-    fn jsonl_files_rotate_by_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out/events.jsonl");
-        let sink = SinkConfig {
-            id: "lake".into(),
-            events: Vec::new(),
-            connectors: Vec::new(),
-            retry_schedule: crate::config::default_retry_schedule(),
-            target: SinkTarget::Jsonl {
-                path: path.clone(),
-                rotate_bytes: 100,
-            },
-        };
-        let sender = Sender {
-            sink: Arc::new(sink),
-            client: reqwest::Client::new(),
-            secrets: Vec::new(),
-        };
-        for i in 0..5 {
-            let body = format!("{{\"id\":\"evt_{i}\",\"padding\":\"{}\"}}", "x".repeat(40));
-            assert!(matches!(
-                sender.append(&path, 100, body.as_bytes()),
-                Outcome::Delivered(_)
-            ));
-        }
-        let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .flatten()
-            .collect();
-        assert!(files.len() >= 2, "rotated: {files:?}");
-        let lines: usize = files
-            .iter()
-            .map(|f| std::fs::read_to_string(f.path()).unwrap().lines().count())
-            .sum();
-        assert_eq!(lines, 5, "every line kept across rotations");
     }
 
     #[test]

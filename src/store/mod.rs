@@ -8,6 +8,7 @@ pub mod entities;
 pub mod health;
 pub mod inbox;
 pub mod lease;
+pub mod partition;
 pub mod persons;
 pub mod sync_state;
 
