@@ -305,14 +305,26 @@ async fn retry_after_is_honoured_and_410_disables_the_sink() {
         r.send_stage(id, "Applied").await;
     }
     let pool = r.pool.clone();
-    support::daemon::wait_until("the backlog counts every waiting event", Duration::from_secs(20), || {
-        let pool = pool.clone();
-        async move {
-            let status = hirebridge::store::deliveries::sink_status(&pool).await.unwrap();
-            let sink = status.iter().find(|s| s["sink"] == "receiver").unwrap().clone();
-            sink["held"] == 1 && sink["lag_events"].as_i64().unwrap() >= 3 && sink["pending"].as_i64().unwrap() >= 4
-        }
-    })
+    support::daemon::wait_until(
+        "the backlog counts every waiting event",
+        Duration::from_secs(20),
+        || {
+            let pool = pool.clone();
+            async move {
+                let status = hirebridge::store::deliveries::sink_status(&pool)
+                    .await
+                    .unwrap();
+                let sink = status
+                    .iter()
+                    .find(|s| s["sink"] == "receiver")
+                    .unwrap()
+                    .clone();
+                sink["held"] == 1
+                    && sink["lag_events"].as_i64().unwrap() >= 3
+                    && sink["pending"].as_i64().unwrap() >= 4
+            }
+        },
+    )
     .await;
 
     // The receiver is back; the operator re-enables the sink; delivery resumes

@@ -49,10 +49,7 @@ pub async fn list(config: Config, connector: Option<String>, as_json: bool) -> a
                 ]
             })
             .collect();
-        print_table(
-            &["seq", "sink", "event", "attempts", "last error"],
-            &rows,
-        );
+        print_table(&["seq", "sink", "event", "attempts", "last error"], &rows);
         println!(
             "{} dead deliveries (hirebridge dlq retry --sink ID queues them again)",
             dead_deliveries.len()

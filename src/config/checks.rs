@@ -769,7 +769,11 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
         let url = match raw.url.as_deref().map(url::Url::parse) {
             None => {
                 if let Some(k @ (SinkKind::Webhook | SinkKind::Nats)) = kind {
-                    let what = if k == SinkKind::Nats { "nats" } else { "webhook" };
+                    let what = if k == SinkKind::Nats {
+                        "nats"
+                    } else {
+                        "webhook"
+                    };
                     c.at(&here.key("url"), format!("a {what} sink needs a url"));
                     ok = false;
                 }
@@ -779,7 +783,14 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
             Some(Ok(_)) => {
                 c.at(
                     &here.key("url"),
-                    format!("must be a {} URL with a host", schemes.iter().map(|s| format!("{s}://")).collect::<Vec<_>>().join(" or ")),
+                    format!(
+                        "must be a {} URL with a host",
+                        schemes
+                            .iter()
+                            .map(|s| format!("{s}://"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ),
                 );
                 ok = false;
                 None
@@ -858,10 +869,15 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
                 SinkStart::Now
             }
         };
-        let subject_prefix = raw.subject_prefix.clone().unwrap_or_else(|| "hirebridge".into());
+        let subject_prefix = raw
+            .subject_prefix
+            .clone()
+            .unwrap_or_else(|| "hirebridge".into());
         let subject_ok = !subject_prefix.is_empty()
             && subject_prefix.split('.').all(|t| {
-                !t.is_empty() && t.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+                !t.is_empty()
+                    && t.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
             });
         if kind == Some(SinkKind::Nats) && !subject_ok {
             c.at(
@@ -873,9 +889,14 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
         let stream = raw.stream.clone().unwrap_or_else(|| "HIREBRIDGE".into());
         if kind == Some(SinkKind::Nats)
             && (stream.is_empty()
-                || !stream.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'))
+                || !stream
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'))
         {
-            c.at(&here.key("stream"), "must be a stream name of letters, digits, - and _");
+            c.at(
+                &here.key("stream"),
+                "must be a stream name of letters, digits, - and _",
+            );
             ok = false;
         }
         // A key of the other kind is a mistake, not something to ignore.

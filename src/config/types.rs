@@ -322,8 +322,9 @@ impl SinkConfig {
     /// Deliveries in flight at once.
     pub fn max_in_flight(&self) -> u32 {
         match &self.target {
-            SinkTarget::Webhook { max_in_flight, .. }
-            | SinkTarget::Nats { max_in_flight, .. } => *max_in_flight,
+            SinkTarget::Webhook { max_in_flight, .. } | SinkTarget::Nats { max_in_flight, .. } => {
+                *max_in_flight
+            }
             SinkTarget::Jsonl { .. } => 1,
         }
     }

@@ -255,8 +255,13 @@ impl Worker {
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let result = transport.send_chain(&sink, &chain, &halt).await;
-                if let Some(Outcome::Gone | Outcome::Failed { retry_after: Some(_), .. }) =
-                    &result.failed
+                if let Some(
+                    Outcome::Gone
+                    | Outcome::Failed {
+                        retry_after: Some(_),
+                        ..
+                    },
+                ) = &result.failed
                 {
                     halt.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -341,8 +346,7 @@ impl Worker {
     /// Sends due held events (the oldest of each held entity).
     async fn holds_round(&mut self) -> Result<usize, Slow> {
         let limit = i64::from(self.sink.max_in_flight().max(16));
-        let due = match deliveries::due_holds(&self.pool, &self.sink.id, &self.parts, limit).await
-        {
+        let due = match deliveries::due_holds(&self.pool, &self.sink.id, &self.parts, limit).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(sink = %self.sink.id, error = %e, "reading held events failed");
@@ -476,7 +480,10 @@ impl Worker {
                 c.iter()
                     .map(|&i| {
                         let e = &events[i];
-                        item(&e.id, e.payload.as_ref().unwrap_or(&serde_json::Value::Null))
+                        item(
+                            &e.id,
+                            e.payload.as_ref().unwrap_or(&serde_json::Value::Null),
+                        )
                     })
                     .collect()
             })
@@ -511,10 +518,8 @@ impl Worker {
             holds.extend(later.iter().map(|&i| waiting(&events[i])));
         }
         self.delivered(delivered);
-        let positions: Vec<(i16, String, i64)> = positions
-            .into_iter()
-            .map(|(p, (x, s))| (p, x, s))
-            .collect();
+        let positions: Vec<(i16, String, i64)> =
+            positions.into_iter().map(|(p, (x, s))| (p, x, s)).collect();
         match deliveries::advance(&self.pool, &self.sink.id, &self.owner, &positions, &holds).await
         {
             Ok(true) => {}
@@ -604,6 +609,7 @@ async fn retain(
                 return;
             }
         }
+        metrics::counter!("hirebridge_retention_passes_total").increment(1);
         if deleted > 0 {
             metrics::counter!("hirebridge_events_expired_total").increment(deleted);
             tracing::info!(deleted, "expired events deleted from the log");

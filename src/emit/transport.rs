@@ -150,10 +150,9 @@ impl Transport {
 
     async fn send(&self, sink: &SinkConfig, item: &Item) -> Outcome {
         match (self, &sink.target) {
-            (
-                Transport::Webhook { client, secrets },
-                SinkTarget::Webhook { url, headers, .. },
-            ) => post(client, secrets, url, headers, item).await,
+            (Transport::Webhook { client, secrets }, SinkTarget::Webhook { url, headers, .. }) => {
+                post(client, secrets, url, headers, item).await
+            }
             (Transport::Nats(nats), _) => nats.publish(item).await,
             (Transport::Jsonl, SinkTarget::Jsonl { path, rotate_bytes }) => {
                 match append(path, *rotate_bytes, std::slice::from_ref(item)) {
@@ -324,7 +323,7 @@ impl Nats {
         };
         let mut headers = async_nats::HeaderMap::new();
         // JetStream drops a message whose id it saw within the duplicate window.
-        headers.insert("Nats-Msg-Id", item.event_id.as_str());
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, item.event_id.as_str());
         let subject = format!("{}.{}", self.subject_prefix, item.event_type);
         let sent = tokio::time::timeout(self.timeout, async {
             js.publish_with_headers(subject, headers, item.body.clone().into())

@@ -20,7 +20,12 @@ use std::time::Duration;
 /// SQL: the entity key of the event aliased `e`.
 macro_rules! entity_key {
     ($alias:literal) => {
-        concat!($alias, ".entity_type || ':' || ", $alias, ".entity_id::text")
+        concat!(
+            $alias,
+            ".entity_type || ':' || ",
+            $alias,
+            ".entity_id::text"
+        )
     };
 }
 
@@ -309,7 +314,11 @@ pub async fn due_holds(
 }
 
 /// Whether `parts` have held events that are not dead letters.
-pub async fn has_live_holds(pool: &PgPool, sink_id: &str, parts: &[i16]) -> Result<bool, sqlx::Error> {
+pub async fn has_live_holds(
+    pool: &PgPool,
+    sink_id: &str,
+    parts: &[i16],
+) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
         "select exists (select 1 from hiring.delivery_holds
                          where sink_id = $1 and part = any($2) and status <> 'dead')",

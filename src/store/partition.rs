@@ -128,7 +128,12 @@ impl PartitionedQueue {
     }
 
     /// Gives back every partition of `scope` that `owner` holds.
-    pub async fn release(&self, pool: &PgPool, scope: &str, owner: &str) -> Result<(), sqlx::Error> {
+    pub async fn release(
+        &self,
+        pool: &PgPool,
+        scope: &str,
+        owner: &str,
+    ) -> Result<(), sqlx::Error> {
         let Self {
             table,
             scope_column,

@@ -20,6 +20,8 @@ pub struct DaemonConfig {
     pub sinks: Vec<Value>,
     /// Extra keys of `[server]`.
     pub server: serde_json::Map<String, Value>,
+    /// Keys of `[events]`.
+    pub events: serde_json::Map<String, Value>,
 }
 
 impl DaemonConfig {
@@ -51,13 +53,16 @@ impl DaemonConfig {
             std::process::id(),
             DIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
-        let doc = json!({
+        let mut doc = json!({
             "data_dir": data_dir.display().to_string(),
             "database": {"url": database_url, "acquire_timeout": "2s"},
             "server": server,
             "connectors": self.connectors,
             "sinks": self.sinks,
         });
+        if !self.events.is_empty() {
+            doc["events"] = Value::Object(self.events.clone());
+        }
         toml::to_string(&doc).expect("the test config serialises as TOML")
     }
 

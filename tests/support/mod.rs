@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod nats;
 pub mod process;
 pub mod receiver;
 

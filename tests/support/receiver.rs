@@ -23,6 +23,8 @@ pub struct VerifyingReceiver {
     pub addr: SocketAddr,
     key: Arc<Vec<u8>>,
     pub received: Arc<Mutex<Received>>,
+    /// Events (by webhook-id) answered 500, every time.
+    pub refuse: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 /// `whsec_<base64>` to key bytes.
@@ -56,6 +58,9 @@ async fn receive(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    if r.refuse.lock().is_ok_and(|refuse| refuse.contains(&id)) {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
     match serde_json::from_slice(&body) {
         Ok(v) => {
             seen.accepted.push((id, v));
@@ -75,6 +80,7 @@ impl VerifyingReceiver {
             addr: listener.local_addr().expect("a local address"),
             key: Arc::new(secret_key(secret)),
             received: Arc::new(Mutex::new(Received::default())),
+            refuse: Arc::default(),
         };
         let app = axum::Router::new()
             .route("/events", axum::routing::post(receive))
@@ -85,6 +91,14 @@ impl VerifyingReceiver {
 
     pub fn url(&self) -> String {
         format!("http://{}/events", self.addr)
+    }
+
+    /// Webhook-ids accepted so far, in arrival order.
+    pub fn ids(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .map(|r| r.accepted.iter().map(|(id, _)| id.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Envelopes accepted so far.
