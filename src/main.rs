@@ -224,6 +224,15 @@ enum BenchCommand {
         rate: f64,
         #[arg(long, default_value_t = 20_000)]
         burst: usize,
+        /// Events written straight into the log at once (delivery alone).
+        #[arg(long, default_value_t = 50_000)]
+        log_burst: usize,
+        /// Repeat every phase after filling the log with this many events (by SQL).
+        #[arg(long, default_value_t = 0)]
+        history: u64,
+        /// The sink's max_in_flight.
+        #[arg(long, default_value_t = 64)]
+        max_in_flight: u32,
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
         #[arg(long, default_value = "./var/bench")]
@@ -495,19 +504,25 @@ fn main() -> ExitCode {
                         changes,
                         rate,
                         burst,
+                        log_burst,
+                        history,
+                        max_in_flight,
                         database_url,
                         data_dir,
                     },
             } => {
-                let args = commands::bench::BenchDeliverArgs {
+                let args = commands::bench_deliver::BenchDeliverArgs {
                     provider,
                     changes,
                     rate,
                     burst,
+                    log_burst,
+                    history,
+                    max_in_flight,
                     database_url,
                     data_dir,
                 };
-                edge(commands::bench::deliver(args).await)
+                edge(commands::bench_deliver::deliver(args).await)
             }
         }
     })

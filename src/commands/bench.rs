@@ -290,20 +290,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     );
     let daemon = BenchDaemon::start(&text).await?;
     let url = daemon.hook.clone();
-    let pool = sqlx::PgPool::connect(&match &args.database_url {
-        Some(u) => u.clone(),
-        None => {
-            let password = std::fs::read_to_string(args.data_dir.join("postgres.password"))?;
-            let pid = std::fs::read_to_string(args.data_dir.join("postgres/postmaster.pid"))?;
-            let port = crate::store::cluster::port_from_pid_file(&pid)
-                .context("reading the cluster's port")?;
-            format!(
-                "postgres://postgres:{}@127.0.0.1:{port}/hirebridge",
-                password.trim()
-            )
-        }
-    })
-    .await?;
+    let pool = bench_pool(args.database_url.as_deref(), &args.data_dir).await?;
     let inbox_before: i64 = sqlx::query_scalar("select count(*) from hiring.inbox")
         .fetch_one(&pool)
         .await?;
@@ -427,237 +414,24 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone)]
-pub struct BenchDeliverArgs {
-    /// The provider whose signed webhooks carry the changes.
-    pub provider: String,
-    /// Changes sent in the latency phase, paced at `rate`.
-    pub changes: usize,
-    pub rate: f64,
-    /// Changes sent at once in the throughput phase.
-    pub burst: usize,
-    pub database_url: Option<String>,
-    pub data_dir: PathBuf,
-}
-
-/// The bench receiver's signing key and what it saw.
-type ReceiverState = (
-    std::sync::Arc<Vec<u8>>,
-    std::sync::Arc<std::sync::Mutex<Arrivals>>,
-);
-
-/// What the bench receiver saw: when each event (by the application's remote id)
-/// arrived, verified.
-#[derive(Default)]
-struct Arrivals {
-    at: std::collections::HashMap<String, Instant>,
-    rejected: u64,
-}
-
-/// `hirebridge bench deliver`: provider webhook → normalised record → signed event
-/// → a local receiver that verifies it; end-to-end latency at a paced rate, then
-/// delivered-and-verified events/s for a burst.
-pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
-    use axum::body::Bytes;
-    use axum::extract::State;
-    use axum::http::{HeaderMap, StatusCode};
-    use std::sync::{Arc, Mutex};
-
-    const SECRET: &str = "whsec_YmVuY2gtZGVsaXZlci1zZWNyZXQtMzItYnl0ZXM=";
-    let key = crate::config::decode_sink_secret(SECRET).context("bench secret")?;
-    let arrivals = Arc::new(Mutex::new(Arrivals::default()));
-    async fn receive(
-        State((key, arrivals)): State<ReceiverState>,
-        headers: HeaderMap,
-        body: Bytes,
-    ) -> StatusCode {
-        let ok = super::receiver::verify_now(&key, &headers, &body);
-        let now = Instant::now();
-        let Ok(mut a) = arrivals.lock() else {
-            return StatusCode::INTERNAL_SERVER_ERROR;
-        };
-        if !ok {
-            a.rejected += 1;
-            return StatusCode::UNAUTHORIZED;
-        }
-        if let Some(remote) = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["source"]["remote_id"].as_str().map(str::to_string))
-        {
-            a.at.entry(remote).or_insert(now);
-        }
-        StatusCode::NO_CONTENT
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let receiver = listener.local_addr()?;
-    let router = axum::Router::new()
-        .route("/events", axum::routing::post(receive))
-        .with_state((Arc::new(key), arrivals.clone()));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
-    let database = match &args.database_url {
-        Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 16\n"),
-        None => "[database]\nmax_connections = 16\n".to_string(),
-    };
-    let (sim, section) = webhook_provider(&args.provider, "bench-secret").await?;
-    let sim = Arc::new(sim);
-    let text = format!(
-        "data_dir = \"{}\"\n{database}\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n\
-         {section}\
-         [[sinks]]\nid = \"receiver\"\nkind = \"webhook\"\nurl = \"http://{receiver}/events\"\nsecrets = [\"{SECRET}\"]\nmax_in_flight = 64\n",
-        args.data_dir.display()
-    );
-    let daemon = BenchDaemon::start(&text).await?;
-    let hook = daemon.hook.clone();
-    let client = reqwest::Client::new();
-
-    let base = run_base();
-    let send_phase = |offset: u64, n: usize, rate: Option<f64>| {
-        let (sim, hook, client) = (sim.clone(), hook.clone(), client.clone());
-        async move {
-            let started = Instant::now();
-            let sent = Arc::new(Mutex::new(std::collections::HashMap::new()));
-            let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-            let mut tasks = tokio::task::JoinSet::new();
-            for _ in 0..32 {
-                let (sim, sent, next, hook, client) = (
-                    sim.clone(),
-                    sent.clone(),
-                    next.clone(),
-                    hook.clone(),
-                    client.clone(),
-                );
-                tasks.spawn(async move {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= n {
-                            break;
-                        }
-                        if let Some(rate) = rate {
-                            tokio::time::sleep_until(
-                                (started + std::time::Duration::from_secs_f64(i as f64 / rate))
-                                    .into(),
-                            )
-                            .await;
-                        }
-                        let sample = sim.sample_delivery(
-                            base + offset + i as u64,
-                            "bench-secret",
-                            std::time::SystemTime::now(),
-                        );
-                        let at = Instant::now();
-                        let mut request = client.post(&hook).body(sample.body);
-                        for (k, v) in &sample.headers {
-                            request = request.header(k, v);
-                        }
-                        if request.send().await.is_ok_and(|r| r.status().is_success()) {
-                            if let Ok(mut s) = sent.lock() {
-                                s.insert(sample.remote_id, at);
-                            }
-                        }
-                    }
-                });
-            }
-            while tasks.join_next().await.is_some() {}
-            let sent = sent.lock().map(|s| s.clone()).unwrap_or_default();
-            (started, sent)
+/// A pool on the database a bench daemon uses: `database_url`, or the managed
+/// cluster under `data_dir` (running while its daemon is).
+pub(super) async fn bench_pool(
+    database_url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<sqlx::PgPool> {
+    let url = match database_url {
+        Some(u) => u.to_string(),
+        None => {
+            let password = std::fs::read_to_string(data_dir.join("postgres.password"))?;
+            let pid = std::fs::read_to_string(data_dir.join("postgres/postmaster.pid"))?;
+            let port = crate::store::cluster::port_from_pid_file(&pid)
+                .context("reading the cluster's port")?;
+            format!(
+                "postgres://postgres:{}@127.0.0.1:{port}/hirebridge",
+                password.trim()
+            )
         }
     };
-    let wait_for = |ids: Vec<String>| {
-        let arrivals = arrivals.clone();
-        async move {
-            let deadline = Instant::now() + std::time::Duration::from_secs(300);
-            loop {
-                let missing = arrivals
-                    .lock()
-                    .map(|a| ids.iter().filter(|id| !a.at.contains_key(*id)).count())
-                    .unwrap_or(0);
-                if missing == 0 || Instant::now() > deadline {
-                    return missing;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-        }
-    };
-
-    // Latency at a paced rate.
-    let (_, sent) = send_phase(0, args.changes, Some(args.rate)).await;
-    let missing = wait_for(sent.keys().cloned().collect()).await;
-    let mut latencies: Vec<std::time::Duration> = {
-        let a = arrivals
-            .lock()
-            .map_err(|_| anyhow::anyhow!("receiver state poisoned"))?;
-        sent.iter()
-            .filter_map(|(id, t)| a.at.get(id).map(|r| r.saturating_duration_since(*t)))
-            .collect()
-    };
-    latencies.sort();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
-            .unwrap_or_else(|| "-".into())
-    };
-    let latency_row = vec![
-        format!("{} at {:.0}/s", args.changes, args.rate),
-        latencies.len().to_string(),
-        missing.to_string(),
-        pct(0.50),
-        pct(0.99),
-        "-".into(),
-    ];
-
-    // Throughput for a burst.
-    let (started, sent_burst) = send_phase(args.changes as u64, args.burst, None).await;
-    let missing_burst = wait_for(sent_burst.keys().cloned().collect()).await;
-    let last = {
-        let a = arrivals
-            .lock()
-            .map_err(|_| anyhow::anyhow!("receiver state poisoned"))?;
-        sent_burst
-            .keys()
-            .filter_map(|id| a.at.get(id))
-            .max()
-            .copied()
-    };
-    let elapsed = last
-        .map(|l| l.saturating_duration_since(started))
-        .unwrap_or_default();
-    let burst_row = vec![
-        format!("{} at once", args.burst),
-        (sent_burst.len() - missing_burst).to_string(),
-        missing_burst.to_string(),
-        "-".into(),
-        "-".into(),
-        format!(
-            "{:.0}",
-            (sent_burst.len() - missing_burst) as f64 / elapsed.as_secs_f64().max(1e-9)
-        ),
-    ];
-    let rejected = arrivals.lock().map(|a| a.rejected).unwrap_or(0);
-    daemon.stop().await?;
-    if let Ok(sim) = Arc::try_unwrap(sim) {
-        sim.shutdown().await;
-    }
-
-    println!(
-        "hirebridge bench deliver: {} webhook → record → signed event → verifying receiver",
-        args.provider
-    );
-    print_table(
-        &[
-            "phase",
-            "delivered+verified",
-            "missing",
-            "p50 end-to-end",
-            "p99 end-to-end",
-            "events/s",
-        ],
-        &[latency_row, burst_row],
-    );
-    println!("signature failures at the receiver: {rejected}");
-    if let Some(rss) = peak_rss_mib() {
-        println!("peak RSS: {rss:.1} MiB");
-    }
-    Ok(())
+    Ok(sqlx::PgPool::connect(&url).await?)
 }

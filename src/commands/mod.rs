@@ -2,6 +2,7 @@
 //! helpers they share for opening the database and printing tables.
 
 pub mod bench;
+pub mod bench_deliver;
 pub mod bench_outage;
 pub mod demo;
 pub mod dlq;
@@ -503,10 +504,28 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
         .into_iter()
         .flatten()
         .map(|s| {
+            let owners = s["partitions"]
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .map(|(owner, n)| format!("{n} by {owner}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .filter(|o| !o.is_empty())
+                .unwrap_or_else(|| "none held".into());
             vec![
                 s["sink"].as_str().unwrap_or_default().to_string(),
-                s["delivered"].to_string(),
-                s["pending"].to_string(),
+                s["position"].to_string(),
+                format!(
+                    "{} events, {}",
+                    s["lag_events"],
+                    s["lag_seconds"]
+                        .as_i64()
+                        .map(|n| format!("{n}s"))
+                        .unwrap_or_else(|| "0s".into())
+                ),
+                format!("{} ({} entities)", s["held"], s["held_entities"]),
                 s["dead"].to_string(),
                 s["oldest_pending_seconds"]
                     .as_i64()
@@ -516,6 +535,7 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
                     .as_str()
                     .map(|r| format!("DISABLED: {r}"))
                     .unwrap_or_else(|| "enabled".into()),
+                owners,
             ]
         })
         .collect();
@@ -524,11 +544,13 @@ pub async fn status(config: Config, as_json: bool) -> anyhow::Result<()> {
         print_table(
             &[
                 "sink",
-                "delivered",
-                "pending",
+                "position",
+                "behind",
+                "held",
                 "dead",
                 "oldest pending",
                 "state",
+                "partitions",
             ],
             &sinks,
         );

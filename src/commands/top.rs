@@ -127,7 +127,8 @@ fn rates(prev: &Snapshot, now: &Snapshot) -> HashMap<String, f64> {
         for s in report["sinks"].as_array().into_iter().flatten() {
             m.insert(
                 format!("sink:{}", text(&s["sink"])),
-                s["delivered"].as_f64().unwrap_or(0.0),
+                // The log position: its rate is events passed per second.
+                s["position"].as_f64().unwrap_or(0.0),
             );
         }
         m
@@ -306,7 +307,7 @@ fn render(f: &mut Frame, view: &View) {
             let key = format!("sink:{}", text(&s["sink"]));
             Row::new(vec![
                 text(&s["sink"]),
-                text(&s["delivered"]),
+                text(&s["position"]),
                 rate(view, &key),
                 text(&s["pending"]),
                 seconds(&s["oldest_pending_seconds"]),
@@ -335,7 +336,7 @@ fn render(f: &mut Frame, view: &View) {
     .header(
         Row::new([
             "sink",
-            "delivered",
+            "position",
             "rate",
             "lag",
             "lag age",
