@@ -433,5 +433,15 @@ pub(super) async fn bench_pool(
             )
         }
     };
-    Ok(sqlx::PgPool::connect(&url).await?)
+    // The bench's own bulk statements are slow on purpose: not worth a warning.
+    use sqlx::ConnectOptions;
+    let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&url)?
+        .log_slow_statements(
+            tracing::log::LevelFilter::Off,
+            std::time::Duration::from_secs(60),
+        );
+    Ok(sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?)
 }

@@ -335,14 +335,7 @@ fn render(f: &mut Frame, view: &View) {
     )
     .header(
         Row::new([
-            "sink",
-            "position",
-            "rate",
-            "lag",
-            "lag age",
-            "held",
-            "dead",
-            "state",
+            "sink", "position", "rate", "lag", "lag age", "held", "dead", "state",
         ])
         .style(bold()),
     )

@@ -638,4 +638,57 @@ path = "/srv/hb/events.jsonl"
             "{e}"
         );
     }
+
+    #[test]
+    fn sink_start_positions_retention_and_nats_sinks_are_checked_at_their_lines() {
+        let c = load("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\nstart = \"2026-11-01T00:00:00Z\"\n\n[events]\nretention = \"30days\"\n")
+            .unwrap();
+        assert!(matches!(c.sinks[0].start, SinkStart::At(_)));
+        assert_eq!(
+            c.events.retention,
+            Some(std::time::Duration::from_secs(30 * 86400))
+        );
+        let c = load("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\n").unwrap();
+        assert_eq!(c.sinks[0].start, SinkStart::Now);
+        assert_eq!(c.events.retention, None, "kept by default");
+
+        let e = load("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\nstart = \"yesterday\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":5:") && e.contains("sinks[0].start") && e.contains("RFC 3339"),
+            "{e}"
+        );
+        let e = load("[events]\nretention = \"forever\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":2:") && e.contains("events.retention"), "{e}");
+
+        let c = load("[[sinks]]\nid = \"n\"\nkind = \"nats\"\nurl = \"nats://user:hunter2@127.0.0.1:4222\"\n").unwrap();
+        match &c.sinks[0].target {
+            SinkTarget::Nats {
+                subject_prefix,
+                stream,
+                ..
+            } => {
+                assert_eq!(
+                    (subject_prefix.as_str(), stream.as_str()),
+                    ("hirebridge", "HIREBRIDGE")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            !format!("{:?}", c.sinks[0]).contains("hunter2"),
+            "the URL's password stays out of Debug"
+        );
+        assert!(!c.summary_lines().join("\n").contains("hunter2"));
+        let e = load("[[sinks]]\nid = \"n\"\nkind = \"nats\"\nurl = \"http://user:hunter2@127.0.0.1:4222\"\nsubject_prefix = \"a..b\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nats:// or tls://"), "{e}");
+        assert!(e.contains("subject_prefix"), "{e}");
+        assert!(e.contains("not a setting of a nats sink"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
 }

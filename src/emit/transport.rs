@@ -49,7 +49,7 @@ pub enum Transport {
         secrets: Vec<Vec<u8>>,
     },
     Jsonl,
-    Nats(Nats),
+    Nats(Box<Nats>),
 }
 
 pub struct Nats {
@@ -84,13 +84,13 @@ impl Transport {
                 stream,
                 timeout,
                 ..
-            } => Transport::Nats(Nats {
+            } => Transport::Nats(Box::new(Nats {
                 url: url.expose().to_string(),
                 subject_prefix: subject_prefix.clone(),
                 stream: stream.clone(),
                 timeout: *timeout,
                 context: tokio::sync::OnceCell::new(),
-            }),
+            })),
         }
     }
 
