@@ -161,7 +161,14 @@ impl App {
             }
         };
         let migrations_deadline = std::time::Instant::now() + self.config.database.connect_timeout;
-        let engine = match start_engine(&db, self.connectors.clone(), migrations_deadline).await {
+        let engine = match start_engine(
+            &db,
+            self.connectors.clone(),
+            &self.config.sinks,
+            migrations_deadline,
+        )
+        .await
+        {
             Ok(engine) => engine,
             Err(e) => {
                 admin.abort();
@@ -266,9 +273,14 @@ fn serve(
 async fn start_engine(
     db: &Database,
     connectors: Vec<Arc<ConnectorHandle>>,
+    sinks: &[crate::config::SinkConfig],
     migrations_deadline: std::time::Instant,
 ) -> Result<Arc<Engine>, AppError> {
     store::migrate_until(&db.pool, migrations_deadline).await?;
+    // Before anything writes events: a new sink's "now" is this start.
+    crate::emit::init_sinks(&db.pool, sinks)
+        .await
+        .map_err(|e| AppError::Store(StoreError::Sql(e)))?;
     let engine = Engine::new(db.pool.clone(), connectors)
         .await
         .map_err(|e| AppError::Store(StoreError::Sql(e)))?;

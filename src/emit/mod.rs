@@ -61,6 +61,18 @@ pub fn retry_delay(schedule: &[Duration], attempts: i32) -> Option<Duration> {
     Some(base.mul_f64(jitter))
 }
 
+/// Creates every sink's cursors where its `start` says (those it has stay).
+/// The daemon calls it before anything writes events, so "now" means the
+/// daemon's start, not whenever a sink's worker got going.
+pub async fn init_sinks(pool: &PgPool, sinks: &[SinkConfig]) -> Result<(), sqlx::Error> {
+    for sink in sinks {
+        if deliveries::init_cursors(pool, &sink.id, &sink.start).await? {
+            tracing::info!(sink = %sink.id, start = ?sink.start, "new sink: reading the event log from its start position");
+        }
+    }
+    Ok(())
+}
+
 /// Runs every sink, and the event log's retention, until `stop`.
 pub async fn run(
     pool: PgPool,
