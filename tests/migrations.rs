@@ -110,3 +110,80 @@ async fn schema_enforces_canonical_values_and_uniqueness() {
         .unwrap_or_else(|e| panic!("category {category} rejected: {e}"));
     }
 }
+
+#[tokio::test]
+async fn an_existing_delivery_queue_becomes_cursors_and_holds() {
+    // The schema as it was before sinks read the log by cursor.
+    let db = support::test_db().await;
+    let cursor_log = 20261201000001;
+    let mut before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            store::MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version < cursor_log)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.set_ignore_missing(true);
+    before.run(&db.pool).await.unwrap();
+    sqlx::raw_sql(
+        "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
+         select 'evt_' || g, 'application.created', 'application', gen_random_uuid(), 'system', now(), '{}'
+           from generate_series(1, 4) g;
+         insert into hiring.sink_state (sink_id, last_seq, enqueued_seq) values ('receiver', 4, 4);
+         insert into hiring.deliveries (sink_id, event_id, event_seq, entity_key, status, attempts, last_error)
+         select 'receiver', e.id, e.seq, e.entity_type || ':' || e.entity_id,
+                (array['delivered', 'pending', 'failed', 'dead'])[e.seq], e.seq - 1, 'HTTP 500'
+           from hiring.events e;",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    store::migrate(&db.pool).await.unwrap();
+    let holds: Vec<(String, String, i32)> = sqlx::query_as(
+        "select event_id, status, attempts from hiring.delivery_holds where sink_id = 'receiver' order by event_seq",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        holds,
+        [
+            ("evt_2".to_string(), "waiting".to_string(), 1),
+            ("evt_3".to_string(), "failed".to_string(), 2),
+            ("evt_4".to_string(), "dead".to_string(), 3),
+        ],
+        "what was not delivered is held; delivered events are not"
+    );
+    let cursors: Vec<(i16, i64)> = sqlx::query_as(
+        "select part, seq from hiring.sink_cursors where sink_id = 'receiver' order by part",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        cursors,
+        (0..8).map(|p| (p, 4)).collect::<Vec<_>>(),
+        "past every existing event"
+    );
+    // A new event comes after the cursors.
+    sqlx::query(
+        "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
+         values ('evt_5', 'application.created', 'application', gen_random_uuid(), 'system', now(), '{}')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let behind: i64 = sqlx::query_scalar(
+        "select count(*) from hiring.events e join hiring.sink_cursors c
+            on c.sink_id = 'receiver' and c.part = e.part and (e.xid, e.seq) > (c.xid, c.seq)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(behind, 1);
+}
