@@ -155,6 +155,9 @@ enum Command {
         /// The API key the simulator accepts.
         #[arg(long, default_value = "sim-key")]
         api_key: String,
+        /// Added to every API request (a provider's real latency), e.g. "150ms".
+        #[arg(long, value_parser = humantime::parse_duration)]
+        latency: Option<std::time::Duration>,
     },
     /// Measure throughput (results belong in the README).
     Bench {
@@ -206,6 +209,10 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Use this PostgreSQL instead of a managed cluster.
+        /// Simulator latency per request with the provider's documented rate
+        /// limit on: reports how close the backfill comes to that ceiling.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        latency: Option<std::time::Duration>,
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
         /// Where the managed cluster lives.
@@ -435,13 +442,17 @@ fn main() -> ExitCode {
                 seed,
                 records,
                 api_key,
-            } => edge(commands::simulate::run(&provider, listen, seed, records, api_key).await),
+                latency,
+            } => edge(
+                commands::simulate::run(&provider, listen, seed, records, api_key, latency).await,
+            ),
             Command::Bench {
                 what:
                     BenchCommand::Sync {
                         provider,
                         records,
                         seed,
+                        latency,
                         database_url,
                         data_dir,
                     },
@@ -450,6 +461,7 @@ fn main() -> ExitCode {
                     provider,
                     records,
                     seed,
+                    latency,
                     database_url,
                     data_dir,
                 };

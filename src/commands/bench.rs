@@ -22,10 +22,95 @@ pub struct BenchSyncArgs {
     /// Total simulated records (all entities together).
     pub records: usize,
     pub seed: u64,
+    /// Simulator latency per request; with it the bench measures the backfill
+    /// against the provider's documented rate limit (its ceiling).
+    pub latency: Option<std::time::Duration>,
     /// Use this database instead of a managed cluster (its `hiring` schema is used as is).
     pub database_url: Option<String>,
     /// Where the managed cluster lives.
     pub data_dir: PathBuf,
+}
+
+/// Peak resident memory (VmHWM) of process `pid`, in MiB.
+fn peak_rss_of(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// A provider simulator in a process of its own (`hirebridge simulate`), so the
+/// daemon's memory is measured without the simulator's records.
+struct SimProcess {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    base_url: String,
+}
+
+impl SimProcess {
+    async fn spawn(args: &BenchSyncArgs) -> anyhow::Result<SimProcess> {
+        use tokio::io::AsyncBufReadExt;
+        let port = crate::store::cluster::free_port()?;
+        let mut command = tokio::process::Command::new(std::env::current_exe()?);
+        command
+            .args(["simulate", &args.provider, "--api-key", "bench-key"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--records", &args.records.to_string()])
+            .args(["--seed", &args.seed.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(latency) = args.latency {
+            command.args(["--latency", &format!("{}ms", latency.as_millis())]);
+        }
+        let mut child = command.spawn().context("starting the simulator process")?;
+        let stdout = child.stdout.take().context("the simulator's output")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        // "<provider> simulator on <url> (...)" once it listens.
+        let base_url = loop {
+            let line = lines
+                .next_line()
+                .await?
+                .context("the simulator stopped before it listened")?;
+            if let Some(rest) = line.split(" simulator on ").nth(1) {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        };
+        Ok(SimProcess {
+            child,
+            lines,
+            base_url,
+        })
+    }
+
+    /// Stops it; returns its peak RSS (MiB) and (requests counted, refused
+    /// with 429) by its rate limits.
+    async fn stop(mut self) -> anyhow::Result<(Option<f64>, (u64, u64))> {
+        let rss = self.child.id().and_then(peak_rss_of);
+        if let Some(pid) = self.child.id() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let mut totals = (0, 0);
+        while let Some(line) = self.lines.next_line().await? {
+            if let Some(rest) = line.strip_prefix("rate-limited requests: ") {
+                let numbers: Vec<u64> = rest
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter_map(|n| n.parse().ok())
+                    .collect();
+                if let [counted, refused, ..] = numbers[..] {
+                    totals = (counted, refused);
+                }
+            }
+        }
+        let _ = self.child.wait().await;
+        Ok((rss, totals))
+    }
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB.
@@ -57,21 +142,12 @@ fn simulated(
 
 pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (plugin, simulator) = simulated(&args.provider)?;
+    let (plugin, _) = simulated(&args.provider)?;
     if !plugin.capabilities().polls() {
         bail!("provider {} has nothing to poll", plugin.name());
     }
-    let server = simulator
-        .start(SimSpec {
-            listen: ([127, 0, 0, 1], 0).into(),
-            seed: args.seed,
-            records: args.records,
-            api_key: "bench-key".into(),
-        })
-        .await
-        .context("starting the simulator")?;
+    let sim = SimProcess::spawn(&args).await?;
     let generated = started.elapsed();
-    let base_url = server.base_url().context("the simulator serves no API")?;
     let database = match &args.database_url {
         Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 8\n"),
         None => "[database]\nmax_connections = 8\n".to_string(),
@@ -80,25 +156,33 @@ pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
         "data_dir = \"{}\"\n{database}\n[[connectors]]\nid = \"bench-{name}\"\nprovider = \"{name}\"\nbase_url = \"{base_url}\"\ncredentials = {{ api_key = \"bench-key\" }}\n",
         args.data_dir.display(),
         name = plugin.name(),
+        base_url = sim.base_url,
     );
     let config = Config::from_str_with_env(&text, std::path::Path::new("<bench>"), &|_| None)
         .map_err(|e| anyhow::anyhow!("bench config: {e}"))?;
     let handle = connectors::build(&config.connectors[0])?;
     let db = super::open_database(&config).await?;
-    let result = run(&db, handle).await;
+    // With a provider latency the backfill is what is measured (against the
+    // rate limit); the unchanged re-poll is a database measure.
+    let phases = if args.latency.is_some() { 1 } else { 2 };
+    let result = run(&db, handle, phases).await;
     db.close().await;
-    server.shutdown().await;
-    let (backfill, repoll) = result?;
+    let (sim_rss, (requests, refused)) = sim.stop().await?;
+    let measured = result?;
 
     println!(
-        "hirebridge bench sync: {} simulated {} records (seed {}), generated in {:.2}s",
+        "hirebridge bench sync: {} simulated {} records (seed {}{}), simulator ready in {:.2}s",
         args.records,
         plugin.name(),
         args.seed,
+        args.latency
+            .map(|l| format!(", {} ms per request", l.as_millis()))
+            .unwrap_or_default(),
         generated.as_secs_f64()
     );
-    let rows = [("backfill", backfill), ("re-poll (unchanged)", repoll)]
+    let rows = [("backfill", 0), ("re-poll (unchanged)", 1)]
         .iter()
+        .filter_map(|(name, i)| measured.get(*i).map(|m| (name, m)))
         .map(|(name, m)| {
             vec![
                 name.to_string(),
@@ -114,8 +198,31 @@ pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
         &["phase", "records", "written", "events", "time", "records/s"],
         &rows,
     );
+    if let (Some(limit), Some(backfill)) = (plugin.capabilities().rate_limit, measured.first()) {
+        let limit_per_sec = f64::from(limit.requests) / limit.per.as_secs_f64();
+        let per_request = backfill.records as f64 / requests.max(1) as f64;
+        let achieved = requests as f64 / backfill.seconds.max(1e-9);
+        println!(
+            "rate limit {} requests per {}: ceiling {:.1} requests/s x {:.1} records/request = {:.0} records/s",
+            limit.requests,
+            humantime::format_duration(limit.per),
+            limit_per_sec,
+            per_request,
+            limit_per_sec * per_request,
+        );
+        println!(
+            "achieved {requests} requests in {:.1}s = {:.2} requests/s ({:.0} records/s): {:.0}% of the ceiling; {refused} answered 429",
+            backfill.seconds,
+            achieved,
+            backfill.records as f64 / backfill.seconds.max(1e-9),
+            100.0 * achieved / limit_per_sec,
+        );
+    }
     if let Some(rss) = peak_rss_mib() {
-        println!("peak RSS: {rss:.1} MiB (daemon, simulator and its data in one process)");
+        println!("peak RSS: daemon {rss:.1} MiB");
+    }
+    if let Some(rss) = sim_rss {
+        println!("peak RSS: simulator (its own process) {rss:.1} MiB");
     }
     Ok(())
 }
@@ -131,23 +238,21 @@ struct Measured {
 async fn run(
     db: &Database,
     handle: std::sync::Arc<crate::engine::ConnectorHandle>,
-) -> anyhow::Result<(Measured, Measured)> {
-    let engine = Engine::new(db.pool.clone(), vec![handle.clone()]).await?;
+    phases_to_run: usize,
+) -> anyhow::Result<Vec<Measured>> {
+    let engine = std::sync::Arc::new(Engine::new(db.pool.clone(), vec![handle.clone()]).await?);
     let mut phases = Vec::new();
-    for full in [false, true] {
+    for full in [false, true].into_iter().take(phases_to_run) {
         let t = Instant::now();
         let mut m = Measured::default();
-        for stream in handle.enabled_streams() {
-            let report = poller::run_pass(
-                &engine,
-                &handle,
-                &stream,
-                &PassOptions {
-                    full,
-                    ..PassOptions::default()
-                },
-            )
-            .await;
+        // As a schedule tick runs them: reference lists, then every stream at once.
+        let options = PassOptions {
+            full,
+            ..PassOptions::default()
+        };
+        for (stream, report) in
+            poller::run_passes(&engine, &handle, &handle.enabled_streams(), &options).await
+        {
             if report.outcome != PassOutcome::Completed {
                 bail!(
                     "{} pass failed: {}",
@@ -166,14 +271,16 @@ async fn run(
     }
     engine.release_leases().await;
     // The unchanged re-poll must see exactly what the backfill wrote.
-    if phases[0].records != phases[1].records {
-        bail!(
-            "backfill saw {} records, the re-poll {}",
-            phases[0].records,
-            phases[1].records
-        );
+    if let [backfill, repoll] = phases[..] {
+        if backfill.records != repoll.records {
+            bail!(
+                "backfill saw {} records, the re-poll {}",
+                backfill.records,
+                repoll.records
+            );
+        }
     }
-    Ok((phases[0], phases[1]))
+    Ok(phases)
 }
 
 /// Starts `name`'s simulator for its signed webhooks, and the config section

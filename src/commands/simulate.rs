@@ -13,6 +13,7 @@ pub async fn run(
     seed: u64,
     records: usize,
     api_key: String,
+    latency: Option<std::time::Duration>,
 ) -> anyhow::Result<()> {
     let plugin = connectors::plugin(provider).with_context(|| {
         format!(
@@ -32,6 +33,9 @@ pub async fn run(
         })
         .await
         .with_context(|| format!("listening on {listen}"))?;
+    if let Some(latency) = latency {
+        sim.set_latency(latency);
+    }
     match sim.base_url() {
         Some(url) => println!("{provider} simulator on {url} (seed {seed}, {records} records)"),
         None => println!("{provider} simulator (webhooks only; seed {seed})"),
@@ -43,5 +47,8 @@ pub async fn run(
     println!("Ctrl-C stops it.");
     crate::app::shutdown_signal().await;
     sim.shutdown().await;
+    // What its rate limits saw (`bench sync` reads this line).
+    let (requests, refused) = hirebridge_sdk::sim::rate_totals();
+    println!("rate-limited requests: {requests} counted, {refused} refused with 429");
     Ok(())
 }

@@ -12,7 +12,6 @@ use hirebridge_sdk::{
 };
 use serde::Serialize;
 use serde_json::json;
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -225,6 +224,53 @@ pub async fn run_pass(
     report
 }
 
+/// Runs passes of `streams` the way a schedule tick does: reference lists
+/// first, one after another (other streams map through them), then every
+/// entity stream at once, so a slow provider's requests overlap up to its rate
+/// limit (the connector's limiter is shared by all its streams). Returns each
+/// stream's report, reference lists first.
+pub async fn run_passes(
+    engine: &Arc<Engine>,
+    handle: &Arc<ConnectorHandle>,
+    streams: &[StreamSpec],
+    options: &PassOptions,
+) -> Vec<(StreamSpec, PassReport)> {
+    let (reference, entities): (Vec<&StreamSpec>, Vec<&StreamSpec>) =
+        streams.iter().partition(|s| s.entity.is_none());
+    let mut out = Vec::with_capacity(streams.len());
+    for stream in reference {
+        out.push((
+            stream.clone(),
+            run_pass(engine, handle, stream, options).await,
+        ));
+    }
+    let mut passes = tokio::task::JoinSet::new();
+    for (i, stream) in entities.into_iter().enumerate() {
+        let (engine, handle, stream, options) = (
+            engine.clone(),
+            handle.clone(),
+            stream.clone(),
+            options.clone(),
+        );
+        passes.spawn(async move {
+            let report = run_pass(&engine, &handle, &stream, &options).await;
+            (i, stream, report)
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(joined) = passes.join_next().await {
+        match joined {
+            Ok(d) => done.push(d),
+            Err(e) => {
+                tracing::warn!(connector = %handle.id, error = %e, "a pass task ended abnormally")
+            }
+        }
+    }
+    done.sort_by_key(|(i, _, _)| *i);
+    out.extend(done.into_iter().map(|(_, s, r)| (s, r)));
+    out
+}
+
 async fn page_loop(
     engine: &Engine,
     handle: &ConnectorHandle,
@@ -245,7 +291,12 @@ async fn page_loop(
         (true, Some(id)) => id,
         _ => Uuid::now_v7(),
     };
-    let mut seen: HashSet<String> = HashSet::new();
+    // Ids a full pass sees are kept in `hiring.pass_seen` for its sweep; rows
+    // of earlier passes of this stream (restarted or abandoned) go now.
+    {
+        let mut conn = engine.pool.acquire().await?;
+        sync_state::forget_seen(&mut conn, &handle.id, stream.name, Some(pass_id)).await?;
+    }
     // Live records before this pass wrote anything: what the deletion guard
     // compares with (records the pass itself creates must not dilute it).
     let mut held_before: Option<i64> = None;
@@ -291,7 +342,6 @@ async fn page_loop(
                     .await?;
                 cursor = None;
                 (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
-                seen.clear();
                 (buffer, buffered_pages) = (None, 0);
                 pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
                 continue;
@@ -301,7 +351,6 @@ async fn page_loop(
                 tracing::warn!(connector = %handle.id, stream = stream.name, error = %e, "page cursor rejected; restarting the pass");
                 cursor = handle.connector.restart_pass(stream.name, cursor.as_ref());
                 (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
-                seen.clear();
                 (buffer, buffered_pages) = (None, 0);
                 pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
                 continue;
@@ -342,7 +391,6 @@ async fn page_loop(
             stream,
             batch,
             pass_id,
-            &mut seen,
             &mut held_before,
             all_full && !resumed,
             report,
@@ -457,7 +505,6 @@ async fn commit_page(
     stream: &StreamSpec,
     page: Page,
     pass_id: Uuid,
-    seen: &mut HashSet<String>,
     held_before: &mut Option<i64>,
     may_delete: bool,
     report: &mut PassReport,
@@ -469,10 +516,15 @@ async fn commit_page(
     };
     report.seen += page.records.len() as u64;
     report.rejected += page.rejected.len() as u64;
-    if stream.entity.is_some() {
-        seen.extend(page.records.iter().map(|r| r.meta().remote_id.clone()));
-    }
     let mut tx = crate::store::begin(&engine.pool).await?;
+    if stream.entity.is_some() && page.full_pass && may_delete {
+        let ids: Vec<String> = page
+            .records
+            .iter()
+            .map(|r| r.meta().remote_id.clone())
+            .collect();
+        sync_state::record_seen(&mut tx, pass_id, &handle.id, stream.name, &ids).await?;
+    }
     // Counted in the transaction of the pass's first full page, before its writes;
     // only passes that may end in a sweep pay for the count.
     if held_before.is_none() && page.full_pass && may_delete {
@@ -505,9 +557,8 @@ async fn commit_page(
         // `held_before` was counted at the latest at the top of this call; without
         // it there is no sweep.
         if let (Some(kind), Some(held)) = (stream.entity, *held_before) {
-            let seen_ids: Vec<String> = seen.iter().cloned().collect();
             let missing =
-                entities::count_live_missing(&mut tx, kind.table(), &handle.id, &seen_ids).await?;
+                entities::count_live_missing(&mut tx, kind.table(), &handle.id, pass_id).await?;
             if missing > 0
                 && held >= DELETION_GUARD_MIN_LIVE
                 && (missing as f64) > DELETION_GUARD_RATIO * held as f64
@@ -520,13 +571,16 @@ async fn commit_page(
                 report.warning = Some(warning);
             } else if missing > 0 {
                 let deleted =
-                    entities::soft_delete_missing(&mut tx, kind.table(), &handle.id, &seen_ids)
+                    entities::soft_delete_missing(&mut tx, kind.table(), &handle.id, pass_id)
                         .await?;
                 counts.add(
                     writer::emit_deleted(&mut tx, &engine.columns, &ctx, kind, deleted).await?,
                 );
             }
         }
+    }
+    if page.complete {
+        sync_state::forget_seen(&mut tx, &handle.id, stream.name, None).await?;
     }
     let still_ours = sync_state::save_page(
         &mut tx,

@@ -1,5 +1,6 @@
 //! The cron scheduler: per connector (and optionally per stream) it waits for the
-//! next fire time and runs a pass of each stream, one pass per stream at a time;
+//! next fire time and runs a pass of each stream (reference lists first, then the
+//! entity streams together, under the connector's one rate limiter);
 //! a stream that failed with a wait or a transient error is retried before then.
 
 use super::poller::{self, PassOptions};
@@ -132,18 +133,18 @@ async fn schedule_loop(
         };
         retry = None;
         let mut worst: Option<Duration> = None;
-        for stream in &due {
-            if *stop.borrow() {
-                return;
-            }
-            let options = PassOptions::default();
-            let pass = poller::run_pass(&engine, &handle, stream, &options);
-            let report = tokio::select! {
-                report = pass => report,
-                // Dropping the pass mid-page rolls its open transaction back; the
-                // next start resumes from the last committed page.
-                _ = stop.wait_for(|s| *s) => return,
-            };
+        if *stop.borrow() {
+            return;
+        }
+        let options = PassOptions::default();
+        let passes = poller::run_passes(&engine, &handle, &due, &options);
+        let reports = tokio::select! {
+            reports = passes => reports,
+            // Dropping the passes mid-page rolls their open transactions back;
+            // the next start resumes from the last committed page.
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        for (stream, report) in reports {
             let lapse = report
                 .holder
                 .as_ref()

@@ -394,33 +394,37 @@ pub async fn count_live_missing(
     conn: &mut PgConnection,
     table: &str,
     connector_id: &str,
-    seen: &[String],
+    pass_id: Uuid,
 ) -> Result<i64, sqlx::Error> {
     let sql = format!(
-        "select count(*) from hiring.{table}
-          where connector_id = $1 and deleted_at is null and not (remote_id = any($2))"
+        "select count(*) from hiring.{table} t
+          where t.connector_id = $1 and t.deleted_at is null
+            and not exists (select 1 from hiring.pass_seen s
+                             where s.pass_id = $2 and s.remote_id = t.remote_id)"
     );
     sqlx::query_scalar(&sql)
         .bind(connector_id)
-        .bind(seen)
+        .bind(pass_id)
         .fetch_one(&mut *conn)
         .await
 }
 
 /// Soft-deletes the live rows of `table` for this connector that a complete full
-/// pass did not see.
+/// pass (`pass_id`, its seen ids in `hiring.pass_seen`) did not see.
 pub async fn soft_delete_missing(
     conn: &mut PgConnection,
     table: &str,
     connector_id: &str,
-    seen: &[String],
+    pass_id: Uuid,
 ) -> Result<Vec<DeletedRow>, sqlx::Error> {
     let sql = format!(
         "update hiring.{table} t set deleted_at = now(), updated_at = now()
-          where connector_id = $1 and deleted_at is null and not (remote_id = any($2))
+          where t.connector_id = $1 and t.deleted_at is null
+            and not exists (select 1 from hiring.pass_seen s
+                             where s.pass_id = $2 and s.remote_id = t.remote_id)
           returning id, remote_id, to_jsonb(t) as row"
     );
-    deleted_rows(sqlx::query(&sql).bind(connector_id).bind(seen), conn).await
+    deleted_rows(sqlx::query(&sql).bind(connector_id).bind(pass_id), conn).await
 }
 
 async fn deleted_rows(

@@ -289,3 +289,49 @@ pub async fn dead_letter(
     .await?;
     Ok(())
 }
+
+/// Records remote ids a full pass saw (for its deletion sweep), in the page's
+/// transaction.
+pub async fn record_seen(
+    conn: &mut sqlx::PgConnection,
+    pass_id: uuid::Uuid,
+    connector_id: &str,
+    stream: &str,
+    remote_ids: &[String],
+) -> Result<(), sqlx::Error> {
+    if remote_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into hiring.pass_seen (pass_id, connector_id, stream, remote_id)
+         select $1, $2, $3, unnest($4::text[])
+         on conflict do nothing",
+    )
+    .bind(pass_id)
+    .bind(connector_id)
+    .bind(stream)
+    .bind(remote_ids)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the seen ids of the stream's passes other than `keep` (a finished
+/// pass, or one that was restarted or abandoned).
+pub async fn forget_seen(
+    conn: &mut sqlx::PgConnection,
+    connector_id: &str,
+    stream: &str,
+    keep: Option<uuid::Uuid>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "delete from hiring.pass_seen
+          where connector_id = $1 and stream = $2 and ($3::uuid is null or pass_id <> $3)",
+    )
+    .bind(connector_id)
+    .bind(stream)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

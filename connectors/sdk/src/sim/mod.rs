@@ -14,7 +14,7 @@ mod server;
 mod subscription;
 
 pub use faults::{Fault, Faults};
-pub use rate::{RateHeaders, RateWindow};
+pub use rate::{totals as rate_totals, RateHeaders, RateWindow};
 pub use sender::{Sent, WebhookSender};
 pub use server::{add_headers, cut_short, json_response, SimServer};
 pub use subscription::{Outgoing, Subscription, SubscriptionCounts};

@@ -1,7 +1,22 @@
 //! A fixed-window request limit that answers with the provider's headers.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
+
+/// Requests every rate window in this process counted, and how many it refused
+/// with a 429 (`hirebridge simulate` prints both when it stops; `bench sync`
+/// reads them).
+static COUNTED: AtomicU64 = AtomicU64::new(0);
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// (requests counted, requests refused with 429) by every window so far.
+pub fn totals() -> (u64, u64) {
+    (
+        COUNTED.load(Ordering::Relaxed),
+        REFUSED.load(Ordering::Relaxed),
+    )
+}
 
 /// What a rate-limited response carries: `X-RateLimit-Limit`, `-Remaining`,
 /// `-Reset` (epoch seconds), and on refusal the `Retry-After` seconds.
@@ -46,6 +61,7 @@ impl RateWindow {
 
     /// Counts one request: `Ok` with the headers to send, or `Err` for a 429.
     pub fn check(&self) -> Result<RateHeaders, RateHeaders> {
+        COUNTED.fetch_add(1, Ordering::Relaxed);
         let now = SystemTime::now();
         let mut guard = match self.state.lock() {
             Ok(g) => g,
@@ -60,6 +76,7 @@ impl RateWindow {
             .map(|d| d.as_secs_f64().ceil() as u64)
             .unwrap_or_default();
         if guard.1 >= self.limit {
+            REFUSED.fetch_add(1, Ordering::Relaxed);
             let wait = reset.duration_since(now).unwrap_or_default();
             return Err(RateHeaders {
                 limit: self.limit,
