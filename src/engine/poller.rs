@@ -30,7 +30,7 @@ const DELETION_GUARD_MIN_LIVE: i64 = 20;
 /// A batch of pages is committed when it holds this many records, this many
 /// pages, or has waited this long (whichever comes first), and always at the end
 /// of a pass.
-const FLUSH_RECORDS: usize = 1000;
+const FLUSH_RECORDS: usize = 100;
 const FLUSH_PAGES: usize = 20;
 const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -467,7 +467,7 @@ fn refresh_pages(
 }
 
 /// How many pages the fetcher may read ahead of the writer.
-const READ_AHEAD: usize = 8;
+const READ_AHEAD: usize = 2;
 
 /// Reads pages from `cursor` on in a task of its own, so fetching and writing
 /// overlap. It stops after the last page, after an error, or when the receiver

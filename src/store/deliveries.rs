@@ -416,7 +416,7 @@ pub async fn replay(
 }
 
 /// Counting the events behind a cursor stops here (status says "at least").
-const LAG_COUNT_LIMIT: i64 = 1_000_000;
+const LAG_COUNT_LIMIT: i64 = 100_000;
 
 /// Per sink: its position and lag in the log, held and dead events, who
 /// delivers its partitions, and whether it is disabled.
@@ -548,28 +548,38 @@ pub async fn oldest_pending_age(pool: &PgPool, sink_id: &str) -> Result<f64, sql
 }
 
 /// Deletes up to `batch` events older than `older_than` that every sink in
-/// `sinks` has passed and none holds. Returns how many.
+/// `sinks` has passed and none holds, partition by partition in log order (only
+/// events behind every cursor are read). Returns how many.
 pub async fn delete_expired(
     pool: &PgPool,
     older_than: Duration,
     sinks: &[String],
     batch: i64,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "delete from hiring.events where seq in (
-            select x.seq from hiring.events x
-             where x.created_at < now() - $1 * interval '1 millisecond'
-               and not exists (select 1 from hiring.sink_cursors c
-                                where c.sink_id = any($2) and c.part = x.part
-                                  and (x.xid, x.seq) > (c.xid, c.seq))
-               and not exists (select 1 from hiring.delivery_holds h where h.event_seq = x.seq)
-             order by x.created_at
-             limit $3)",
-    )
-    .bind(older_than.as_millis() as f64)
-    .bind(sinks)
-    .bind(batch)
-    .execute(pool)
-    .await?
-    .rows_affected())
+    let mut deleted = 0;
+    for part in 0..PARTITIONS {
+        deleted += sqlx::query(
+            "with slowest as (
+                select c.xid, c.seq from hiring.sink_cursors c
+                 where c.sink_id = any($2) and c.part = $3
+                 order by c.xid, c.seq limit 1)
+             delete from hiring.events where seq in (
+                select x.seq from hiring.events x
+                 where x.part = $3
+                   and (cardinality($2::text[]) = 0
+                        or (x.xid, x.seq) <= (select s.xid, s.seq from slowest s))
+                   and x.created_at < now() - $1 * interval '1 millisecond'
+                   and not exists (select 1 from hiring.delivery_holds h where h.event_seq = x.seq)
+                 order by x.xid, x.seq
+                 limit $4)",
+        )
+        .bind(older_than.as_millis() as f64)
+        .bind(sinks)
+        .bind(part)
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(deleted)
 }

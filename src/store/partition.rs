@@ -49,10 +49,23 @@ impl PartitionedQueue {
         } = self;
         let ttl_ms = LEASE_TTL.as_millis() as f64;
         let mut held = self.renew(pool, scope, owner).await?;
-        let live: i64 = sqlx::query_scalar(
-            "select count(*) from hiring.daemons
-              where stopped_at is null and heartbeat_at > now() - interval '3 seconds'",
+        // Members of this queue's scope whose daemon is alive share it.
+        sqlx::query(
+            "insert into hiring.partition_members (queue, scope, owner) values ($1, $2, $3)
+             on conflict do nothing",
         )
+        .bind(table)
+        .bind(scope)
+        .bind(owner)
+        .execute(pool)
+        .await?;
+        let live: i64 = sqlx::query_scalar(
+            "select count(*) from hiring.partition_members m join hiring.daemons h on h.owner = m.owner
+              where m.queue = $1 and m.scope = $2
+                and h.stopped_at is null and h.heartbeat_at > now() - interval '3 seconds'",
+        )
+        .bind(table)
+        .bind(scope)
         .fetch_one(pool)
         .await?;
         let live = live.max(1) as usize;
