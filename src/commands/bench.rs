@@ -451,12 +451,13 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     let ack_time = started.elapsed();
     // Drain: every stored delivery processed.
     loop {
-        let open: i64 = sqlx::query_scalar(
-            "select count(*) from hiring.inbox where status in ('pending', 'processing', 'failed')",
+        // `exists`, not a count: the check must not load the database it measures.
+        let open: bool = sqlx::query_scalar(
+            "select exists (select 1 from hiring.inbox where status in ('pending', 'processing', 'failed'))",
         )
         .fetch_one(&pool)
         .await?;
-        if open == 0 {
+        if !open {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -63,9 +63,13 @@ pub async fn stored_rows(
     connector_id: &str,
     remote_ids: &[String],
 ) -> Result<HashMap<String, StoredRow>, sqlx::Error> {
+    // A join with the ids, not `remote_id = any($2)`: a plan cached while the
+    // table was small may otherwise filter every row of the connector for the
+    // array (seen: the webhook drain fell to a fifth as the table grew).
     let sql = format!(
-        "select id, remote_id, content_hash, remote_data_hash, remote_updated_at, deleted_at
-           from hiring.{table} t where connector_id = $1 and remote_id = any($2)"
+        "select t.id, t.remote_id, t.content_hash, t.remote_data_hash, t.remote_updated_at, t.deleted_at
+           from unnest($2::text[]) as r(remote_id)
+           join hiring.{table} t on t.connector_id = $1 and t.remote_id = r.remote_id"
     );
     let rows = sqlx::query(&sql)
         .bind(connector_id)
@@ -96,7 +100,8 @@ pub async fn ids_by_remote_id(
     remote_ids: &[String],
 ) -> Result<HashMap<String, Uuid>, sqlx::Error> {
     let sql = format!(
-        "select remote_id, id from hiring.{table} where connector_id = $1 and remote_id = any($2)"
+        "select t.remote_id, t.id from unnest($2::text[]) as r(remote_id)
+           join hiring.{table} t on t.connector_id = $1 and t.remote_id = r.remote_id"
     );
     let rows: Vec<(String, Uuid)> = sqlx::query_as(&sql)
         .bind(connector_id)
@@ -117,7 +122,8 @@ pub async fn stored_json(
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "select id, to_jsonb(t) - 'remote_data' as row from hiring.{table} t where id = any($1)"
+        "select t.id, to_jsonb(t) - 'remote_data' as row
+           from unnest($1::uuid[]) as r(id) join hiring.{table} t on t.id = r.id"
     );
     let rows: Vec<(Uuid, Value)> = sqlx::query_as(&sql).bind(ids).fetch_all(&mut *conn).await?;
     Ok(rows.into_iter().collect())
