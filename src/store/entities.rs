@@ -63,15 +63,16 @@ pub async fn stored_rows(
     connector_id: &str,
     remote_ids: &[String],
 ) -> Result<HashMap<String, StoredRow>, sqlx::Error> {
-    // A join with the ids, not `remote_id = any($2)`: a plan cached while the
-    // table was small may otherwise filter every row of the connector for the
-    // array (seen: the webhook drain fell to a fifth as the table grew).
+    // Planned on every call (not a cached generic plan): a plan made while the
+    // table was small hash-joined the whole table per batch as it grew (the
+    // webhook drain fell from thousands to hundreds per second).
     let sql = format!(
         "select t.id, t.remote_id, t.content_hash, t.remote_data_hash, t.remote_updated_at, t.deleted_at
            from unnest($2::text[]) as r(remote_id)
            join hiring.{table} t on t.connector_id = $1 and t.remote_id = r.remote_id"
     );
     let rows = sqlx::query(&sql)
+        .persistent(false)
         .bind(connector_id)
         .bind(remote_ids)
         .fetch_all(&mut *conn)
@@ -104,6 +105,7 @@ pub async fn ids_by_remote_id(
            join hiring.{table} t on t.connector_id = $1 and t.remote_id = r.remote_id"
     );
     let rows: Vec<(String, Uuid)> = sqlx::query_as(&sql)
+        .persistent(false)
         .bind(connector_id)
         .bind(remote_ids)
         .fetch_all(&mut *conn)
@@ -125,7 +127,11 @@ pub async fn stored_json(
         "select t.id, to_jsonb(t) - 'remote_data' as row
            from unnest($1::uuid[]) as r(id) join hiring.{table} t on t.id = r.id"
     );
-    let rows: Vec<(Uuid, Value)> = sqlx::query_as(&sql).bind(ids).fetch_all(&mut *conn).await?;
+    let rows: Vec<(Uuid, Value)> = sqlx::query_as(&sql)
+        .persistent(false)
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(rows.into_iter().collect())
 }
 

@@ -150,17 +150,10 @@ pub async fn connect(url: &SecretString, settings: &PoolSettings) -> Result<PgPo
     let options = PgConnectOptions::from_str(url.expose_secret())
         .map_err(|e| StoreError::InvalidUrl(redact_url_error(&e)))?
         .application_name("hirebridge")
-        .options([
-            (
-                "statement_timeout",
-                format!("{}", settings.statement_timeout.as_millis()),
-            ),
-            // Every statement is planned with its parameters and the table as it
-            // is now. A generic plan cached while a table was small (a fresh
-            // database) kept hash-joining whole tables per batch as they grew:
-            // the webhook drain fell from thousands to hundreds per second.
-            ("plan_cache_mode", "force_custom_plan".to_string()),
-        ]);
+        .options([(
+            "statement_timeout",
+            format!("{}", settings.statement_timeout.as_millis()),
+        )]);
     let started = Instant::now();
     let deadline = started + settings.connect_timeout;
     retry_until(deadline, "connecting to the database", || async {
