@@ -56,10 +56,12 @@ create index delivery_holds_entity on hiring.delivery_holds (sink_id, part, enti
     where status <> 'dead';
 create index delivery_holds_dead on hiring.delivery_holds (sink_id) where status = 'dead';
 
--- Existing sinks continue where they were: their cursors stand past every
--- existing event, and what they had not delivered yet becomes held.
+-- Existing sinks continue where they were: their cursors stand where every
+-- earlier event was queued for them for certain (`last_seq`), events after
+-- that are read from the log (some may go a second time), and what they had
+-- queued but not delivered becomes held.
 insert into hiring.sink_cursors (sink_id, part, xid, seq)
-select s.sink_id, p::smallint, '1'::xid8, coalesce((select max(seq) from hiring.events), 0)
+select s.sink_id, p::smallint, '1'::xid8, s.last_seq
   from hiring.sink_state s cross join generate_series(0, 7) p;
 insert into hiring.delivery_holds (sink_id, event_seq, event_id, entity_key, part, status,
                                    attempts, next_attempt_at, last_status, last_error, created_at)

@@ -464,3 +464,33 @@ async fn jetstream_gets_each_event_once_in_entity_order() {
     }
     d.stop().await;
 }
+
+#[tokio::test]
+async fn a_connector_filter_passes_events_without_a_connector() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake.jsonl");
+    let mut sink = jsonl("lake", &lake);
+    sink["connectors"] = json!(["kit"]);
+    let config = DaemonConfig::default()
+        .connector(json!({"id": "kit", "provider": "kit", "webhook_secrets": ["kit-secret"]}))
+        .sink(sink);
+    let d = spawn_daemon(config).await;
+    cursors_ready(&d, "lake").await;
+    // An event of no connector (a system event), then one of `kit`.
+    insert_events(&d.pool, "none", 1, None, 0.0).await;
+    sqlx::query(
+        "insert into hiring.events (id, type, connector_id, entity_type, entity_id, via, occurred_at, payload)
+         values ('kit_1', 'application.created', 'kit', 'application', gen_random_uuid(), 'webhook', now(),
+                 '{\"id\": \"kit_1\"}')",
+    )
+    .execute(&d.pool)
+    .await
+    .unwrap();
+    let got = wait_for_lines(&lake, 1).await;
+    assert_eq!(
+        got,
+        ["kit_1"],
+        "the other event is passed, not delivered, and does not stop the sink"
+    );
+    d.stop().await;
+}

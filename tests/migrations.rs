@@ -137,7 +137,10 @@ async fn an_existing_delivery_queue_becomes_cursors_and_holds() {
          insert into hiring.deliveries (sink_id, event_id, event_seq, entity_key, status, attempts, last_error)
          select 'receiver', e.id, e.seq, e.entity_type || ':' || e.entity_id,
                 (array['delivered', 'pending', 'failed', 'dead'])[e.seq], e.seq - 1, 'HTTP 500'
-           from hiring.events e;",
+           from hiring.events e;
+         -- Written after the last enqueue: in no sink's queue yet.
+         insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
+         values ('evt_5', 'application.created', 'application', gen_random_uuid(), 'system', now(), '{}');",
     )
     .execute(&db.pool)
     .await
@@ -168,22 +171,29 @@ async fn an_existing_delivery_queue_becomes_cursors_and_holds() {
     assert_eq!(
         cursors,
         (0..8).map(|p| (p, 4)).collect::<Vec<_>>(),
-        "past every existing event"
+        "where every earlier event was queued for certain"
+    );
+    let behind = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from hiring.events e join hiring.sink_cursors c
+                on c.sink_id = 'receiver' and c.part = e.part and (e.xid, e.seq) > (c.xid, c.seq)",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        behind().await,
+        1,
+        "the event the old queue had not taken yet is read from the log"
     );
     // A new event comes after the cursors.
     sqlx::query(
         "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
-         values ('evt_5', 'application.created', 'application', gen_random_uuid(), 'system', now(), '{}')",
+         values ('evt_6', 'application.created', 'application', gen_random_uuid(), 'system', now(), '{}')",
     )
     .execute(&db.pool)
     .await
     .unwrap();
-    let behind: i64 = sqlx::query_scalar(
-        "select count(*) from hiring.events e join hiring.sink_cursors c
-            on c.sink_id = 'receiver' and c.part = e.part and (e.xid, e.seq) > (c.xid, c.seq)",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(behind, 1);
+    assert_eq!(behind().await, 2);
 }

@@ -82,7 +82,6 @@ pub async fn run(
     stop: watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
-    let ids: Vec<String> = sinks.iter().map(|s| s.id.clone()).collect();
     for sink in sinks {
         tasks.spawn(run_sink(
             pool.clone(),
@@ -92,7 +91,7 @@ pub async fn run(
         ));
     }
     if let Some(retention) = events.retention {
-        tasks.spawn(retain(pool.clone(), retention, ids, stop.clone()));
+        tasks.spawn(retain(pool.clone(), retention, stop.clone()));
     }
     while tasks.join_next().await.is_some() {}
 }
@@ -190,11 +189,19 @@ async fn run_sink(
                     tracing::info!(sink = %w.sink.id, "the sink's state is readable again");
                     db_failing = false;
                 }
-                // The leases are renewed while a long batch is in flight.
+                // The leases are renewed while a long batch is in flight; a
+                // partition lost meanwhile (this daemon missed its heartbeats)
+                // stops the batch: its new holder sends it.
                 let (pool, id, owner) = (w.pool.clone(), w.sink.id.clone(), w.owner.clone());
+                let held = w.parts.clone();
                 tokio::select! {
                     pause = w.step() => pause,
-                    _ = SINK_CURSORS.keep(&pool, &id, &owner) => DISABLED_CHECK,
+                    () = SINK_CURSORS.keep(&pool, &id, &owner, &held) => {
+                        tracing::warn!(sink = %id, "a partition lease passed to another daemon mid-batch; it sends the batch again");
+                        w.parts.clear();
+                        last_balance = None;
+                        DISABLED_CHECK
+                    }
                 }
             }
             Err(e) => {
@@ -229,9 +236,9 @@ impl Worker {
             Err(Slow(wait)) => return wait,
         }
         if self.failures_in_a_row >= CIRCUIT_OPEN_AFTER {
-            // The sink looks down: the held events probe it on their schedule;
+            // The sink looks down: failed events probe it on their schedule;
             // the log waits unless nothing is left to probe with.
-            match deliveries::has_live_holds(&self.pool, &self.sink.id, &self.parts).await {
+            match deliveries::has_retrying_holds(&self.pool, &self.sink.id, &self.parts).await {
                 Ok(false) => {}
                 _ => return if worked > 0 { Duration::ZERO } else { IDLE },
             }
@@ -597,19 +604,14 @@ fn item(event_id: &str, payload: &serde_json::Value) -> Item {
     }
 }
 
-/// Deletes events older than `retention` that every configured sink has
-/// passed and none holds, in batches, every so often.
-async fn retain(
-    pool: PgPool,
-    retention: Duration,
-    sinks: Vec<String>,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Deletes events older than `retention` that every sink has passed and none
+/// holds, in batches, every so often.
+async fn retain(pool: PgPool, retention: Duration, mut stop: watch::Receiver<bool>) {
     let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
     loop {
         let mut deleted = 0u64;
         loop {
-            match deliveries::delete_expired(&pool, retention, &sinks, 10_000).await {
+            match deliveries::delete_expired(&pool, retention, 10_000).await {
                 Ok(0) => break,
                 Ok(n) => deleted += n,
                 Err(e) => {

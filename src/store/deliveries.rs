@@ -124,8 +124,8 @@ pub async fn read(
                 select l.xid, l.seq, l.id, l.entity_type, l.entity_id, l.payload, ",
         entity_key!("l"),
         " as key,
-                       (cardinality($5::text[]) = 0 or l.type like any($5))
-                       and (cardinality($6::text[]) = 0 or l.connector_id = any($6)) as wanted
+                       coalesce((cardinality($5::text[]) = 0 or l.type like any($5))
+                           and (cardinality($6::text[]) = 0 or l.connector_id = any($6)), false) as wanted
                   from hiring.events l
                  where l.part = c.part and (l.xid, l.seq) > (c.xid, c.seq)
                    and l.xid < (select xmin from snap)
@@ -313,15 +313,17 @@ pub async fn due_holds(
         .collect()
 }
 
-/// Whether `parts` have held events that are not dead letters.
-pub async fn has_live_holds(
+/// Whether `parts` have failed events waiting for their next attempt (the
+/// probes of a sink that looks down). Events waiting behind their entity do
+/// not count: some wait for an event still in the log.
+pub async fn has_retrying_holds(
     pool: &PgPool,
     sink_id: &str,
     parts: &[i16],
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
         "select exists (select 1 from hiring.delivery_holds
-                         where sink_id = $1 and part = any($2) and status <> 'dead')",
+                         where sink_id = $1 and part = any($2) and status = 'failed')",
     )
     .bind(sink_id)
     .bind(parts)
@@ -547,13 +549,13 @@ pub async fn oldest_pending_age(pool: &PgPool, sink_id: &str) -> Result<f64, sql
     Ok(age.unwrap_or(0.0).max(0.0))
 }
 
-/// Deletes up to `batch` events older than `older_than` that every sink in
-/// `sinks` has passed and none holds, partition by partition in log order (only
-/// events behind every cursor are read). Returns how many.
+/// Deletes up to `batch` events older than `older_than` that every sink with
+/// cursors in the database has passed (whichever daemon delivers it) and none
+/// holds, partition by partition in log order (only events behind every cursor
+/// are read). With no sink at all, age alone decides. Returns how many.
 pub async fn delete_expired(
     pool: &PgPool,
     older_than: Duration,
-    sinks: &[String],
     batch: i64,
 ) -> Result<u64, sqlx::Error> {
     let mut deleted = 0;
@@ -561,20 +563,19 @@ pub async fn delete_expired(
         deleted += sqlx::query(
             "with slowest as (
                 select c.xid, c.seq from hiring.sink_cursors c
-                 where c.sink_id = any($2) and c.part = $3
+                 where c.part = $2
                  order by c.xid, c.seq limit 1)
              delete from hiring.events where seq in (
                 select x.seq from hiring.events x
-                 where x.part = $3
-                   and (cardinality($2::text[]) = 0
+                 where x.part = $2
+                   and (not exists (select 1 from slowest)
                         or (x.xid, x.seq) <= (select s.xid, s.seq from slowest s))
                    and x.created_at < now() - $1 * interval '1 millisecond'
                    and not exists (select 1 from hiring.delivery_holds h where h.event_seq = x.seq)
                  order by x.xid, x.seq
-                 limit $4)",
+                 limit $3)",
         )
         .bind(older_than.as_millis() as f64)
-        .bind(sinks)
         .bind(part)
         .bind(batch)
         .execute(pool)

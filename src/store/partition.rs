@@ -132,11 +132,16 @@ impl PartitionedQueue {
     }
 
     /// Renews `owner`'s leases in `scope` every second, for as long as it is
-    /// polled (alongside work that may outlast [`LEASE_TTL`]).
-    pub async fn keep(&self, pool: &PgPool, scope: &str, owner: &str) {
+    /// polled (alongside work that may outlast [`LEASE_TTL`]); returns when one
+    /// of `held` is no longer `owner`'s, so that work can stop.
+    pub async fn keep(&self, pool: &PgPool, scope: &str, owner: &str, held: &[i16]) {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let _ = self.renew(pool, scope, owner).await;
+            if let Ok(now) = self.renew(pool, scope, owner).await {
+                if held.iter().any(|p| !now.contains(p)) {
+                    return;
+                }
+            }
         }
     }
 
