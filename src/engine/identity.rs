@@ -55,6 +55,8 @@ pub async fn link_candidates(
         return Ok(());
     }
     persons::ensure_persons(conn, &emails, &names).await?;
+    // Two connectors linking one person take turns: its events keep their order.
+    persons::lock_persons(conn, &emails).await?;
     // Background checks that arrived before their candidate join the person now.
     persons::link_background_checks(conn, &emails).await?;
     // Link, and learn which persons now also hold candidates of other connectors.

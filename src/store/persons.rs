@@ -27,6 +27,20 @@ pub async fn ensure_persons(
     Ok(())
 }
 
+/// Locks the persons of `emails` until the transaction ends, in id order (so
+/// two writers never wait for each other in a cycle): the events a link writes
+/// for a person then commit in the order of their `seq`, as sinks deliver them.
+pub async fn lock_persons(conn: &mut PgConnection, emails: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "select id from hiring.persons where email_normalized = any($1) order by id for update",
+    )
+    .persistent(false)
+    .bind(emails)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Points the background checks of the normalised `emails` at the person of
 /// their candidate's email, where one exists: a check joins the person its ATS
 /// application made, whichever of the two arrives first (a check never creates
