@@ -31,12 +31,20 @@ pub struct BenchSyncArgs {
     pub data_dir: PathBuf,
 }
 
-/// Peak resident memory (VmHWM) of process `pid`, in MiB.
-fn peak_rss_of(pid: u32) -> Option<f64> {
+/// Peak resident memory (VmHWM) of process `pid` (`"self"` for this one), in MiB.
+fn peak_rss_of(pid: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// The `p` quantile of `sorted` durations, in milliseconds ("-" when empty).
+pub(super) fn percentile(sorted: &[std::time::Duration], p: f64) -> String {
+    sorted
+        .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
+        .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// A provider simulator in a process of its own (`hirebridge simulate`), so the
@@ -89,7 +97,10 @@ impl SimProcess {
     /// Stops it; returns its peak RSS (MiB) and (requests counted, refused
     /// with 429) by its rate limits.
     async fn stop(mut self) -> anyhow::Result<(Option<f64>, (u64, u64))> {
-        let rss = self.child.id().and_then(peak_rss_of);
+        let rss = self
+            .child
+            .id()
+            .and_then(|pid| peak_rss_of(&pid.to_string()));
         if let Some(pid) = self.child.id() {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid as i32),
@@ -115,10 +126,7 @@ impl SimProcess {
 
 /// Peak resident memory of this process (VmHWM), in MiB.
 pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    peak_rss_of("self")
 }
 
 /// The plugin named `name`, with a simulator.
@@ -471,12 +479,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     sim.shutdown().await;
 
     latencies.sort();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
-            .unwrap_or_else(|| "-".into())
-    };
+    let pct = |p: f64| percentile(&latencies, p);
     println!(
         "hirebridge bench ingest: {} signed {} webhooks over {} connections{}",
         args.deliveries,

@@ -5,7 +5,7 @@
 //! event → verified), a webhook burst, and a log burst (events written straight
 //! into the log: delivery alone), with delivery bookkeeping rows per event.
 
-use super::bench::{bench_pool, peak_rss_mib, run_base, webhook_provider, BenchDaemon};
+use super::bench::{bench_pool, peak_rss_mib, percentile, run_base, webhook_provider, BenchDaemon};
 use super::print_table;
 use anyhow::Context;
 use std::collections::HashMap;
@@ -77,6 +77,32 @@ async fn bookkeeping_rows(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
     .await?)
 }
 
+/// Writes `count` events of distinct entities straight into the log, in one
+/// statement (they commit together): `<tag>_<from + 1>` onwards, each with
+/// `source.remote_id` for the receiver to recognise and a 400-byte note.
+async fn insert_events(
+    pool: &sqlx::PgPool,
+    tag: &str,
+    from: u64,
+    count: u64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
+         select 'evt_' || $1 || '_' || g, 'application.created', 'application', gen_random_uuid(),
+                'system', now(),
+                jsonb_build_object('id', 'evt_' || $1 || '_' || g, 'type', 'application.created',
+                    'source', jsonb_build_object('remote_id', $1 || '_' || g),
+                    'data', jsonb_build_object('note', repeat('x', 400)))
+           from generate_series($2::bigint + 1, $2::bigint + $3::bigint) g",
+    )
+    .bind(tag)
+    .bind(from as i64)
+    .bind(count as i64)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Fills the log with `n` events of distinct entities, in chunks, by SQL.
 async fn fill_history(pool: &sqlx::PgPool, n: u64) -> anyhow::Result<Duration> {
     let started = Instant::now();
@@ -84,20 +110,7 @@ async fn fill_history(pool: &sqlx::PgPool, n: u64) -> anyhow::Result<Duration> {
     let mut done = 0u64;
     while done < n {
         let chunk = (n - done).min(100_000);
-        sqlx::query(
-            "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
-             select 'evt_' || $1 || '_' || g, 'application.created', 'application', gen_random_uuid(),
-                    'system', now(),
-                    jsonb_build_object('id', 'evt_' || $1 || '_' || g, 'type', 'application.created',
-                        'source', jsonb_build_object('remote_id', $1 || '_' || g),
-                        'data', jsonb_build_object('note', repeat('x', 400)))
-               from generate_series($2::bigint + 1, $2::bigint + $3::bigint) g",
-        )
-        .bind(&tag)
-        .bind(done as i64)
-        .bind(chunk as i64)
-        .execute(pool)
-        .await?;
+        insert_events(pool, &tag, done, chunk).await?;
         done += chunk;
     }
     sqlx::query("analyze hiring.events").execute(pool).await?;
@@ -167,8 +180,8 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
             format!("{} webhooks at {:.0}/s", args.changes, args.rate),
             (sent.len() - missing).to_string(),
             missing.to_string(),
-            pct(&lat, 0.50),
-            pct(&lat, 0.99),
+            percentile(&lat, 0.50),
+            percentile(&lat, 0.99),
             "-".into(),
             "-".into(),
         ]);
@@ -189,19 +202,7 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
         let rows_before = bookkeeping_rows(&pool).await?;
         let tag = format!("l{}", run_base());
         let started = Instant::now();
-        sqlx::query(
-            "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
-             select 'evt_' || $1 || '_' || g, 'application.created', 'application', gen_random_uuid(),
-                    'system', now(),
-                    jsonb_build_object('id', 'evt_' || $1 || '_' || g, 'type', 'application.created',
-                        'source', jsonb_build_object('remote_id', $1 || '_' || g),
-                        'data', jsonb_build_object('note', repeat('x', 400)))
-               from generate_series(1, $2::bigint) g",
-        )
-        .bind(&tag)
-        .bind(args.log_burst as i64)
-        .execute(&pool)
-        .await?;
+        insert_events(&pool, &tag, 0, args.log_burst as u64).await?;
         let ids: Vec<String> = (1..=args.log_burst).map(|g| format!("{tag}_{g}")).collect();
         let missing = phases.wait_for(ids.clone()).await;
         let sent: HashMap<String, Instant> = ids.into_iter().map(|id| (id, started)).collect();
@@ -259,13 +260,6 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
         println!("peak RSS: {rss:.1} MiB");
     }
     Ok(())
-}
-
-fn pct(sorted: &[Duration], p: f64) -> String {
-    sorted
-        .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
-        .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
-        .unwrap_or_else(|| "-".into())
 }
 
 struct Phases {

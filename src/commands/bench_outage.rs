@@ -156,11 +156,7 @@ pub async fn outage(args: BenchOutageArgs) -> anyhow::Result<()> {
             .filter(|s| s.at >= from && s.at < to && !s.ok)
             .count();
         took.sort();
-        let pct = |p: f64| {
-            took.get(((took.len() as f64 * p) as usize).min(took.len().saturating_sub(1)))
-                .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
-                .unwrap_or_else(|| "-".into())
-        };
+        let pct = |p: f64| super::bench::percentile(&took, p);
         vec![
             took.len().to_string(),
             (took.len() - failed).to_string(),

@@ -73,7 +73,8 @@ pub async fn init_sinks(pool: &PgPool, sinks: &[SinkConfig]) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Runs every sink, and the event log's retention, until `stop`.
+/// Runs every sink, and the event log's retention, until `stop`. The sinks'
+/// cursors exist already ([`init_sinks`], at start-up).
 pub async fn run(
     pool: PgPool,
     sinks: Vec<SinkConfig>,
@@ -117,28 +118,6 @@ async fn run_sink(
     owner: String,
     mut stop: watch::Receiver<bool>,
 ) {
-    // The cursors are created once, where `start` says; retried while the
-    // database is away.
-    let mut said = false;
-    loop {
-        match deliveries::init_cursors(&pool, &sink.id, &sink.start).await {
-            Ok(created) => {
-                if created {
-                    tracing::info!(sink = %sink.id, start = ?sink.start, "new sink: reading the event log from its start position");
-                }
-                break;
-            }
-            Err(e) => {
-                if !std::mem::replace(&mut said, true) {
-                    tracing::warn!(sink = %sink.id, error = %e, "creating the sink's cursors failed; retrying every second");
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-            }
-        }
-    }
     let mut w = Worker {
         transport: Arc::new(Transport::new(&sink)),
         patterns: like_patterns(&sink.events),

@@ -154,16 +154,7 @@ impl Transport {
                 post(client, secrets, url, headers, item).await
             }
             (Transport::Nats(nats), _) => nats.publish(item).await,
-            (Transport::Jsonl, SinkTarget::Jsonl { path, rotate_bytes }) => {
-                match append(path, *rotate_bytes, std::slice::from_ref(item)) {
-                    Ok(()) => Outcome::Delivered,
-                    Err(e) => Outcome::Failed {
-                        status: None,
-                        error: format!("writing {}: {e}", path.display()),
-                        retry_after: None,
-                    },
-                }
-            }
+            // jsonl chains are appended whole by `send_chain`.
             _ => Outcome::Failed {
                 status: None,
                 error: "the sink's transport does not match its kind".into(),
