@@ -19,9 +19,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Normaliser workers per daemon. One: deliveries of a connector are applied in
-/// arrival order, in batches; several daemons still share connectors' work.
-const NORMALIZER_WORKERS: usize = 1;
+/// Normaliser workers per daemon: one per core, at most one per inbox
+/// partition (each partition is drained by one worker, in arrival order).
+fn normalizer_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, crate::store::partition::PARTITIONS as usize)
+}
 /// How often an idle normaliser looks for new deliveries.
 const NORMALIZER_IDLE: Duration = Duration::from_millis(50);
 
@@ -211,13 +215,12 @@ impl App {
             engine.owner.clone(),
             stop_rx.clone(),
         )));
-        for _ in 0..NORMALIZER_WORKERS {
-            workers.push(tokio::spawn(normalizer::run(
-                engine.clone(),
-                NORMALIZER_IDLE,
-                stop_rx.clone(),
-            )));
-        }
+        workers.push(tokio::spawn(normalizer::run(
+            engine.clone(),
+            NORMALIZER_IDLE,
+            normalizer_workers(),
+            stop_rx.clone(),
+        )));
 
         let mut stop = stop_rx.clone();
         let _ = stop.wait_for(|s| *s).await;

@@ -134,6 +134,19 @@ async fn every_provider_verifies_its_own_signatures_and_refuses_forgeries() {
                 "{name}: {what} counted"
             );
         }
+
+        // The connector keys deliveries by the entity they change, so they
+        // spread over the inbox partitions (several workers share them).
+        for n in 100..116 {
+            let sample = sim.sample_delivery(n, secret, now);
+            assert_eq!(d.post(name, &sample.headers, &sample.body).await, 200);
+        }
+        assert!(
+            d.count("select count(distinct part) from hiring.inbox")
+                .await
+                > 1,
+            "{name}: deliveries of different entities fall in different partitions"
+        );
         d.stop().await;
         sim.shutdown().await;
         checked += 1;

@@ -16,6 +16,7 @@ fn delivery(round: usize, n: usize, body: &str) -> OwnedDelivery {
         event_type: Some("subscriber.created".into()),
         headers: json!({}),
         body: body.as_bytes().to_vec(),
+        entity_key: Some(format!("/data/id={n}")),
     }
 }
 

@@ -823,3 +823,91 @@ async fn a_kit_applicant_with_an_ashby_candidates_email_is_one_person() {
     );
     d.stop().await;
 }
+
+/// Two daemons share one connector's deliveries (each leases part of the inbox
+/// partitions, and runs a worker per core) while every entity's changes apply
+/// in arrival order: the moves of each application are posted alternately to
+/// the two daemons, and each application's stage history and events must come
+/// out in exactly the order sent. A move applied after a later one would be
+/// dropped as stale (the writer keeps the newer), leaving a gap both checks see.
+#[tokio::test]
+async fn two_daemons_share_a_connectors_deliveries_and_keep_each_entitys_order() {
+    let db = support::TestDb::migrated().await;
+    let config = DaemonConfig::default()
+        .connector(json!({"id": "kit", "provider": "kit", "webhook_secrets": ["kit-new"]}));
+    let a = support::daemon::spawn_daemon_on(config.clone(), db.clone()).await;
+    let b = support::daemon::spawn_daemon_on(config, db.clone()).await;
+    let pool = db.pool.clone();
+    wait_until(
+        "the two daemons share the inbox partitions",
+        Duration::from_secs(20),
+        || {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "select count(distinct lease_owner) from hiring.inbox_partitions
+                      where lease_owner is not null",
+                )
+                .fetch_one(&pool)
+                .await
+                .is_ok_and(|n| n == 2)
+            }
+        },
+    )
+    .await;
+
+    const APPLICATIONS: i64 = 40;
+    const STAGES: [&str; 5] = ["Applied", "Screen", "Onsite", "Offer", "Hired"];
+    let senders = [
+        KitSender::new(a.url("kit"), "kit-new"),
+        KitSender::new(b.url("kit"), "kit-new"),
+    ];
+    let start = Utc::now() - ChronoDuration::seconds(30);
+    for (round, stage) in STAGES.iter().enumerate() {
+        let at = start + ChronoDuration::seconds(round as i64);
+        let mut sends = Vec::new();
+        for app in 1..=APPLICATIONS {
+            let sender = &senders[(app as usize + round) % 2];
+            let body = KitSender::envelope("application.advanced", at, application(app, stage));
+            sends.push(sender.send_raw("application.advanced", at, body));
+        }
+        // One round at a time: every move of a round is in the inbox before the next.
+        for sent in futures_util::future::join_all(sends).await {
+            assert_eq!(sent.expect("delivered"), Sent::Status(200));
+        }
+    }
+    a.drained().await;
+
+    let parts: i64 = a
+        .count("select count(distinct part) from hiring.inbox")
+        .await;
+    assert!(parts > 1, "the deliveries fall in several partitions");
+    let histories: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "select application_remote_id, array_agg(to_stage order by id)
+           from hiring.application_stage_changes group by 1 order by 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(histories.len(), APPLICATIONS as usize);
+    for (app, stages) in &histories {
+        assert_eq!(
+            stages,
+            &STAGES.to_vec(),
+            "stage history of application {app}"
+        );
+    }
+    let events: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "select remote_id, array_agg(payload->'data'->>'stage_name' order by seq)
+           from hiring.events where entity_type = 'application' group by 1 order by 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(events.len(), APPLICATIONS as usize);
+    for (app, stages) in &events {
+        assert_eq!(stages, &STAGES.to_vec(), "events of application {app}");
+    }
+    a.stop().await;
+    b.stop().await;
+}

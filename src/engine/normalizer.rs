@@ -2,11 +2,17 @@
 //! several daemons share the work and a crashed worker's rows come back), parse
 //! them through their connector, fetch thin objects, and write records and events
 //! through the same path as polling, in one transaction with marking them done.
+//!
+//! Deliveries are partitioned by the entity they change. A daemon leases its
+//! fair share of the partitions (`store::partition`) and splits them between
+//! its workers, so each partition is drained by one worker at a time, in
+//! arrival order, while workers and daemons share the connector.
 
 use super::events::Via;
 use super::writer::{self, WriteContext, WriteCounts};
 use super::{ConnectorHandle, Engine};
 use crate::store::inbox::{self, Claimed};
+use crate::store::partition::{INBOX_PARTITIONS, INBOX_SCOPE};
 use hirebridge_sdk::{Action, ConnectorError, Delivery, EntityKind, Inbound, Record};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,8 +33,81 @@ pub fn retry_delay(attempts: i32) -> Duration {
     Duration::from_secs(4u64.pow(exp)).min(Duration::from_secs(600))
 }
 
-/// Processes deliveries until `stop`; polls the inbox every `idle` when empty.
-pub async fn run(engine: Arc<Engine>, idle: Duration, mut stop: watch::Receiver<bool>) {
+/// How often the daemon renews and rebalances its inbox partitions.
+const BALANCE_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs `workers` normalisers over this daemon's share of the inbox
+/// partitions until `stop`, then gives the partitions back.
+pub async fn run(
+    engine: Arc<Engine>,
+    idle: Duration,
+    workers: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let workers = workers.max(1);
+    let (held_tx, held_rx) = watch::channel(Vec::<i16>::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..workers {
+        let mine = held_rx.clone();
+        tasks.spawn(work(
+            engine.clone(),
+            idle,
+            index,
+            workers,
+            mine,
+            stop.clone(),
+        ));
+    }
+    let mut failing = false;
+    loop {
+        match INBOX_PARTITIONS
+            .balance(&engine.pool, INBOX_SCOPE, &engine.owner)
+            .await
+        {
+            Ok(parts) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!("leasing inbox partitions works again");
+                }
+                held_tx.send_if_modified(|held| {
+                    let changed = *held != parts;
+                    if changed {
+                        tracing::info!(partitions = ?parts, "normalising these inbox partitions");
+                        *held = parts;
+                    }
+                    changed
+                });
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "leasing inbox partitions failed; retrying quietly until it works");
+                    failing = true;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(BALANCE_EVERY) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    if let Err(e) = INBOX_PARTITIONS
+        .release(&engine.pool, INBOX_SCOPE, &engine.owner)
+        .await
+    {
+        tracing::debug!(error = %e, "giving back inbox partitions failed; their leases lapse");
+    }
+}
+
+/// Worker `index` of `workers`: drains the held partitions `p` with
+/// `p % workers == index`; polls every `idle` when they are empty.
+async fn work(
+    engine: Arc<Engine>,
+    idle: Duration,
+    index: usize,
+    workers: usize,
+    held: watch::Receiver<Vec<i16>>,
+    mut stop: watch::Receiver<bool>,
+) {
     // Said once when claiming starts failing (the database went away) and
     // once when it works again, not once per attempt.
     let mut failing = false;
@@ -36,7 +115,18 @@ pub async fn run(engine: Arc<Engine>, idle: Duration, mut stop: watch::Receiver<
         if *stop.borrow() {
             return;
         }
-        let processed = match drain_once(&engine, &engine.owner).await {
+        let parts: Vec<i16> = held
+            .borrow()
+            .iter()
+            .copied()
+            .filter(|p| *p as usize % workers == index)
+            .collect();
+        let drained = if parts.is_empty() {
+            Ok(0)
+        } else {
+            drain_once(&engine, &engine.owner, &parts).await
+        };
+        let processed = match drained {
             Ok(n) => {
                 if std::mem::take(&mut failing) {
                     tracing::info!("claiming inbox deliveries works again");
@@ -60,12 +150,13 @@ pub async fn run(engine: Arc<Engine>, idle: Duration, mut stop: watch::Receiver<
     }
 }
 
-/// Claims and processes one batch; returns how many were claimed. The batch is
+/// Claims and processes one batch of the partitions `parts`; returns how many
+/// were claimed. The batch is
 /// written in one transaction (in delivery order, see [`write_batch`]); if that
 /// fails, each delivery is retried on its own so one bad delivery cannot hold
 /// back the others.
-pub async fn drain_once(engine: &Engine, owner: &str) -> Result<usize, sqlx::Error> {
-    let claimed = inbox::claim(&engine.pool, owner, LEASE, BATCH).await?;
+pub async fn drain_once(engine: &Engine, owner: &str, parts: &[i16]) -> Result<usize, sqlx::Error> {
+    let claimed = inbox::claim(&engine.pool, owner, LEASE, BATCH, parts).await?;
     let n = claimed.len();
     if n == 0 {
         return Ok(0);

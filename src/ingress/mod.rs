@@ -215,12 +215,14 @@ async fn receive(
             hirebridge_sdk::hex_lower(&Sha256::digest(&body))
         ),
     };
+    let entity_key = handle.connector.entity_key(&delivery, &body);
     let owned = OwnedDelivery {
         connector_id: connector_id.clone(),
         dedup_key,
         event_type: delivery.event_type.clone(),
         headers: kept_headers(&headers),
         body,
+        entity_key,
     };
     // While the spool holds deliveries, new ones follow them (arrival order);
     // while the database is known to be down, nobody waits for it.

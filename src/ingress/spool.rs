@@ -58,6 +58,9 @@ struct Stored {
     event_type: Option<String>,
     headers: serde_json::Value,
     body: String,
+    /// Absent in segments spooled before deliveries were keyed: one ordered lane.
+    #[serde(default)]
+    entity_key: Option<String>,
     /// When it was spooled (milliseconds since the epoch), for the age shown
     /// in `status` and metrics.
     spooled_at_ms: i64,
@@ -146,6 +149,7 @@ fn encode(d: &OwnedDelivery, spooled_at_ms: i64) -> Vec<u8> {
         event_type: d.event_type.clone(),
         headers: d.headers.clone(),
         body: base64::engine::general_purpose::STANDARD.encode(&d.body),
+        entity_key: d.entity_key.clone(),
         spooled_at_ms,
     };
     let payload = serde_json::to_vec(&stored).unwrap_or_default();
@@ -194,6 +198,7 @@ fn read_segment(path: &Path) -> std::io::Result<SegmentRead> {
                         event_type: s.event_type,
                         headers: s.headers,
                         body,
+                        entity_key: s.entity_key,
                     },
                     s.spooled_at_ms,
                 ))
@@ -578,6 +583,7 @@ mod tests {
             dedup_key: format!("id:{n}"),
             event_type: Some("application.submitted".into()),
             headers: serde_json::json!({"x-webhook-id": n.to_string()}),
+            entity_key: None,
             body: format!("{{\"n\":{n}}}").into_bytes(),
         }
     }

@@ -15,6 +15,8 @@ pub struct OwnedDelivery {
     pub event_type: Option<String>,
     pub headers: Value,
     pub body: Vec<u8>,
+    /// The entity it changes, from the connector (its inbox partition).
+    pub entity_key: Option<String>,
 }
 
 /// Stores many deliveries in one statement and one commit (group commit for
@@ -36,11 +38,12 @@ pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<b
     let types: Vec<Option<&str>> = sorted.iter().map(|d| d.event_type.as_deref()).collect();
     let headers: Vec<&Value> = sorted.iter().map(|d| &d.headers).collect();
     let bodies: Vec<&[u8]> = sorted.iter().map(|d| d.body.as_slice()).collect();
+    let entities: Vec<Option<&str>> = sorted.iter().map(|d| d.entity_key.as_deref()).collect();
     let inserted: Vec<(String, String)> = sqlx::query_as(
-        "insert into hiring.inbox (connector_id, dedup_key, event_type, headers, body)
-         select c, k, t, h, b
-           from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[])
-                with ordinality as u(c, k, t, h, b, n)
+        "insert into hiring.inbox (connector_id, dedup_key, event_type, headers, body, part)
+         select c, k, t, h, b, hiring.partition_of(c || ':' || coalesce(e, ''))
+           from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bytea[], $6::text[])
+                with ordinality as u(c, k, t, h, b, e, n)
           order by n
          on conflict (connector_id, dedup_key) do nothing
          returning connector_id, dedup_key",
@@ -50,6 +53,7 @@ pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<b
     .bind(&types)
     .bind(&headers)
     .bind(&bodies)
+    .bind(&entities)
     .fetch_all(&mut *tx)
     .await?;
     let mut distinct: Vec<&str> = connectors.clone();
@@ -121,15 +125,18 @@ pub struct Claimed {
     pub received_at: DateTime<Utc>,
 }
 
-/// Claims up to `limit` deliveries that are due: pending, failed and due for a
-/// retry, or processing under a lease that lapsed (a stopped worker's rows).
-/// Deliveries of a connector that another worker is still processing wait, so
-/// two changes of one record are never applied out of order by two workers.
+/// Claims up to `limit` deliveries of the partitions `parts` (leased to this
+/// worker) that are due: pending, failed and due for a retry, or processing
+/// under a lease that lapsed (a stopped worker's rows). A partition with a
+/// delivery still in flight elsewhere is skipped (a partition handed over
+/// between daemons waits for the old holder's batch), so two changes of one
+/// entity are never applied out of order by two workers.
 pub async fn claim(
     pool: &PgPool,
     owner: &str,
     lease: Duration,
     limit: i64,
+    parts: &[i16],
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let rows = sqlx::query(concat!(
         "update hiring.inbox i
@@ -137,14 +144,15 @@ pub async fn claim(
                 lease_expires_at = now() + $2 * interval '1 millisecond', attempts = i.attempts + 1
           where i.id in (
                 select c.id from hiring.inbox c
-                 where ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
+                 where c.part = any($4)
+                   and ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
                         or (c.status = 'processing' and ",
         crate::lease_free!("c"),
         "))
-                   -- one worker at a time per connector, so changes apply in arrival order
-                   and c.connector_id not in (
-                        select p.connector_id from hiring.inbox p
-                         where p.status = 'processing' and ",
+                   -- one batch at a time per partition, so changes apply in arrival order
+                   and c.part not in (
+                        select p.part from hiring.inbox p
+                         where p.status = 'processing' and p.part = any($4) and ",
         crate::lease_held!("p"),
         ")
                  order by c.id
@@ -155,6 +163,7 @@ pub async fn claim(
     .bind(owner)
     .bind(lease.as_millis() as f64)
     .bind(limit)
+    .bind(parts)
     .fetch_all(pool)
     .await?;
     let mut out: Vec<Claimed> = rows

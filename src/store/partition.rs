@@ -32,6 +32,15 @@ pub const SINK_CURSORS: PartitionedQueue = PartitionedQueue {
     scope_column: "sink_id",
 };
 
+/// Webhook deliveries in the inbox: one row per partition of the one scope
+/// [`INBOX_SCOPE`] (the partition is of `connector:entity key`).
+pub const INBOX_PARTITIONS: PartitionedQueue = PartitionedQueue {
+    table: "hiring.inbox_partitions",
+    scope_column: "queue",
+};
+/// The inbox's one scope in [`INBOX_PARTITIONS`].
+pub const INBOX_SCOPE: &str = "webhooks";
+
 impl PartitionedQueue {
     /// Renews the leases `owner` holds in `scope`, gives back those beyond its
     /// fair share (partitions ÷ live daemons, rounded up) and takes free ones

@@ -613,6 +613,22 @@ impl Connector for AshbyConnector {
         })
     }
 
+    /// The object the action is about (an application before the offer a hire carries).
+    fn entity_key(&self, _delivery: &Delivery, body: &[u8]) -> Option<String> {
+        hirebridge_sdk::entity_key_at(
+            body,
+            &[
+                "/data/application/id",
+                "/data/offer/id",
+                "/data/candidate/id",
+                "/data/mergedCandidate/id",
+                "/data/interviewSchedule/id",
+                "/data/job/id",
+                "/data/jobPosting/id",
+            ],
+        )
+    }
+
     fn parse(&self, _delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             ConnectorError::bad_payload(format!("the webhook body is not JSON: {e}"))

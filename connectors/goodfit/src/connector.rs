@@ -366,6 +366,21 @@ impl Connector for GoodfitConnector {
         })
     }
 
+    /// The object the event is about, wrapped under its name or not.
+    fn entity_key(&self, _delivery: &Delivery, body: &[u8]) -> Option<String> {
+        hirebridge_sdk::entity_key_at(
+            body,
+            &[
+                "/data/application/id",
+                "/data/assessment/id",
+                "/data/interview/id",
+                "/data/candidate/id",
+                "/data/job/id",
+                "/data/id",
+            ],
+        )
+    }
+
     fn parse(&self, _delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             ConnectorError::bad_payload(format!("the Goodfit webhook body is not JSON: {e}"))

@@ -159,6 +159,11 @@ impl Connector for GoodhireConnector {
         })
     }
 
+    /// The report the status is of.
+    fn entity_key(&self, _delivery: &Delivery, body: &[u8]) -> Option<String> {
+        hirebridge_sdk::entity_key_at(body, &["/ReportStatus/Id"])
+    }
+
     fn parse(&self, _delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError> {
         // serde_json's error names a position, never the text at it.
         let value: Value = serde_json::from_slice(body).map_err(|e| {

@@ -277,6 +277,19 @@ impl Connector for ItManagerJobsConnector {
         })
     }
 
+    /// The application, or the expired job post (payload under `data` or at the top).
+    fn entity_key(&self, _delivery: &Delivery, body: &[u8]) -> Option<String> {
+        hirebridge_sdk::entity_key_at(
+            body,
+            &[
+                "/data/applicationId",
+                "/applicationId",
+                "/data/jobPostId",
+                "/jobPostId",
+            ],
+        )
+    }
+
     fn parse(&self, delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             ConnectorError::bad_payload(format!("the ITManagerJobs webhook body is not JSON: {e}"))

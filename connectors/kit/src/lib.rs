@@ -132,6 +132,11 @@ impl Connector for KitConnector {
         })
     }
 
+    /// An application's candidate (an application carries and upserts it), else the object itself.
+    fn entity_key(&self, _delivery: &Delivery, body: &[u8]) -> Option<String> {
+        hirebridge_sdk::entity_key_at(body, &["/data/candidate/id", "/data/id"])
+    }
+
     fn parse(&self, _delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError> {
         let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
             ConnectorError::bad_payload(format!("the webhook body is not JSON: {e}"))

@@ -83,6 +83,21 @@ pub struct Delivery {
     pub is_ping: bool,
 }
 
+/// The first of `pointers` (JSON pointers, tried in order) that names a string
+/// or number in `body`, as `pointer=value`: what most connectors' [`Connector::entity_key`]
+/// is. `None` when the body is not JSON or names none of them.
+pub fn entity_key_at(body: &[u8], pointers: &[&str]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    pointers.iter().find_map(|pointer| {
+        let id = match value.pointer(pointer)? {
+            Value::String(s) if !s.is_empty() => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        Some(format!("{pointer}={id}"))
+    })
+}
+
 /// What a verified delivery means for the unified schema.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
@@ -130,6 +145,16 @@ pub trait Connector: Send + Sync {
         now: SystemTime,
     ) -> Result<Delivery, WebhookError>;
 
+    /// The entity a verified delivery changes, as a key unique within this
+    /// connector (e.g. `/data/application/id=ap_1`), read cheaply from the body
+    /// when the delivery is acknowledged. Deliveries with the same key are
+    /// normalised in arrival order; different keys are shared between workers
+    /// and daemons. `None` (the default) puts every such delivery of the
+    /// connector in one ordered lane.
+    fn entity_key(&self, _delivery: &Delivery, _body: &[u8]) -> Option<String> {
+        None
+    }
+
     /// Turns a verified delivery into canonical changes.
     fn parse(&self, delivery: &Delivery, body: &[u8]) -> Result<Vec<Inbound>, ConnectorError>;
 
@@ -162,5 +187,26 @@ pub trait Connector: Send + Sync {
     /// list it may not read, a missing scope), a line each, for `status`.
     fn degraded(&self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_keys_name_the_first_pointer_found_with_its_id() {
+        let body = br#"{"data": {"id": 7, "candidate": {"id": "c_1"}, "job": {"id": ""}}}"#;
+        assert_eq!(
+            entity_key_at(body, &["/data/job/id", "/data/candidate/id", "/data/id"]).as_deref(),
+            Some("/data/candidate/id=c_1"),
+            "an empty id is no id"
+        );
+        assert_eq!(
+            entity_key_at(body, &["/data/id"]).as_deref(),
+            Some("/data/id=7")
+        );
+        assert_eq!(entity_key_at(body, &["/data/offer/id"]), None);
+        assert_eq!(entity_key_at(b"not json", &["/data/id"]), None);
     }
 }
