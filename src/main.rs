@@ -208,11 +208,11 @@ enum BenchCommand {
         records: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Use this PostgreSQL instead of a managed cluster.
         /// Simulator latency per request with the provider's documented rate
         /// limit on: reports how close the backfill comes to that ceiling.
         #[arg(long, value_parser = humantime::parse_duration)]
         latency: Option<std::time::Duration>,
+        /// Use this PostgreSQL instead of a managed cluster.
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
         /// Where the managed cluster lives.
@@ -254,6 +254,10 @@ enum BenchCommand {
         deliveries: usize,
         #[arg(long, default_value_t = 64)]
         connections: usize,
+        /// Records the simulator holds; its deliveries change these (Kit: a
+        /// quarter of them are the candidates its applications carry).
+        #[arg(long, default_value_t = 100)]
+        records: usize,
         /// Offered load in deliveries/s (default: as fast as the daemon acknowledges).
         #[arg(long)]
         rate: Option<f64>,
@@ -473,6 +477,7 @@ fn main() -> ExitCode {
                         provider,
                         deliveries,
                         connections,
+                        records,
                         rate,
                         database_url,
                         data_dir,
@@ -482,6 +487,7 @@ fn main() -> ExitCode {
                     provider,
                     deliveries,
                     connections,
+                    records,
                     rate,
                     database_url,
                     data_dir,

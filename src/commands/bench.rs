@@ -296,6 +296,7 @@ async fn run(
 pub(super) async fn webhook_provider(
     name: &str,
     secret: &str,
+    records: usize,
 ) -> anyhow::Result<(Box<dyn RunningSimulator>, String)> {
     let (plugin, simulator) = simulated(name)?;
     if !plugin.capabilities().webhooks {
@@ -305,7 +306,7 @@ pub(super) async fn webhook_provider(
         .start(SimSpec {
             listen: ([127, 0, 0, 1], 0).into(),
             seed: 1,
-            records: 100,
+            records,
             api_key: "bench-key".into(),
         })
         .await
@@ -381,6 +382,8 @@ pub struct BenchIngestArgs {
     pub provider: String,
     pub deliveries: usize,
     pub connections: usize,
+    /// Records the simulator holds (what its deliveries change).
+    pub records: usize,
     /// Offered load in deliveries/s; as fast as possible when absent.
     pub rate: Option<f64>,
     pub database_url: Option<String>,
@@ -398,7 +401,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 16\n"),
         None => "[database]\nmax_connections = 16\n".to_string(),
     };
-    let (sim, section) = webhook_provider(&args.provider, "bench-secret").await?;
+    let (sim, section) = webhook_provider(&args.provider, "bench-secret", args.records).await?;
     let text = format!(
         "data_dir = \"{}\"\n{database}\n[server]\nadmin_listen = \"127.0.0.1:0\"\nwebhook_listen = \"127.0.0.1:0\"\n{section}",
         args.data_dir.display()
@@ -481,9 +484,10 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     latencies.sort();
     let pct = |p: f64| percentile(&latencies, p);
     println!(
-        "hirebridge bench ingest: {} signed {} webhooks over {} connections{}",
+        "hirebridge bench ingest: {} signed {} webhooks of a simulator holding {} records, over {} connections{}",
         args.deliveries,
         args.provider,
+        args.records,
         args.connections,
         args.rate
             .map(|r| format!(", offered at {r:.0}/s"))

@@ -14,7 +14,7 @@ use super::{ConnectorHandle, Engine};
 use crate::store::inbox::{self, Claimed};
 use crate::store::partition::{INBOX_PARTITIONS, INBOX_SCOPE};
 use hirebridge_sdk::{Action, ConnectorError, Delivery, EntityKind, Inbound, Record};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -306,7 +306,9 @@ async fn merge_with_stored(
 /// Writes prepared deliveries in one transaction and marks them done. Changes are
 /// applied in delivery order: consecutive upserts are written together, but a
 /// second change of the same record starts a new round, so every change keeps its
-/// own event (a stage moved twice is two `stage_changed` events, not one).
+/// own event (a stage moved twice is two `stage_changed` events, not one). A
+/// repeat with the same content (a candidate every application of theirs
+/// carries) is no change: it replaces the earlier copy in the round.
 async fn write_batch(
     engine: &Engine,
     owner: &str,
@@ -314,7 +316,7 @@ async fn write_batch(
 ) -> Result<(), ProcessError> {
     let mut tx = crate::store::begin(&engine.pool).await?;
     let mut round: Vec<Record> = Vec::new();
-    let mut round_keys: HashSet<(EntityKind, String)> = HashSet::new();
+    let mut round_keys: HashMap<(EntityKind, String), usize> = HashMap::new();
     let mut round_connector: Option<&str> = None;
     for (claimed, items) in batch {
         let handle = engine
@@ -326,10 +328,33 @@ async fn write_batch(
             via: Via::Webhook,
         };
         for item in items {
+            if let Inbound::Upsert(record) = item {
+                let key = (record.kind(), record.meta().remote_id.clone());
+                if let Some(&at) = round_keys.get(&key) {
+                    if round_connector == Some(handle.id.as_str())
+                        && round[at].content_hash() == record.content_hash()
+                    {
+                        // The newer copy is written (an older one changes nothing).
+                        let newer = match (
+                            round[at].meta().remote_updated_at,
+                            record.meta().remote_updated_at,
+                        ) {
+                            (Some(held), Some(incoming)) => incoming >= held,
+                            _ => true,
+                        };
+                        if !newer {
+                            continue;
+                        }
+                        round[at] = (**record).clone();
+                        continue;
+                    }
+                }
+            }
             let flush_needed = match item {
                 Inbound::Upsert(record) => {
                     round_connector.is_some_and(|c| c != handle.id)
-                        || round_keys.contains(&(record.kind(), record.meta().remote_id.clone()))
+                        || round_keys
+                            .contains_key(&(record.kind(), record.meta().remote_id.clone()))
                 }
                 Inbound::Stored { .. } | Inbound::Fetch(_) | Inbound::Merge(_) => false,
                 Inbound::Deleted(_) | Inbound::Merged { .. } => true,
@@ -340,7 +365,10 @@ async fn write_batch(
             }
             match item {
                 Inbound::Upsert(record) => {
-                    round_keys.insert((record.kind(), record.meta().remote_id.clone()));
+                    round_keys.insert(
+                        (record.kind(), record.meta().remote_id.clone()),
+                        round.len(),
+                    );
                     round_connector = Some(&handle.id);
                     round.push((**record).clone());
                 }

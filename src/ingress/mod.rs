@@ -50,12 +50,26 @@ struct Pending {
 
 /// Most deliveries committed together.
 const MAX_GROUP: usize = 512;
+/// Groups committing at once: while they wait for their commits, the next
+/// group gathers (a single writer would leave the cores idle between fsyncs).
+/// Each group takes the unique key's locks in key order, so concurrent groups
+/// never deadlock.
+const GROUPS_IN_FLIGHT: usize = 4;
 
 /// Commits the deliveries of concurrent requests together: one statement and
 /// one commit for everything waiting, so acknowledgement throughput is not one
 /// fsync per webhook. Each request is answered only after its commit.
 async fn write_inbox(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.recv().await {
+    let slots = Arc::new(tokio::sync::Semaphore::new(GROUPS_IN_FLIGHT));
+    loop {
+        // A free slot first: while every slot commits, requests queue up and
+        // the next group is larger.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = rx.recv().await else {
+            return;
+        };
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -63,20 +77,25 @@ async fn write_inbox(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let deliveries: Vec<OwnedDelivery> = group.iter().map(|p| p.delivery.clone()).collect();
-        match inbox::store_batch(&pool, &deliveries).await {
-            Ok(new) => {
-                for (p, new) in group.into_iter().zip(new) {
-                    let _ = p.stored.send(Ok(new));
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let (deliveries, replies): (Vec<OwnedDelivery>, Vec<_>) =
+                group.into_iter().map(|p| (p.delivery, p.stored)).unzip();
+            match inbox::store_batch(&pool, &deliveries).await {
+                Ok(new) => {
+                    for (reply, new) in replies.into_iter().zip(new) {
+                        let _ = reply.send(Ok(new));
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    for reply in replies {
+                        let _ = reply.send(Err(message.clone()));
+                    }
                 }
             }
-            Err(e) => {
-                let message = e.to_string();
-                for p in group {
-                    let _ = p.stored.send(Err(message.clone()));
-                }
-            }
-        }
+            drop(slot);
+        });
     }
 }
 

@@ -143,20 +143,26 @@ pub async fn claim(
             set status = 'processing', lease_owner = $1,
                 lease_expires_at = now() + $2 * interval '1 millisecond', attempts = i.attempts + 1
           where i.id in (
-                select c.id from hiring.inbox c
-                 where c.part = any($4)
-                   and ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
-                        or (c.status = 'processing' and ",
+                -- Per partition, its oldest due deliveries by the (part, id) index.
+                select d.id from unnest($4::smallint[]) as q(part)
+                 cross join lateral (
+                       select c.id from hiring.inbox c
+                        where c.part = q.part
+                          and c.status in ('pending', 'failed', 'processing')
+                          and ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
+                               or (c.status = 'processing' and ",
         crate::lease_free!("c"),
         "))
-                   -- one batch at a time per partition, so changes apply in arrival order
-                   and c.part not in (
-                        select p.part from hiring.inbox p
-                         where p.status = 'processing' and p.part = any($4) and ",
+                          -- one batch at a time per partition, so changes apply in arrival order
+                          and not exists (
+                               select 1 from hiring.inbox p
+                                where p.part = q.part and p.status = 'processing' and ",
         crate::lease_held!("p"),
         ")
-                 order by c.id
-                 for update skip locked
+                        order by c.id
+                        limit $3
+                        for update skip locked) d
+                 order by d.id
                  limit $3)
          returning i.id, i.connector_id, i.event_type, i.body, i.attempts, i.received_at"
     ))
