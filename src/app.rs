@@ -217,8 +217,11 @@ impl App {
         )));
         workers.push(tokio::spawn(normalizer::run(
             engine.clone(),
-            NORMALIZER_IDLE,
-            normalizer_workers(),
+            normalizer::Workers {
+                count: normalizer_workers(),
+                idle: NORMALIZER_IDLE,
+                door: self.ingress_state.in_flight(),
+            },
             stop_rx.clone(),
         )));
 

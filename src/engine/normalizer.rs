@@ -15,6 +15,7 @@ use crate::store::inbox::{self, Claimed};
 use crate::store::partition::{INBOX_PARTITIONS, INBOX_SCOPE};
 use hirebridge_sdk::{Action, ConnectorError, Delivery, EntityKind, Inbound, Record};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -36,27 +37,34 @@ pub fn retry_delay(attempts: i32) -> Duration {
 /// How often the daemon renews and rebalances its inbox partitions.
 const BALANCE_EVERY: Duration = Duration::from_secs(1);
 
-/// Runs `workers` normalisers over this daemon's share of the inbox
+/// How a daemon's normalisers run.
+#[derive(Debug, Clone)]
+pub struct Workers {
+    /// Workers sharing the daemon's partitions.
+    pub count: usize,
+    /// How often an idle worker looks for new deliveries.
+    pub idle: Duration,
+    /// Webhook requests being acknowledged right now: while there are any,
+    /// only the first worker runs (over every held partition), so normalising
+    /// never takes the CPU the acknowledgements need; the inbox holds what waits.
+    pub door: Arc<AtomicUsize>,
+}
+
+/// Runs the normaliser workers over this daemon's share of the inbox
 /// partitions until `stop`, then gives the partitions back.
-pub async fn run(
-    engine: Arc<Engine>,
-    idle: Duration,
-    workers: usize,
-    mut stop: watch::Receiver<bool>,
-) {
-    let workers = workers.max(1);
+pub async fn run(engine: Arc<Engine>, workers: Workers, mut stop: watch::Receiver<bool>) {
+    let count = workers.count.max(1);
     let (held_tx, held_rx) = watch::channel(Vec::<i16>::new());
     let mut tasks = tokio::task::JoinSet::new();
-    for index in 0..workers {
-        let mine = held_rx.clone();
-        tasks.spawn(work(
-            engine.clone(),
-            idle,
+    let claims = Arc::new(tokio::sync::Mutex::new(()));
+    for index in 0..count {
+        let lane = Lane {
             index,
-            workers,
-            mine,
-            stop.clone(),
-        ));
+            of: count,
+            held: held_rx.clone(),
+            claims: claims.clone(),
+        };
+        tasks.spawn(work(engine.clone(), workers.clone(), lane, stop.clone()));
     }
     let mut failing = false;
     loop {
@@ -98,16 +106,22 @@ pub async fn run(
     }
 }
 
-/// Worker `index` of `workers`: drains the held partitions `p` with
-/// `p % workers == index`; polls every `idle` when they are empty.
-async fn work(
-    engine: Arc<Engine>,
-    idle: Duration,
+/// Which of the daemon's held partitions one worker drains: `p % of == index`
+/// (the first worker: all of them while webhooks arrive).
+struct Lane {
     index: usize,
-    workers: usize,
+    of: usize,
     held: watch::Receiver<Vec<i16>>,
-    mut stop: watch::Receiver<bool>,
-) {
+    /// The daemon's workers claim one at a time: a claim commits its
+    /// partitions' deliveries as in flight before the next claim looks, so
+    /// two workers never take one partition even while lanes change.
+    claims: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// One worker: drains its lane; polls every `idle` when it is empty, and
+/// waits while webhooks arrive unless it is the first.
+async fn work(engine: Arc<Engine>, workers: Workers, lane: Lane, mut stop: watch::Receiver<bool>) {
+    let idle = workers.idle;
     // Said once when claiming starts failing (the database went away) and
     // once when it works again, not once per attempt.
     let mut failing = false;
@@ -115,16 +129,18 @@ async fn work(
         if *stop.borrow() {
             return;
         }
-        let parts: Vec<i16> = held
+        let door_busy = lane.of > 1 && workers.door.load(Ordering::Relaxed) > 0;
+        let parts: Vec<i16> = lane
+            .held
             .borrow()
             .iter()
             .copied()
-            .filter(|p| *p as usize % workers == index)
+            .filter(|p| (door_busy && lane.index == 0) || *p as usize % lane.of == lane.index)
             .collect();
-        let drained = if parts.is_empty() {
+        let drained = if parts.is_empty() || (door_busy && lane.index > 0) {
             Ok(0)
         } else {
-            drain_once(&engine, &engine.owner, &parts).await
+            drain_once(&engine, &engine.owner, &parts, &lane.claims).await
         };
         let processed = match drained {
             Ok(n) => {
@@ -155,8 +171,16 @@ async fn work(
 /// written in one transaction (in delivery order, see [`write_batch`]); if that
 /// fails, each delivery is retried on its own so one bad delivery cannot hold
 /// back the others.
-pub async fn drain_once(engine: &Engine, owner: &str, parts: &[i16]) -> Result<usize, sqlx::Error> {
-    let claimed = inbox::claim(&engine.pool, owner, LEASE, BATCH, parts).await?;
+pub async fn drain_once(
+    engine: &Engine,
+    owner: &str,
+    parts: &[i16],
+    claims: &tokio::sync::Mutex<()>,
+) -> Result<usize, sqlx::Error> {
+    let claimed = {
+        let _one_at_a_time = claims.lock().await;
+        inbox::claim(&engine.pool, owner, LEASE, BATCH, parts).await?
+    };
     let n = claimed.len();
     if n == 0 {
         return Ok(0);

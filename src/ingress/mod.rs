@@ -19,6 +19,7 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
@@ -40,6 +41,24 @@ struct Inner {
     /// How long a delivery waits for the database before it is spooled.
     budget: Duration,
     health: DbHealth,
+    /// Requests being received right now (see [`IngressState::in_flight`]).
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a request in [`Inner::in_flight`] until it is answered.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(count: &Arc<AtomicUsize>) -> InFlight {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A verified delivery waiting for its commit, with whom to tell.
@@ -119,11 +138,19 @@ impl IngressState {
                 spool,
                 budget,
                 health,
+                in_flight: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
 
     /// The spool, when one could be opened.
+    /// How many webhook requests are being received and acknowledged right
+    /// now: while there are any, the normaliser keeps to one worker, so the
+    /// acknowledgement path keeps the rest of the CPU.
+    pub fn in_flight(&self) -> Arc<AtomicUsize> {
+        self.inner.in_flight.clone()
+    }
+
     pub fn spool(&self) -> Option<&spool::Spool> {
         self.inner.spool.as_ref()
     }
@@ -172,6 +199,7 @@ async fn receive(
     body: Body,
 ) -> Response {
     let inner = &state.inner;
+    let _counted = InFlight::enter(&inner.in_flight);
     let Some(handle) = inner.connectors.get(&connector_id) else {
         metrics::counter!("hirebridge_webhooks_total", "connector" => "unknown", "outcome" => "not_found").increment(1);
         return plain(StatusCode::NOT_FOUND, "no such connector");
