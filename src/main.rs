@@ -256,7 +256,7 @@ enum BenchCommand {
         connections: usize,
         /// Records the simulator holds; its deliveries change these (Kit: a
         /// quarter of them are the candidates its applications carry).
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = commands::bench::WEBHOOK_SIM_RECORDS)]
         records: usize,
         /// Offered load in deliveries/s (default: as fast as the daemon acknowledges).
         #[arg(long)]

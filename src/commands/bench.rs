@@ -291,6 +291,9 @@ async fn run(
     Ok(phases)
 }
 
+/// Records a webhook bench's simulator holds unless told otherwise.
+pub const WEBHOOK_SIM_RECORDS: usize = 100;
+
 /// Starts `name`'s simulator for its signed webhooks, and the config section
 /// of a connector receiving them with `secret`.
 pub(super) async fn webhook_provider(

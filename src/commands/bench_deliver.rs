@@ -130,7 +130,12 @@ pub async fn deliver(args: BenchDeliverArgs) -> anyhow::Result<()> {
         Some(url) => format!("[database]\nurl = \"{url}\"\nmax_connections = 16\n"),
         None => "[database]\nmax_connections = 16\n".to_string(),
     };
-    let (sim, section) = webhook_provider(&args.provider, "bench-secret", 100).await?;
+    let (sim, section) = webhook_provider(
+        &args.provider,
+        "bench-secret",
+        super::bench::WEBHOOK_SIM_RECORDS,
+    )
+    .await?;
     let sim = Arc::new(sim);
 
     let mut levels = vec![0];

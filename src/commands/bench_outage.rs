@@ -33,8 +33,12 @@ struct Sent {
 }
 
 pub async fn outage(args: BenchOutageArgs) -> anyhow::Result<()> {
-    let (sim, section) =
-        super::bench::webhook_provider(&args.provider, "bench-secret", 100).await?;
+    let (sim, section) = super::bench::webhook_provider(
+        &args.provider,
+        "bench-secret",
+        super::bench::WEBHOOK_SIM_RECORDS,
+    )
+    .await?;
     std::fs::create_dir_all(&args.data_dir)?;
     let cluster_options = ClusterOptions {
         data_dir: args.data_dir.join("cluster"),

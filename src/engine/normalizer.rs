@@ -340,7 +340,8 @@ async fn write_batch(
 ) -> Result<(), ProcessError> {
     let mut tx = crate::store::begin(&engine.pool).await?;
     let mut round: Vec<Record> = Vec::new();
-    let mut round_keys: HashMap<(EntityKind, String), usize> = HashMap::new();
+    // Each record in the round: its place, and its content hash once a repeat asked.
+    let mut round_keys: HashMap<(EntityKind, String), (usize, Option<String>)> = HashMap::new();
     let mut round_connector: Option<&str> = None;
     for (claimed, items) in batch {
         let handle = engine
@@ -352,33 +353,26 @@ async fn write_batch(
             via: Via::Webhook,
         };
         for item in items {
-            if let Inbound::Upsert(record) = item {
-                let key = (record.kind(), record.meta().remote_id.clone());
-                if let Some(&at) = round_keys.get(&key) {
-                    if round_connector == Some(handle.id.as_str())
-                        && round[at].content_hash() == record.content_hash()
-                    {
-                        // The newer copy is written (an older one changes nothing).
-                        let newer = match (
-                            round[at].meta().remote_updated_at,
-                            record.meta().remote_updated_at,
-                        ) {
-                            (Some(held), Some(incoming)) => incoming >= held,
-                            _ => true,
-                        };
-                        if !newer {
-                            continue;
-                        }
-                        round[at] = (**record).clone();
-                        continue;
-                    }
-                }
-            }
             let flush_needed = match item {
                 Inbound::Upsert(record) => {
-                    round_connector.is_some_and(|c| c != handle.id)
-                        || round_keys
-                            .contains_key(&(record.kind(), record.meta().remote_id.clone()))
+                    let key = (record.kind(), record.meta().remote_id.clone());
+                    let other_connector = round_connector.is_some_and(|c| c != handle.id);
+                    match round_keys.get_mut(&key) {
+                        Some((at, held_hash)) if !other_connector => {
+                            let held = held_hash.get_or_insert_with(|| round[*at].content_hash());
+                            if *held != record.content_hash() {
+                                true
+                            } else {
+                                // No change: the newer copy is written (an older one changes nothing).
+                                if !is_older(record, &round[*at]) {
+                                    round[*at] = (**record).clone();
+                                }
+                                continue;
+                            }
+                        }
+                        Some(_) => true,
+                        None => other_connector,
+                    }
                 }
                 Inbound::Stored { .. } | Inbound::Fetch(_) | Inbound::Merge(_) => false,
                 Inbound::Deleted(_) | Inbound::Merged { .. } => true,
@@ -391,7 +385,7 @@ async fn write_batch(
                 Inbound::Upsert(record) => {
                     round_keys.insert(
                         (record.kind(), record.meta().remote_id.clone()),
-                        round.len(),
+                        (round.len(), None),
                     );
                     round_connector = Some(&handle.id);
                     round.push((**record).clone());
@@ -428,6 +422,17 @@ async fn write_batch(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether `incoming` is older than `held` by the provider's update time.
+fn is_older(incoming: &Record, held: &Record) -> bool {
+    match (
+        incoming.meta().remote_updated_at,
+        held.meta().remote_updated_at,
+    ) {
+        (Some(incoming), Some(held)) => incoming < held,
+        _ => false,
+    }
 }
 
 async fn flush(

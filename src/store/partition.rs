@@ -45,7 +45,9 @@ impl PartitionedQueue {
     /// Renews the leases `owner` holds in `scope`, gives back those beyond its
     /// fair share (partitions ÷ live daemons, rounded up) and takes free ones
     /// up to it. Returns the partitions `owner` holds now, in order. Call it
-    /// between batches: a partition given back has no work in flight.
+    /// between batches (a partition given back then has no work in flight), or
+    /// from beside the workers when the queue's rows fence a partition with work
+    /// in flight themselves, as the inbox's do.
     pub async fn balance(
         &self,
         pool: &PgPool,
