@@ -408,6 +408,7 @@ pub async fn count_live_missing(
     connector_id: &str,
     pass_id: Uuid,
 ) -> Result<i64, sqlx::Error> {
+    analyze_pass_seen(conn).await?;
     let sql = format!(
         "select count(*) from hiring.{table} t
           where t.connector_id = $1 and t.deleted_at is null
@@ -415,6 +416,7 @@ pub async fn count_live_missing(
                              where s.pass_id = $2 and s.remote_id = t.remote_id)"
     );
     sqlx::query_scalar(&sql)
+        .persistent(false)
         .bind(connector_id)
         .bind(pass_id)
         .fetch_one(&mut *conn)
@@ -436,7 +438,20 @@ pub async fn soft_delete_missing(
                              where s.pass_id = $2 and s.remote_id = t.remote_id)
           returning id, remote_id, to_jsonb(t) as row"
     );
-    deleted_rows(sqlx::query(&sql).bind(connector_id).bind(pass_id), conn).await
+    let query = sqlx::query(&sql).persistent(false);
+    deleted_rows(query.bind(connector_id).bind(pass_id), conn).await
+}
+
+/// Refreshes the planner's statistics of `hiring.pass_seen` before a sweep reads
+/// it. The table fills from empty during every pass; planned with the stats of an
+/// empty table, the anti-join probed it by sequential scan once per stored row
+/// (30 s for 25,000 candidates, past the statement timeout). Sampling it costs a
+/// few milliseconds once per pass.
+async fn analyze_pass_seen(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("analyze hiring.pass_seen")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 async fn deleted_rows(
