@@ -660,3 +660,92 @@ async fn a_raw_only_change_refreshes_remote_data_without_an_event_and_a_repoll_w
     );
     assert_eq!(candidate_row_versions(&rig).await, versions);
 }
+
+/// A record another writer (here a webhook) wrote while a full pass ran is not
+/// swept at its end although the pass never listed it: the provider may have
+/// created it behind the pass's position. The same pass still deletes what it
+/// should.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_written_by_a_webhook_during_a_full_pass_is_not_swept() {
+    use hirebridge::engine::events::Via;
+    use hirebridge::engine::writer::{self, WriteContext};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let rig = rig(600, 24).await;
+    let first = rig.pass("candidates", false).await;
+    assert!(first.seen > 100, "more than one commit per pass: {first:?}");
+    let gone = rig.sim.ids("candidate")[0].clone();
+    rig.sim.delete("candidate", &gone);
+
+    // A candidate the provider announces by webhook, created where the pass's
+    // listing has already been: the pass never sees it.
+    let raw: serde_json::Value =
+        sqlx::query_scalar("select remote_data from hiring.candidates where remote_id = $1")
+            .bind(&rig.sim.ids("candidate")[1])
+            .fetch_one(&rig.pool)
+            .await
+            .unwrap();
+    let mut fresh = raw.clone();
+    fresh["id"] = "b9f1c2de-0000-4000-8000-00000000feed".into();
+    fresh["primaryEmailAddress"] =
+        serde_json::json!({"value": "mid.pass@example.com", "type": "Work", "isPrimary": true});
+    let record = hirebridge_ashby::map::candidate(&fresh).unwrap();
+    let fresh_id = record.meta().remote_id.clone();
+
+    let written = Arc::new(AtomicBool::new(false));
+    let (pool, columns, connector) = (
+        rig.pool.clone(),
+        rig.engine.columns.clone(),
+        rig.handle.id.clone(),
+    );
+    let provider = rig.handle.provider;
+    let flag = written.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let progress: poller::ProgressFn = Arc::new(move |_report| {
+        if flag.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tokio::task::block_in_place(|| {
+            runtime.block_on(async {
+                let ctx = WriteContext {
+                    connector_id: &connector,
+                    provider,
+                    via: Via::Webhook,
+                };
+                let mut tx = pool.begin().await.unwrap();
+                let counts = writer::write_records(&mut tx, &columns, &ctx, vec![record.clone()])
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                assert_eq!(counts.created, 1, "{counts:?}");
+            })
+        });
+    });
+    let spec = rig
+        .handle
+        .enabled_streams()
+        .into_iter()
+        .find(|s| s.name == "candidates")
+        .unwrap();
+    let r = poller::run_pass(
+        &rig.engine,
+        &rig.handle,
+        &spec,
+        &PassOptions {
+            full: true,
+            progress: Some(progress),
+            ..PassOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(r.outcome, PassOutcome::Completed, "{r:?}");
+    assert!(written.load(Ordering::SeqCst), "written mid-pass");
+    assert_eq!(r.deleted, 1, "only what the provider deleted: {r:?}");
+    assert_eq!(
+        (r.created, r.updated),
+        (0, 0),
+        "nothing changed at the provider: {r:?}"
+    );
+    assert_eq!(live_candidates(&rig, &[gone]).await, 0);
+    assert_eq!(live_candidates(&rig, &[fresh_id]).await, 1);
+}

@@ -58,6 +58,13 @@ pub async fn erase(pool: &PgPool, email: &str, requested_by: &str) -> Result<Era
     .bind(&email)
     .fetch_all(&mut *tx)
     .await?;
+    // Persons first, in id order, as the writer locks them before it writes
+    // candidates: neither waits for the other in a cycle, and no candidate joins
+    // these persons while they are erased.
+    sqlx::query("select id from hiring.persons where id = any($1) order by id for update")
+        .bind(&person_ids)
+        .execute(&mut *tx)
+        .await?;
     let candidates: Vec<HeldCandidate> = sqlx::query_as(
         "select id, name, phone, phones from hiring.candidates
           where email_normalized = $1 or person_id = any($2)",

@@ -1,7 +1,8 @@
 //! Cross-provider person linking: every candidate joins one `hiring.persons` row by
 //! normalised email, so one human is one person across every connector. When a
 //! record from another connector joins an existing person, a `person.linked`
-//! event says so. The writer calls this; it never calls back: its SQL is in
+//! event says so. The writer calls this before and after a candidates upsert
+//! (which sets `person_id` itself); it never calls back: its SQL is in
 //! `store::persons` and its events come from the one builder in `events`.
 
 use super::events::{NewEvent, Via, WriteContext};
@@ -9,58 +10,72 @@ use crate::store::persons;
 use chrono::Utc;
 use hirebridge_sdk::{normalize_email, Record};
 use serde_json::json;
+use std::collections::HashSet;
 use uuid::Uuid;
 
-/// Links written background checks to the persons of their candidates' emails
-/// (persons come from candidates only).
-pub async fn link_background_checks(
+/// Makes sure every candidate about to be written has its person: creates the
+/// persons of new emails and locks all of them until the transaction ends (two
+/// connectors linking one person take turns, so its events keep their order).
+/// The candidates' upsert then sets `person_id` itself. Returns the emails of
+/// the persons created: no other connector can hold a candidate of those yet.
+pub async fn prepare_persons(
     conn: &mut sqlx::PgConnection,
-    checks: &[&Record],
-) -> Result<(), sqlx::Error> {
-    let emails: Vec<String> = checks
-        .iter()
-        .filter_map(|r| match r {
-            Record::BackgroundCheck(b) => b.candidate_email.as_deref().and_then(normalize_email),
-            _ => None,
-        })
-        .collect();
-    persons::link_background_checks(conn, &emails).await?;
-    Ok(())
-}
-
-/// Links the written candidates to persons (creating persons as needed) and
-/// appends a `person.linked` event for each candidate that joined a person already
-/// known through another connector.
-pub async fn link_candidates(
-    conn: &mut sqlx::PgConnection,
-    ctx: &WriteContext<'_>,
-    candidates: &[(Uuid, &Record)],
-    new_events: &mut Vec<NewEvent>,
-) -> Result<(), sqlx::Error> {
-    let mut ids = Vec::new();
+    candidates: &[&Record],
+) -> Result<HashSet<String>, sqlx::Error> {
     let mut emails = Vec::new();
     let mut names = Vec::new();
-    for (id, record) in candidates {
+    for record in candidates {
         let Record::Candidate(c) = record else {
             continue;
         };
-        let Some(email) = c.email.as_deref().and_then(normalize_email) else {
-            continue;
-        };
-        ids.push(*id);
-        emails.push(email);
-        names.push(c.name.clone());
+        if let Some(email) = c.email.as_deref().and_then(normalize_email) {
+            emails.push(email);
+            names.push(c.name.clone());
+        }
     }
-    if ids.is_empty() {
+    if emails.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let created = persons::ensure_persons(conn, &emails, &names).await?;
+    persons::lock_persons(conn, &emails).await?;
+    Ok(created)
+}
+
+/// A written candidate that now points at a person it did not point at before.
+pub struct NewLink<'a> {
+    pub candidate_id: Uuid,
+    pub remote_id: &'a str,
+    pub person_id: Uuid,
+    pub email: String,
+}
+
+/// After the candidates' upsert: background checks that arrived before their
+/// candidate join its person, and a `person.linked` event is appended for each
+/// candidate that joined a person already known through another connector.
+pub async fn announce_links(
+    conn: &mut sqlx::PgConnection,
+    ctx: &WriteContext<'_>,
+    links: &[NewLink<'_>],
+    created: &HashSet<String>,
+    new_events: &mut Vec<NewEvent>,
+) -> Result<(), sqlx::Error> {
+    if links.is_empty() {
         return Ok(());
     }
-    persons::ensure_persons(conn, &emails, &names).await?;
-    // Two connectors linking one person take turns: its events keep their order.
-    persons::lock_persons(conn, &emails).await?;
-    // Background checks that arrived before their candidate join the person now.
+    let emails: Vec<String> = links.iter().map(|l| l.email.clone()).collect();
     persons::link_background_checks(conn, &emails).await?;
-    // Link, and learn which persons now also hold candidates of other connectors.
-    let linked = persons::link_candidates(conn, &ids, ctx.connector_id).await?;
+    // Persons created by this write hold no other connector's candidates.
+    let known: Vec<&NewLink> = links
+        .iter()
+        .filter(|l| !created.contains(&l.email))
+        .collect();
+    if known.is_empty() {
+        return Ok(());
+    }
+    let candidate_ids: Vec<Uuid> = known.iter().map(|l| l.candidate_id).collect();
+    let person_ids: Vec<Uuid> = known.iter().map(|l| l.person_id).collect();
+    let mut others =
+        persons::other_candidates(conn, &candidate_ids, &person_ids, ctx.connector_id).await?;
     // `person.linked` is never sourced `replay`: a replayed write reports its links
     // as `system`.
     let source = WriteContext {
@@ -72,9 +87,10 @@ pub async fn link_candidates(
         ..ctx.clone()
     };
     let now = Utc::now();
-    for link in linked {
-        let Some(others) = link
-            .others
+    for link in known {
+        let Some(others) = others
+            .remove(&link.candidate_id)
+            .flatten()
             .filter(|o| o.as_array().is_some_and(|a| !a.is_empty()))
         else {
             continue;
@@ -84,11 +100,11 @@ pub async fn link_candidates(
             "person.linked".into(),
             "person",
             link.person_id,
-            &link.remote_id,
+            link.remote_id,
             now,
             json!({
                 "id": link.person_id,
-                "email": link.email_normalized,
+                "email": link.email,
                 "linked": {"id": link.candidate_id, "connector_id": ctx.connector_id, "remote_id": link.remote_id},
                 "candidates": others,
             }),

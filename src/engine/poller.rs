@@ -7,6 +7,7 @@ use super::events::Via;
 use super::writer::{self, WriteContext, WriteCounts};
 use super::{ConnectorHandle, Engine};
 use crate::store::{entities, sync_state};
+use chrono::{DateTime, Utc};
 use hirebridge_sdk::{
     Action, Connector, ConnectorError, Cursor, EntityKind, Page, RemoteRef, StreamSpec, SyncMode,
 };
@@ -292,11 +293,14 @@ async fn page_loop(
         _ => Uuid::now_v7(),
     };
     // Ids a full pass sees are kept in `hiring.pass_seen` for its sweep; rows
-    // of earlier passes of this stream (restarted or abandoned) go now.
-    {
+    // of earlier passes of this stream (restarted or abandoned) go now. The
+    // pass starts by the database's clock, as rows' `updated_at` go: what any
+    // writer (this pass, a webhook) wrote since is never swept.
+    let pass_started = {
         let mut conn = engine.pool.acquire().await?;
         sync_state::forget_seen(&mut conn, &handle.id, stream.name, Some(pass_id)).await?;
-    }
+        sync_state::database_now(&mut conn).await?
+    };
     // Live records before this pass wrote anything: what the deletion guard
     // compares with (records the pass itself creates must not dilute it).
     let mut held_before: Option<i64> = None;
@@ -390,7 +394,7 @@ async fn page_loop(
             handle,
             stream,
             batch,
-            pass_id,
+            (pass_id, pass_started),
             &mut held_before,
             all_full && !resumed,
             report,
@@ -504,7 +508,7 @@ async fn commit_page(
     handle: &ConnectorHandle,
     stream: &StreamSpec,
     page: Page,
-    pass_id: Uuid,
+    (pass_id, pass_started): (Uuid, DateTime<Utc>),
     held_before: &mut Option<i64>,
     may_delete: bool,
     report: &mut PassReport,
@@ -517,14 +521,6 @@ async fn commit_page(
     report.seen += page.records.len() as u64;
     report.rejected += page.rejected.len() as u64;
     let mut tx = crate::store::begin(&engine.pool).await?;
-    if stream.entity.is_some() && page.full_pass && may_delete {
-        let ids: Vec<String> = page
-            .records
-            .iter()
-            .map(|r| r.meta().remote_id.clone())
-            .collect();
-        sync_state::record_seen(&mut tx, pass_id, &handle.id, stream.name, &ids).await?;
-    }
     // Counted in the transaction of the pass's first full page, before its writes;
     // only passes that may end in a sweep pay for the count.
     if held_before.is_none() && page.full_pass && may_delete {
@@ -536,7 +532,13 @@ async fn commit_page(
     for record in &mut records {
         hirebridge_sdk::redact::redact_record(record, &handle.redact);
     }
-    let mut counts = writer::write_records(&mut tx, &engine.columns, &ctx, records).await?;
+    let (mut counts, untouched) =
+        writer::write_records_noting_untouched(&mut tx, &engine.columns, &ctx, records).await?;
+    // What the write upserted carries this transaction's `updated_at`, newer than
+    // the pass's start: the sweep needs only the ids it left as they were.
+    if stream.entity.is_some() && page.full_pass && may_delete {
+        sync_state::record_seen(&mut tx, pass_id, &handle.id, stream.name, &untouched).await?;
+    }
     for (payload, reason) in &page.rejected {
         // The reason may quote the payload: what is redacted from one is
         // scrubbed from the other.
@@ -557,8 +559,14 @@ async fn commit_page(
         // `held_before` was counted at the latest at the top of this call; without
         // it there is no sweep.
         if let (Some(kind), Some(held)) = (stream.entity, *held_before) {
-            let missing =
-                entities::count_live_missing(&mut tx, kind.table(), &handle.id, pass_id).await?;
+            let missing = entities::count_live_missing(
+                &mut tx,
+                kind.table(),
+                &handle.id,
+                pass_id,
+                pass_started,
+            )
+            .await?;
             if missing > 0
                 && held >= DELETION_GUARD_MIN_LIVE
                 && (missing as f64) > DELETION_GUARD_RATIO * held as f64
@@ -570,9 +578,14 @@ async fn commit_page(
                 tracing::warn!(connector = %handle.id, stream = stream.name, missing, held, "{warning}");
                 report.warning = Some(warning);
             } else if missing > 0 {
-                let deleted =
-                    entities::soft_delete_missing(&mut tx, kind.table(), &handle.id, pass_id)
-                        .await?;
+                let deleted = entities::soft_delete_missing(
+                    &mut tx,
+                    kind.table(),
+                    &handle.id,
+                    pass_id,
+                    pass_started,
+                )
+                .await?;
                 counts.add(
                     writer::emit_deleted(&mut tx, &engine.columns, &ctx, kind, deleted).await?,
                 );

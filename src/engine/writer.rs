@@ -47,14 +47,41 @@ pub async fn write_records(
     ctx: &WriteContext<'_>,
     records: Vec<Record>,
 ) -> Result<WriteCounts, sqlx::Error> {
+    Ok(write_records_noting_untouched(conn, columns, ctx, records)
+        .await?
+        .0)
+}
+
+/// [`write_records`], also returning the remote ids of the records it did not
+/// write (unchanged, stale, or overtaken by a concurrent writer). Every record
+/// not among them was upserted by this transaction, so its row's `updated_at`
+/// is this transaction's time: a full pass needs to remember only the others
+/// for its deletion sweep. An id may be listed although written; never the
+/// reverse.
+pub async fn write_records_noting_untouched(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    ctx: &WriteContext<'_>,
+    records: Vec<Record>,
+) -> Result<(WriteCounts, Vec<String>), sqlx::Error> {
     let mut counts = WriteCounts::default();
+    let mut untouched = Vec::new();
     let mut new_events: Vec<NewEvent> = Vec::new();
     for (kind, batch) in group_by_kind(records) {
-        let c = write_kind(conn, columns, ctx, kind, batch, &mut new_events).await?;
+        let c = write_kind(
+            conn,
+            columns,
+            ctx,
+            kind,
+            batch,
+            &mut new_events,
+            &mut untouched,
+        )
+        .await?;
         counts.add(c);
     }
     counts.events = insert_events(conn, columns, &new_events).await?;
-    Ok(counts)
+    Ok((counts, untouched))
 }
 
 /// Groups records by kind in order of first appearance; within a kind the last
@@ -96,6 +123,8 @@ struct Pending {
     /// Same canonical content, newer raw object: refresh `remote_data` and
     /// `remote_updated_at` only, with no event.
     raw_only: bool,
+    /// The person the stored row is linked to (candidates).
+    old_person: Option<uuid::Uuid>,
 }
 
 async fn write_kind(
@@ -105,6 +134,7 @@ async fn write_kind(
     kind: EntityKind,
     batch: Vec<Record>,
     new_events: &mut Vec<NewEvent>,
+    untouched: &mut Vec<String>,
 ) -> Result<WriteCounts, sqlx::Error> {
     let table = kind.table();
     let remote_ids: Vec<String> = batch.iter().map(|r| r.meta().remote_id.clone()).collect();
@@ -140,10 +170,12 @@ async fn write_kind(
                 changes: None,
                 undeleted: false,
                 raw_only: false,
+                old_person: None,
             }),
             Some(row) => {
                 if is_stale(row, &record) {
                     counts.stale += 1;
+                    untouched.push(record.meta().remote_id.clone());
                 } else if row.content_hash == hash && row.deleted_at.is_none() {
                     if raw_changed(row, &record, &raw_hash) {
                         // Counted once written (a concurrent newer write wins).
@@ -155,9 +187,11 @@ async fn write_kind(
                             changes: None,
                             undeleted: false,
                             raw_only: true,
+                            old_person: row.person_id,
                         });
                     } else {
                         counts.unchanged += 1;
+                        untouched.push(record.meta().remote_id.clone());
                     }
                 } else {
                     let old = before
@@ -177,6 +211,7 @@ async fn write_kind(
                             changes: None,
                             undeleted,
                             raw_only: false,
+                            old_person: row.person_id,
                         });
                         continue;
                     }
@@ -188,6 +223,7 @@ async fn write_kind(
                         changes,
                         undeleted,
                         raw_only: false,
+                        old_person: row.person_id,
                     });
                 }
             }
@@ -197,6 +233,13 @@ async fn write_kind(
         return Ok(counts);
     }
 
+    // Candidates find their persons in their own upsert: create and lock them first.
+    let created_persons = if kind == EntityKind::Candidate {
+        let records: Vec<&Record> = pending.iter().map(|p| &p.record).collect();
+        identity::prepare_persons(conn, &records).await?
+    } else {
+        Default::default()
+    };
     let rows: Vec<Value> = pending
         .iter()
         .map(|p| row_json(ctx.connector_id, &p.record, &p.hash, &p.raw_hash))
@@ -204,27 +247,40 @@ async fn write_kind(
     let written = entities::upsert_rows(conn, columns, table, &rows).await?;
     let inserted: Vec<uuid::Uuid> = written
         .values()
-        .filter(|(_, new)| *new)
-        .map(|(id, _)| *id)
+        .filter(|w| w.inserted)
+        .map(|w| w.id)
         .collect();
     entities::resolve_waiting_references(conn, table, &inserted).await?;
 
     let now = Utc::now();
     let mut stage_changes: Vec<Value> = Vec::new();
-    let mut candidates: Vec<(uuid::Uuid, &Record)> = Vec::new();
+    let mut links: Vec<identity::NewLink> = Vec::new();
     for p in &pending {
-        let Some((id, inserted)) = written.get(&p.record.meta().remote_id).copied() else {
+        let Some(w) = written.get(&p.record.meta().remote_id).copied() else {
             // A concurrent writer committed a newer version first.
             counts.stale += 1;
+            untouched.push(p.record.meta().remote_id.clone());
             continue;
         };
+        let (id, inserted) = (w.id, w.inserted);
         if p.raw_only && !inserted {
             // The canonical content is unchanged: no event, nothing to link.
             counts.unchanged += 1;
             continue;
         }
-        if kind == EntityKind::Candidate {
-            candidates.push((id, &p.record));
+        if let (Some(person_id), Record::Candidate(c)) = (w.person_id, &p.record) {
+            if p.old_person != Some(person_id) {
+                links.push(identity::NewLink {
+                    candidate_id: id,
+                    remote_id: &c.meta.remote_id,
+                    person_id,
+                    email: c
+                        .email
+                        .as_deref()
+                        .and_then(normalize_email)
+                        .unwrap_or_default(),
+                });
+            }
         }
         let is_create = p.old.is_none() && inserted;
         if !is_create && p.changes.is_none() && !p.undeleted {
@@ -260,13 +316,7 @@ async fn write_kind(
         new_events.push(event);
     }
     entities::insert_rows(conn, columns, "application_stage_changes", &stage_changes).await?;
-    if !candidates.is_empty() {
-        identity::link_candidates(conn, ctx, &candidates, new_events).await?;
-    }
-    if kind == EntityKind::BackgroundCheck {
-        let checks: Vec<&Record> = pending.iter().map(|p| &p.record).collect();
-        identity::link_background_checks(conn, &checks).await?;
-    }
+    identity::announce_links(conn, ctx, &links, &created_persons, new_events).await?;
     Ok(counts)
 }
 

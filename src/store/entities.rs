@@ -54,6 +54,8 @@ pub struct StoredRow {
     pub remote_data_hash: Option<String>,
     pub remote_updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The person the row is linked to, for tables with a [`PersonLink`].
+    pub person_id: Option<Uuid>,
 }
 
 /// The stored rows of `table` for these remote ids of one connector, in one round trip.
@@ -66,8 +68,13 @@ pub async fn stored_rows(
     // Planned on every call (not a cached generic plan): a plan made while the
     // table was small hash-joined the whole table per batch as it grew (the
     // webhook drain fell from thousands to hundreds per second).
+    let person = if person_link(table).is_some() {
+        "t.person_id"
+    } else {
+        "null::uuid as person_id"
+    };
     let sql = format!(
-        "select t.id, t.remote_id, t.content_hash, t.remote_data_hash, t.remote_updated_at, t.deleted_at
+        "select t.id, t.remote_id, t.content_hash, t.remote_data_hash, t.remote_updated_at, t.deleted_at, {person}
            from unnest($2::text[]) as r(remote_id)
            join hiring.{table} t on t.connector_id = $1 and t.remote_id = r.remote_id"
     );
@@ -86,6 +93,7 @@ pub async fn stored_rows(
             remote_data_hash: row.try_get("remote_data_hash")?,
             remote_updated_at: row.try_get("remote_updated_at")?,
             deleted_at: row.try_get("deleted_at")?,
+            person_id: row.try_get("person_id")?,
         };
         out.insert(stored.remote_id.clone(), stored);
     }
@@ -138,18 +146,29 @@ pub async fn stored_json(
 /// Columns the database owns: never written from a record.
 const DATABASE_OWNED: &[&str] = &["id", "first_seen_at", "updated_at", "deleted_at"];
 
+/// A row [`upsert_rows`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct WrittenRow {
+    pub id: Uuid,
+    /// Inserted (not updated).
+    pub inserted: bool,
+    /// The person it is linked to now, for tables with a [`PersonLink`].
+    pub person_id: Option<Uuid>,
+}
+
 /// Inserts or updates `rows` (JSON objects whose keys are column names) in one
-/// statement, undeleting any that were soft-deleted. Returns `remote_id -> (id,
-/// inserted)` for the rows written. A row older (by the provider's update time)
-/// than the stored one is not written, even when a concurrent writer committed
-/// the newer one after this writer read it: the check runs on the row version
-/// the conflict sees.
+/// statement, undeleting any that were soft-deleted, and returns the rows
+/// written by remote id. References (`*_id` from `*_remote_id`) and the person
+/// link are resolved in the same statement. A row older (by the provider's
+/// update time) than the stored one is not written, even when a concurrent
+/// writer committed the newer one after this writer read it: the check runs on
+/// the row version the conflict sees.
 pub async fn upsert_rows(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
     table: &str,
     rows: &[Value],
-) -> Result<HashMap<String, (Uuid, bool)>, sqlx::Error> {
+) -> Result<HashMap<String, WrittenRow>, sqlx::Error> {
     let Some(Value::Object(first)) = rows.first() else {
         return Ok(HashMap::new());
     };
@@ -176,6 +195,21 @@ pub async fn upsert_rows(
             remote = r.remote_column
         ));
     }
+    // The person of the row's email (created beforehand by the writer for
+    // candidates; a background check only ever joins an existing one).
+    let link = person_link(table).filter(|l| cols.contains(&l.email_column));
+    if let Some(l) = link {
+        insert_cols.push("person_id".to_string());
+        select_exprs.push(format!(
+            "(select p.id from hiring.persons p where p.email_normalized = r.{})",
+            l.email_column
+        ));
+    }
+    let returning_person = if link.is_some() {
+        "person_id"
+    } else {
+        "null::uuid as person_id"
+    };
     let updates: Vec<String> = insert_cols
         .iter()
         .filter(|c| !matches!(c.as_str(), "connector_id" | "remote_id"))
@@ -189,7 +223,7 @@ pub async fn upsert_rows(
           where excluded.remote_updated_at is null
              or hiring.{table}.remote_updated_at is null
              or excluded.remote_updated_at >= hiring.{table}.remote_updated_at
-         returning id, remote_id, (xmax = 0) as inserted",
+         returning id, remote_id, (xmax = 0) as inserted, {returning_person}",
         insert_list = insert_cols.join(", "),
         select_list = select_exprs.join(", "),
         updates = updates.join(", ")
@@ -202,10 +236,37 @@ pub async fn upsert_rows(
     for row in result {
         out.insert(
             row.try_get::<String, _>("remote_id")?,
-            (row.try_get("id")?, row.try_get("inserted")?),
+            WrittenRow {
+                id: row.try_get("id")?,
+                inserted: row.try_get("inserted")?,
+                person_id: row.try_get("person_id")?,
+            },
         );
     }
     Ok(out)
+}
+
+/// A table whose rows join the person of an email column (`person_id`).
+#[derive(Debug, Clone, Copy)]
+pub struct PersonLink {
+    pub table: &'static str,
+    pub email_column: &'static str,
+}
+
+const PERSON_LINKS: &[PersonLink] = &[
+    PersonLink {
+        table: "candidates",
+        email_column: "email_normalized",
+    },
+    PersonLink {
+        table: "background_checks",
+        email_column: "candidate_email_normalized",
+    },
+];
+
+/// The person link of `table`, if its rows have one.
+pub fn person_link(table: &str) -> Option<PersonLink> {
+    PERSON_LINKS.iter().find(|l| l.table == table).copied()
 }
 
 /// Inserts rows (JSON objects keyed by column name) into an append-only table in one
@@ -400,18 +461,21 @@ pub async fn unfinished_ids(
         .await
 }
 
-/// How many live rows of `table` for this connector have a remote id NOT in
-/// `seen`: the candidates for deletion after a complete full pass.
+/// How many live rows of `table` for this connector a complete full pass
+/// (`pass_id`, begun at `started` by the database's clock) did not see: rows
+/// no writer touched since it began and whose ids are not in its seen ids
+/// (`hiring.pass_seen`). The candidates for deletion.
 pub async fn count_live_missing(
     conn: &mut PgConnection,
     table: &str,
     connector_id: &str,
     pass_id: Uuid,
+    started: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     analyze_pass_seen(conn).await?;
     let sql = format!(
         "select count(*) from hiring.{table} t
-          where t.connector_id = $1 and t.deleted_at is null
+          where t.connector_id = $1 and t.deleted_at is null and t.updated_at < $3
             and not exists (select 1 from hiring.pass_seen s
                              where s.pass_id = $2 and s.remote_id = t.remote_id)"
     );
@@ -419,27 +483,28 @@ pub async fn count_live_missing(
         .persistent(false)
         .bind(connector_id)
         .bind(pass_id)
+        .bind(started)
         .fetch_one(&mut *conn)
         .await
 }
 
-/// Soft-deletes the live rows of `table` for this connector that a complete full
-/// pass (`pass_id`, its seen ids in `hiring.pass_seen`) did not see.
+/// Soft-deletes the rows [`count_live_missing`] counts.
 pub async fn soft_delete_missing(
     conn: &mut PgConnection,
     table: &str,
     connector_id: &str,
     pass_id: Uuid,
+    started: DateTime<Utc>,
 ) -> Result<Vec<DeletedRow>, sqlx::Error> {
     let sql = format!(
         "update hiring.{table} t set deleted_at = now(), updated_at = now()
-          where t.connector_id = $1 and t.deleted_at is null
+          where t.connector_id = $1 and t.deleted_at is null and t.updated_at < $3
             and not exists (select 1 from hiring.pass_seen s
                              where s.pass_id = $2 and s.remote_id = t.remote_id)
           returning id, remote_id, to_jsonb(t) as row"
     );
     let query = sqlx::query(&sql).persistent(false);
-    deleted_rows(query.bind(connector_id).bind(pass_id), conn).await
+    deleted_rows(query.bind(connector_id).bind(pass_id).bind(started), conn).await
 }
 
 /// Refreshes the planner's statistics of `hiring.pass_seen` before a sweep reads

@@ -1,30 +1,34 @@
-//! SQL for `hiring.persons` and the candidates' link to them: create the persons a
-//! page's emails name, and point candidates at their person (DESIGN.md §4 "Persons").
+//! SQL for `hiring.persons` and the links to them: create the persons a page's
+//! emails name, lock them, and read who else a person holds (DESIGN.md §4
+//! "Persons"). The candidates' own `person_id` is set by their upsert
+//! (`store::entities`).
 //! Deciding what a link means (the `person.linked` event) is the engine's
 //! (`engine::identity`).
 
 use serde_json::Value;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Creates a person for each normalised email not known yet (`emails[i]` named
 /// `names[i]`; one name per email when an email repeats); existing persons are
-/// left as they are.
+/// left as they are. Returns the emails of the persons it created.
 pub async fn ensure_persons(
     conn: &mut PgConnection,
     emails: &[String],
     names: &[Option<String>],
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<HashSet<String>, sqlx::Error> {
+    let created: Vec<String> = sqlx::query_scalar(
         "insert into hiring.persons (email_normalized, display_name)
          select distinct on (email) email, name from unnest($1::text[], $2::text[]) as x(email, name)
-         on conflict (email_normalized) do nothing",
+         on conflict (email_normalized) do nothing
+         returning email_normalized",
     )
     .bind(emails)
     .bind(names)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(())
+    Ok(created.into_iter().collect())
 }
 
 /// Locks the persons of `emails` until the transaction ends, in id order (so
@@ -65,55 +69,28 @@ pub async fn link_background_checks(
     Ok(done.rows_affected())
 }
 
-/// A candidate that was just linked to a person (or moved to another one).
-#[derive(Debug, Clone)]
-pub struct LinkedCandidate {
-    pub candidate_id: Uuid,
-    pub remote_id: String,
-    pub person_id: Uuid,
-    pub email_normalized: Option<String>,
-    /// The person's live candidates from other connectors, oldest first, as
-    /// `[{"id", "connector_id", "remote_id"}]`; `None` when there are none.
-    pub others: Option<Value>,
-}
-
-/// Points the candidates `candidate_ids` at the person of their normalised email
-/// where they do not point there yet, and returns those, each with the person's
-/// live candidates from connectors other than `connector_id`.
-pub async fn link_candidates(
+/// For each `(candidate_ids[i], person_ids[i])` just linked, the person's live
+/// candidates from connectors other than `connector_id`, oldest first, as
+/// `[{"id", "connector_id", "remote_id"}]`; `None` where there are none.
+pub async fn other_candidates(
     conn: &mut PgConnection,
     candidate_ids: &[Uuid],
+    person_ids: &[Uuid],
     connector_id: &str,
-) -> Result<Vec<LinkedCandidate>, sqlx::Error> {
-    let rows = sqlx::query(
-        "with linked as (
-            update hiring.candidates c set person_id = p.id
-              from hiring.persons p
-             where c.id = any($1) and p.email_normalized = c.email_normalized
-               and c.person_id is distinct from p.id
-         returning c.id as candidate_id, c.remote_id, p.id as person_id, p.email_normalized
-         )
-         select l.candidate_id, l.remote_id, l.person_id, l.email_normalized,
+) -> Result<HashMap<Uuid, Option<Value>>, sqlx::Error> {
+    let rows: Vec<(Uuid, Option<Value>)> = sqlx::query_as(
+        "select l.candidate_id,
                 (select jsonb_agg(jsonb_build_object('id', o.id, 'connector_id', o.connector_id,
                                                      'remote_id', o.remote_id) order by o.first_seen_at)
                    from hiring.candidates o
-                  where o.person_id = l.person_id and o.connector_id <> $2 and o.deleted_at is null
-                ) as others
-           from linked l",
+                  where o.person_id = l.person_id and o.connector_id <> $3 and o.deleted_at is null)
+           from unnest($1::uuid[], $2::uuid[]) as l(candidate_id, person_id)",
     )
+    .persistent(false)
     .bind(candidate_ids)
+    .bind(person_ids)
     .bind(connector_id)
     .fetch_all(&mut *conn)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(LinkedCandidate {
-                candidate_id: row.try_get("candidate_id")?,
-                remote_id: row.try_get("remote_id")?,
-                person_id: row.try_get("person_id")?,
-                email_normalized: row.try_get("email_normalized")?,
-                others: row.try_get("others")?,
-            })
-        })
-        .collect()
+    Ok(rows.into_iter().collect())
 }

@@ -290,6 +290,15 @@ pub async fn dead_letter(
     Ok(())
 }
 
+/// The database's clock: what rows' `updated_at` are compared with.
+pub async fn database_now(
+    conn: &mut sqlx::PgConnection,
+) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
+    sqlx::query_scalar("select now()")
+        .fetch_one(&mut *conn)
+        .await
+}
+
 /// Records remote ids a full pass saw (for its deletion sweep), in the page's
 /// transaction.
 pub async fn record_seen(
