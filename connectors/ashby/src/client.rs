@@ -87,6 +87,28 @@ impl AshbyClient {
         })
     }
 
+    /// Calls a list method Ashby does not paginate and keeps the answer as text:
+    /// the raw objects are located, not parsed, so a list of any length costs
+    /// its bytes once instead of a parsed tree (several times as much). The
+    /// engine is served from it a page at a time ([`RawList::page`]).
+    pub async fn list_raw(&self, method: &str, body: &Value) -> Result<RawList, ConnectorError> {
+        let url = format!("{}/{}", self.base_url, method);
+        let payload = serde_json::to_vec(body).map_err(|e| ConnectorError::Rejected {
+            message: format!("cannot encode the {method} request: {e}"),
+        })?;
+        let resp = self
+            .http
+            .send("api", |client| {
+                client
+                    .post(&url)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .header(http::header::ACCEPT, "application/json")
+                    .body(payload.clone())
+            })
+            .await?;
+        RawList::parse(method, resp.body)
+    }
+
     /// Calls an `.info` method; `Ok(None)` when Ashby says the object does not exist.
     pub async fn info(&self, method: &str, body: &Value) -> Result<Option<Value>, ConnectorError> {
         match self.call(method, body).await {
@@ -94,6 +116,75 @@ impl AshbyClient {
             Err(ConnectorError::Rejected { message }) if message.contains("_not_found") => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// The answer of an unpaginated list method, kept as its bytes with where each
+/// object of `results` lies in them.
+#[derive(Debug, Default)]
+pub struct RawList {
+    body: Vec<u8>,
+    objects: Vec<std::ops::Range<usize>>,
+}
+
+impl RawList {
+    fn parse(method: &str, body: Vec<u8>) -> Result<RawList, ConnectorError> {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            success: Option<bool>,
+            #[serde(borrow, default)]
+            results: Vec<&'a serde_json::value::RawValue>,
+        }
+        let not_json = |e: serde_json::Error| {
+            ConnectorError::retryable(format!("{method}: the answer is not JSON ({e})"))
+        };
+        let envelope: Envelope = serde_json::from_slice(&body).map_err(not_json)?;
+        match envelope.success {
+            Some(true) => {}
+            Some(false) => {
+                let value: Value = serde_json::from_slice(&body).map_err(not_json)?;
+                return Err(logical_error(method, &value));
+            }
+            None => {
+                return Err(ConnectorError::retryable(format!(
+                    "{method}: the answer has no `success` field"
+                )))
+            }
+        }
+        // Borrowed raw values are slices of `body`: their offsets locate them.
+        let base = body.as_ptr() as usize;
+        let objects = envelope
+            .results
+            .iter()
+            .map(|raw| {
+                let start = raw.get().as_ptr() as usize - base;
+                start..start + raw.get().len()
+            })
+            .collect();
+        Ok(RawList { body, objects })
+    }
+
+    /// How many objects the list holds.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The objects `range` (clamped to the list), parsed.
+    pub fn page(&self, range: std::ops::Range<usize>) -> Result<Vec<Value>, ConnectorError> {
+        let end = range.end.min(self.objects.len());
+        let start = range.start.min(end);
+        self.objects[start..end]
+            .iter()
+            .map(|r| {
+                serde_json::from_slice(&self.body[r.clone()]).map_err(|e| {
+                    ConnectorError::retryable(format!("a listed object is not JSON ({e})"))
+                })
+            })
+            .collect()
     }
 }
 

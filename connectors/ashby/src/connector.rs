@@ -8,7 +8,7 @@
 //! commits; a crash mid-pass resumes from `C` with the old `T` still in hand.
 
 use crate::api;
-use crate::client::{AshbyClient, DEFAULT_BASE_URL};
+use crate::client::{AshbyClient, RawList, DEFAULT_BASE_URL};
 use crate::map::{self, References};
 use hirebridge_sdk::http::{Auth, HttpClient, HttpConfig};
 use hirebridge_sdk::signature::SigningKeys;
@@ -20,7 +20,7 @@ use hirebridge_sdk::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 /// Ashby's documented (and maximum) page size.
@@ -143,6 +143,8 @@ pub struct AshbyConnector {
     refs: RwLock<References>,
     /// Whether the reference caches were loaded in full at least once.
     refs_loaded: tokio::sync::Mutex<bool>,
+    /// The answer of an unpaginated list while a pass pages through it, by stream.
+    whole_lists: std::sync::Mutex<HashMap<String, Arc<RawList>>>,
 }
 
 impl AshbyConnector {
@@ -159,6 +161,7 @@ impl AshbyConnector {
             webhook_secrets: config.webhook_secrets,
             refs: RwLock::new(refs),
             refs_loaded: tokio::sync::Mutex::new(false),
+            whole_lists: Default::default(),
         })
     }
 
@@ -423,6 +426,64 @@ impl AshbyConnector {
         Ok((records, rejected))
     }
 
+    /// A stream whose objects Ashby lists in one unpaginated answer
+    /// (`jobPosting.list`), served a page at a time: the first poll of a pass
+    /// fetches the list and keeps it as text, each poll maps the next page from
+    /// it (cursor `{"offset": n}`), and the last one lets it go. A pass resumed
+    /// after a restart fetches the list again and goes on from its offset (a
+    /// resumed pass never sweeps deletions, and the next pass sees anything the
+    /// list's changes moved past it).
+    async fn poll_listed(
+        &self,
+        stream: &str,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page, ConnectorError> {
+        let offset = cursor
+            .and_then(|c| c.0.get("offset"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let held = if offset == 0 {
+            None
+        } else {
+            self.lock_whole_lists().get(stream).cloned()
+        };
+        let list = match held {
+            Some(list) => list,
+            None => {
+                let list = Arc::new(self.client.list_raw("jobPosting.list", &json!({})).await?);
+                self.lock_whole_lists()
+                    .insert(stream.to_string(), list.clone());
+                list
+            }
+        };
+        let end = (offset + self.page_size(stream) as usize).min(list.len());
+        let (records, rejected) = self.map_results(stream, list.page(offset..end)?).await?;
+        let complete = end >= list.len();
+        if complete {
+            self.lock_whole_lists().remove(stream);
+        }
+        // The next pass starts from the top again.
+        let next = if complete {
+            json!({})
+        } else {
+            json!({ "offset": end })
+        };
+        Ok(Page {
+            records,
+            cursor: Cursor(next),
+            complete,
+            full_pass: true,
+            rejected,
+        })
+    }
+
+    fn lock_whole_lists(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RawList>>> {
+        // The map is only ever replaced whole: a panic elsewhere leaves it usable.
+        self.whole_lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// A stream Ashby does not paginate: one complete page.
     async fn poll_whole(&self, stream: &str) -> Result<Page, ConnectorError> {
         let records = match stream {
@@ -441,10 +502,6 @@ impl AshbyConnector {
                     self.update_refs(|r| cache_stages(r, &stages));
                 }
                 (Vec::new(), Vec::new())
-            }
-            "job_postings" => {
-                let page = self.client.list("jobPosting.list", &json!({})).await?;
-                self.map_results(stream, page.results).await?
             }
             other => {
                 return Err(ConnectorError::Rejected {
@@ -578,6 +635,7 @@ impl Connector for AshbyConnector {
     ) -> Result<Page, ConnectorError> {
         match list_method(stream) {
             Some(method) => self.poll_paginated(stream, method, cursor).await,
+            None if stream == "job_postings" => self.poll_listed(stream, cursor).await,
             None => self.poll_whole(stream).await,
         }
     }
