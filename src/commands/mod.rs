@@ -233,7 +233,24 @@ pub async fn import(
             only_ids: Some(ids),
             ..PassOptions::default()
         };
-        let report = poller::run_pass(&engine, &handle, &spec, &options).await;
+        // A running daemon may hold the stream for a pass of its own: wait for
+        // it (bounded) instead of reporting the import as skipped.
+        let deadline = std::time::Instant::now() + IMPORT_LEASE_WAIT;
+        let mut said = false;
+        let report = loop {
+            let report = poller::run_pass(&engine, &handle, &spec, &options).await;
+            if report.outcome != PassOutcome::Skipped || std::time::Instant::now() >= deadline {
+                break report;
+            }
+            if !said {
+                eprintln!(
+                    "{connector}/{}: a daemon is running a pass of this stream; waiting for it to finish",
+                    spec.name
+                );
+                said = true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        };
         engine.release_leases().await;
         anyhow::Ok(report)
     }
@@ -241,11 +258,18 @@ pub async fn import(
     db.close().await;
     let report = result?;
     print_reports(std::slice::from_ref(&report));
-    if report.outcome == PassOutcome::Failed {
-        bail!("the import failed: {}", report.error.unwrap_or_default());
+    match report.outcome {
+        PassOutcome::Failed => bail!("the import failed: {}", report.error.unwrap_or_default()),
+        PassOutcome::Skipped => bail!(
+            "the import did not run: the stream stayed leased by another daemon for {}",
+            humantime::format_duration(IMPORT_LEASE_WAIT)
+        ),
+        PassOutcome::Completed => Ok(()),
     }
-    Ok(())
 }
+
+/// How long `import` waits for a daemon's pass of the same stream to end.
+const IMPORT_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 fn print_reports(reports: &[PassReport]) {
     let header = [
