@@ -58,22 +58,22 @@ fn handle_for(server: &SimServer, id: &str) -> Arc<ConnectorHandle> {
 
 impl Rig {
     async fn pass(&self, stream: &str, full: bool) -> PassReport {
+        let options = PassOptions {
+            full,
+            ..PassOptions::default()
+        };
+        self.pass_with(stream, &options).await
+    }
+
+    /// One completed pass of `stream` with these options.
+    async fn pass_with(&self, stream: &str, options: &PassOptions) -> PassReport {
         let spec = self
             .handle
             .enabled_streams()
             .into_iter()
             .find(|s| s.name == stream)
             .unwrap();
-        let report = poller::run_pass(
-            &self.engine,
-            &self.handle,
-            &spec,
-            &PassOptions {
-                full,
-                ..PassOptions::default()
-            },
-        )
-        .await;
+        let report = poller::run_pass(&self.engine, &self.handle, &spec, options).await;
         assert_eq!(
             report.outcome,
             PassOutcome::Completed,
@@ -721,24 +721,12 @@ async fn a_record_written_by_a_webhook_during_a_full_pass_is_not_swept() {
             })
         });
     });
-    let spec = rig
-        .handle
-        .enabled_streams()
-        .into_iter()
-        .find(|s| s.name == "candidates")
-        .unwrap();
-    let r = poller::run_pass(
-        &rig.engine,
-        &rig.handle,
-        &spec,
-        &PassOptions {
-            full: true,
-            progress: Some(progress),
-            ..PassOptions::default()
-        },
-    )
-    .await;
-    assert_eq!(r.outcome, PassOutcome::Completed, "{r:?}");
+    let options = PassOptions {
+        full: true,
+        progress: Some(progress),
+        ..PassOptions::default()
+    };
+    let r = rig.pass_with("candidates", &options).await;
     assert!(written.load(Ordering::SeqCst), "written mid-pass");
     assert_eq!(r.deleted, 1, "only what the provider deleted: {r:?}");
     assert_eq!(

@@ -53,23 +53,8 @@ impl AshbyClient {
 
     /// Calls `method` (e.g. `candidate.list`) and returns the whole success body.
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, ConnectorError> {
-        let url = format!("{}/{}", self.base_url, method);
-        let payload = serde_json::to_vec(body).map_err(|e| ConnectorError::Rejected {
-            message: format!("cannot encode the {method} request: {e}"),
-        })?;
-        let resp = self
-            .http
-            .send("api", |client| {
-                client
-                    .post(&url)
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .header(http::header::ACCEPT, "application/json")
-                    .body(payload.clone())
-            })
-            .await?;
-        let value: Value = serde_json::from_slice(&resp.body).map_err(|e| {
-            ConnectorError::retryable(format!("{method}: the answer is not JSON ({e})"))
-        })?;
+        let answer = self.post(method, body).await?;
+        let value: Value = serde_json::from_slice(&answer).map_err(|e| not_json(method, e))?;
         match value.get("success").and_then(Value::as_bool) {
             Some(true) => Ok(value),
             Some(false) => Err(logical_error(method, &value)),
@@ -92,6 +77,11 @@ impl AshbyClient {
     /// its bytes once instead of a parsed tree (several times as much). The
     /// engine is served from it a page at a time ([`RawList::page`]).
     pub async fn list_raw(&self, method: &str, body: &Value) -> Result<RawList, ConnectorError> {
+        RawList::parse(method, self.post(method, body).await?)
+    }
+
+    /// `POST /<method>` with `body`; the answer's bytes, whatever they say.
+    async fn post(&self, method: &str, body: &Value) -> Result<Vec<u8>, ConnectorError> {
         let url = format!("{}/{}", self.base_url, method);
         let payload = serde_json::to_vec(body).map_err(|e| ConnectorError::Rejected {
             message: format!("cannot encode the {method} request: {e}"),
@@ -106,7 +96,7 @@ impl AshbyClient {
                     .body(payload.clone())
             })
             .await?;
-        RawList::parse(method, resp.body)
+        Ok(resp.body)
     }
 
     /// Calls an `.info` method; `Ok(None)` when Ashby says the object does not exist.
@@ -135,9 +125,7 @@ impl RawList {
             #[serde(borrow, default)]
             results: Vec<&'a serde_json::value::RawValue>,
         }
-        let not_json = |e: serde_json::Error| {
-            ConnectorError::retryable(format!("{method}: the answer is not JSON ({e})"))
-        };
+        let not_json = |e| not_json(method, e);
         let envelope: Envelope = serde_json::from_slice(&body).map_err(not_json)?;
         match envelope.success {
             Some(true) => {}
@@ -186,6 +174,11 @@ impl RawList {
             })
             .collect()
     }
+}
+
+/// An answer that does not parse: transient (a proxy's error page, a cut body).
+fn not_json(method: &str, e: serde_json::Error) -> ConnectorError {
+    ConnectorError::retryable(format!("{method}: the answer is not JSON ({e})"))
 }
 
 /// Classifies a `success:false` answer by its `errorInfo.code` (or the deprecated
