@@ -737,3 +737,82 @@ async fn a_record_written_by_a_webhook_during_a_full_pass_is_not_swept() {
     assert_eq!(live_candidates(&rig, &[gone]).await, 0);
     assert_eq!(live_candidates(&rig, &[fresh_id]).await, 1);
 }
+
+/// A record written before the records it references already carries their
+/// final ids (derived from their remote ids), so when they arrive nothing is
+/// rewritten; a reference to a row stored before ids were derived keeps that
+/// row's random id. The SQL twin of the derivation agrees with the writer's.
+#[tokio::test]
+async fn references_written_before_their_rows_name_them_without_a_second_write() {
+    let rig = rig(300, 31).await;
+    let connector = rig.handle.id.clone();
+    // A candidate stored the old way (random id), before any pass.
+    let old_remote = rig.sim.ids("candidate")[0].clone();
+    let old_id: uuid::Uuid = sqlx::query_scalar(
+        "insert into hiring.candidates (connector_id, remote_id, content_hash)
+         values ($1, $2, 'old') returning id",
+    )
+    .bind(&connector)
+    .bind(&old_remote)
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+
+    let apps = rig.pass("applications", false).await;
+    assert!(apps.created > 100, "{apps:?}");
+    let versions = || async {
+        sqlx::query_as::<_, (String, String, Option<uuid::Uuid>)>(
+            "select remote_id, xmin::text, candidate_id from hiring.applications order by remote_id",
+        )
+        .fetch_all(&rig.pool)
+        .await
+        .unwrap()
+    };
+    let before = versions().await;
+    assert!(
+        before.iter().all(|(_, _, c)| c.is_some()),
+        "every application names its candidate before the candidates arrive"
+    );
+    let to_old: i64 = rig
+        .count(&format!(
+            "select count(*) from hiring.applications where candidate_remote_id = '{old_remote}' and candidate_id = '{old_id}'"
+        ))
+        .await;
+    let of_old: i64 = rig
+        .count(&format!(
+            "select count(*) from hiring.applications where candidate_remote_id = '{old_remote}'"
+        ))
+        .await;
+    assert_eq!(to_old, of_old, "a stored row's own id wins");
+
+    rig.pass("candidates", false).await;
+    rig.pass("jobs", false).await;
+    assert_eq!(versions().await, before, "no application was written again");
+    let dangling = rig
+        .count(
+            "select count(*) from hiring.applications a
+              where not exists (select 1 from hiring.candidates c where c.id = a.candidate_id)
+                 or not exists (select 1 from hiring.jobs j where j.id = a.job_id)",
+        )
+        .await;
+    assert_eq!(dangling, 0, "every reference names the row that arrived");
+
+    // The writer's derivation and its SQL twin agree on every new row.
+    let rows: Vec<(String, uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
+        "select remote_id, id, hiring.entity_id(connector_id, 'candidates', remote_id)
+           from hiring.candidates where remote_id <> $1",
+    )
+    .bind(&old_remote)
+    .fetch_all(&rig.pool)
+    .await
+    .unwrap();
+    assert!(rows.len() > 100);
+    for (remote_id, id, in_sql) in rows {
+        assert_eq!(id, in_sql, "{remote_id}");
+        assert_eq!(
+            id,
+            hirebridge::store::entities::entity_id(&connector, "candidates", &remote_id)
+        );
+        assert_eq!(id.get_version_num(), 8);
+    }
+}

@@ -244,13 +244,7 @@ async fn write_kind(
         .iter()
         .map(|p| row_json(ctx.connector_id, &p.record, &p.hash, &p.raw_hash))
         .collect();
-    let written = entities::upsert_rows(conn, columns, table, &rows).await?;
-    let inserted: Vec<uuid::Uuid> = written
-        .values()
-        .filter(|w| w.inserted)
-        .map(|w| w.id)
-        .collect();
-    entities::resolve_waiting_references(conn, table, &inserted).await?;
+    let written = entities::upsert_rows(conn, columns, table, rows).await?;
 
     let now = Utc::now();
     let mut stage_changes: Vec<Value> = Vec::new();

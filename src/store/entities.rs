@@ -1,6 +1,6 @@
 //! SQL for the entity tables of schema `hiring`: read the stored rows of a page,
-//! upsert the changed ones in one statement, resolve references that arrived out
-//! of order, and soft-delete.
+//! upsert the changed ones in one statement (with their derived ids and the ids of
+//! the rows they reference), and soft-delete.
 //!
 //! Canonical field names are the column names (see `hirebridge_sdk::model`), so one
 //! generic statement per operation serves every table: rows travel as one JSON
@@ -144,7 +144,63 @@ pub async fn stored_json(
 }
 
 /// Columns the database owns: never written from a record.
-const DATABASE_OWNED: &[&str] = &["id", "first_seen_at", "updated_at", "deleted_at"];
+const DATABASE_OWNED: &[&str] = &["first_seen_at", "updated_at", "deleted_at"];
+
+/// Columns an upsert never changes on a row that exists: its identity.
+const IDENTITY: &[&str] = &["id", "connector_id", "remote_id"];
+
+/// Our id of the row of `table` with this remote id of one connector, for rows
+/// first written since ids were derived (older rows keep their random ids; a
+/// reference finds those by lookup). Derived, not drawn, so that a reference can
+/// name its row before the row arrives: a record written before the records it
+/// points at carries their final ids at once and is never rewritten when they come.
+/// The same function is `hiring.entity_id` in SQL (migration
+/// `20261204000001_derived_entity_ids.sql`): the first 16 bytes of SHA-256 of
+/// `connector_id \n table \n remote_id`, marked as a version-8 (custom) UUID.
+pub fn entity_id(connector_id: &str, table: &str, remote_id: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (i, part) in [connector_id, table, remote_id].into_iter().enumerate() {
+        if i > 0 {
+            hasher.update(b"\n");
+        }
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(bytes)
+}
+
+/// Adds to `row` (of `table`) its derived `id` and the derived id of every
+/// reference it names by remote id ([`entity_id`]).
+fn add_derived_ids(table: &str, row: &mut Value) {
+    let Value::Object(map) = row else { return };
+    let Some(connector_id) = map.get("connector_id").and_then(Value::as_str) else {
+        return;
+    };
+    let connector_id = connector_id.to_string();
+    let mut ids = Vec::new();
+    if let Some(remote_id) = map.get("remote_id").and_then(Value::as_str) {
+        ids.push(("id", Some(entity_id(&connector_id, table, remote_id))));
+    }
+    for r in REFERENCES.iter().filter(|r| r.table == table) {
+        // Every row of a batch gets the same keys: the statement's columns are
+        // the first row's.
+        if let Some(remote) = map.get(r.remote_column) {
+            let id = remote
+                .as_str()
+                .map(|remote_id| entity_id(&connector_id, r.target, remote_id));
+            ids.push((r.id_column, id));
+        }
+    }
+    for (column, id) in ids {
+        let value = id.map_or(Value::Null, |id| Value::String(id.to_string()));
+        map.insert(column.to_string(), value);
+    }
+}
 
 /// A row [`upsert_rows`] wrote.
 #[derive(Debug, Clone, Copy)]
@@ -158,8 +214,10 @@ pub struct WrittenRow {
 
 /// Inserts or updates `rows` (JSON objects whose keys are column names) in one
 /// statement, undeleting any that were soft-deleted, and returns the rows
-/// written by remote id. References (`*_id` from `*_remote_id`) and the person
-/// link are resolved in the same statement. A row older (by the provider's
+/// written by remote id. A new row's `id` is derived from its remote id
+/// ([`entity_id`]); each reference `*_id` is the id of the row stored under its
+/// `*_remote_id`, or, while that row has not arrived, the id it will have. The
+/// person link is resolved in the same statement. A row older (by the provider's
 /// update time) than the stored one is not written, even when a concurrent
 /// writer committed the newer one after this writer read it: the check runs on
 /// the row version the conflict sees.
@@ -167,37 +225,36 @@ pub async fn upsert_rows(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
     table: &str,
-    rows: &[Value],
+    mut rows: Vec<Value>,
 ) -> Result<HashMap<String, WrittenRow>, sqlx::Error> {
+    for row in &mut rows {
+        add_derived_ids(table, row);
+    }
     let Some(Value::Object(first)) = rows.first() else {
         return Ok(HashMap::new());
     };
-    let cols: Vec<&str> = first
-        .keys()
-        .map(String::as_str)
-        .filter(|c| columns.has(table, c) && !DATABASE_OWNED.contains(c))
-        .collect();
-    // References are resolved in the same statement: each `*_id` is looked up
-    // from its `*_remote_id` (NULL while the other side has not arrived yet).
-    let refs: Vec<&Reference> = REFERENCES
-        .iter()
-        .filter(|r| {
-            r.table == table && cols.contains(&r.remote_column) && columns.has(table, r.id_column)
-        })
-        .collect();
-    let mut insert_cols: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
-    let mut select_exprs: Vec<String> = cols.iter().map(|c| format!("r.{c}")).collect();
-    for r in &refs {
-        insert_cols.push(r.id_column.to_string());
-        select_exprs.push(format!(
-            "(select d.id from hiring.{target} d where d.connector_id = r.connector_id and d.remote_id = r.{remote})",
-            target = r.target,
-            remote = r.remote_column
-        ));
-    }
     // The person of the row's email (created beforehand by the writer for
     // candidates; a background check only ever joins an existing one).
-    let link = person_link(table).filter(|l| cols.contains(&l.email_column));
+    let link = person_link(table).filter(|l| first.contains_key(l.email_column));
+    let mut insert_cols: Vec<String> = first
+        .keys()
+        .filter(|c| columns.has(table, c) && !DATABASE_OWNED.contains(&c.as_str()))
+        .filter(|c| !(link.is_some() && c.as_str() == "person_id"))
+        .cloned()
+        .collect();
+    let mut select_exprs: Vec<String> = insert_cols
+        .iter()
+        .map(|c| match REFERENCES.iter().find(|r| r.table == table && r.id_column == c) {
+            // A row stored under the remote id wins over the derived id: rows
+            // written before ids were derived keep their random ones.
+            Some(r) => format!(
+                "coalesce((select d.id from hiring.{target} d where d.connector_id = r.connector_id and d.remote_id = r.{remote}), r.{c})",
+                target = r.target,
+                remote = r.remote_column
+            ),
+            None => format!("r.{c}"),
+        })
+        .collect();
     if let Some(l) = link {
         insert_cols.push("person_id".to_string());
         select_exprs.push(format!(
@@ -212,7 +269,7 @@ pub async fn upsert_rows(
     };
     let updates: Vec<String> = insert_cols
         .iter()
-        .filter(|c| !matches!(c.as_str(), "connector_id" | "remote_id"))
+        .filter(|c| !IDENTITY.contains(&c.as_str()))
         .map(|c| format!("{c} = excluded.{c}"))
         .collect();
     let sql = format!(
@@ -229,7 +286,7 @@ pub async fn upsert_rows(
         updates = updates.join(", ")
     );
     let result = sqlx::query(&sql)
-        .bind(sqlx::types::Json(rows))
+        .bind(sqlx::types::Json(&rows))
         .fetch_all(&mut *conn)
         .await?;
     let mut out = HashMap::with_capacity(result.len());
@@ -297,7 +354,8 @@ pub async fn insert_rows(
     Ok(done.rows_affected())
 }
 
-/// A reference kept as a remote id and resolved to our id when both sides are here.
+/// A reference kept as a remote id and as our id of the row it names (derived
+/// from the remote id when that row has not arrived yet).
 struct Reference {
     table: &'static str,
     remote_column: &'static str,
@@ -373,33 +431,6 @@ const REFERENCES: &[Reference] = &[
         target: "candidates",
     },
 ];
-
-/// Resolves references to the newly inserted rows `ids` of `table` from rows
-/// stored earlier that were waiting for them (their own references were resolved
-/// by [`upsert_rows`]).
-pub async fn resolve_waiting_references(
-    conn: &mut PgConnection,
-    table: &str,
-    ids: &[Uuid],
-) -> Result<(), sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    for r in REFERENCES.iter().filter(|r| r.target == table) {
-        let sql = format!(
-            "update hiring.{t} s set {id_col} = d.id
-               from hiring.{target} d
-              where d.id = any($1) and s.connector_id = d.connector_id
-                and s.{remote_col} = d.remote_id and s.{id_col} is distinct from d.id",
-            t = r.table,
-            id_col = r.id_column,
-            target = r.target,
-            remote_col = r.remote_column
-        );
-        sqlx::query(&sql).bind(ids).execute(&mut *conn).await?;
-    }
-    Ok(())
-}
 
 /// A row that was soft-deleted, with its state before.
 #[derive(Debug, Clone)]
@@ -538,7 +569,8 @@ async fn deleted_rows(
 }
 
 /// Points every reference to `removed` (remote id in `target`) at `survivor`
-/// instead, for merges.
+/// instead, for merges: at the survivor's row when it is stored (`survivor_id`),
+/// else at the id it will have when it arrives.
 pub async fn repoint_references(
     conn: &mut PgConnection,
     target: &str,
@@ -547,6 +579,7 @@ pub async fn repoint_references(
     survivor: &str,
     survivor_id: Option<Uuid>,
 ) -> Result<(), sqlx::Error> {
+    let survivor_id = survivor_id.unwrap_or_else(|| entity_id(connector_id, target, survivor));
     for r in REFERENCES.iter().filter(|r| r.target == target) {
         let sql = format!(
             "update hiring.{t} set {remote_col} = $3, {id_col} = $4, updated_at = now()
