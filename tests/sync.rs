@@ -816,3 +816,75 @@ async fn references_written_before_their_rows_name_them_without_a_second_write()
         assert_eq!(id.get_version_num(), 8);
     }
 }
+
+/// Every kind of value the writer sends reaches its typed column intact: text
+/// arrays with quotes, backslashes, commas, braces and non-ASCII text; raw JSON
+/// with the same; times; empty arrays; absent values as NULL.
+#[tokio::test]
+async fn values_reach_their_typed_columns_intact() {
+    use hirebridge::engine::events::Via;
+    use hirebridge::engine::writer::{self, WriteContext};
+    use hirebridge_sdk::{Candidate, Record, RecordMeta};
+
+    let rig = rig(10, 5).await;
+    let tags = vec![
+        r#"say "hi""#.to_string(),
+        r"back\slash".to_string(),
+        "a,b".to_string(),
+        "{braces}".to_string(),
+        "NULL".to_string(),
+        "Zoë Ångström 日本".to_string(),
+        String::new(),
+    ];
+    let raw = serde_json::json!({"id": "tricky-1", "note": "quote \" and \\ and é", "n": 1.5, "list": [1, null]});
+    let updated = chrono::DateTime::parse_from_rfc3339("2026-03-04T05:06:07.891Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let record = |tags: Vec<String>| {
+        Record::Candidate(Candidate {
+            meta: RecordMeta {
+                remote_id: "tricky-1".into(),
+                remote_created_at: None,
+                remote_updated_at: Some(updated),
+                remote_data: raw.clone(),
+            },
+            name: Some("O'Brien \"Bob\"".into()),
+            tags,
+            ..Default::default()
+        })
+    };
+    let ctx = WriteContext {
+        connector_id: &rig.handle.id,
+        provider: rig.handle.provider,
+        via: Via::Webhook,
+    };
+    for batch in [vec![record(tags.clone())], vec![record(Vec::new())]] {
+        let mut tx = rig.pool.begin().await.unwrap();
+        writer::write_records(&mut tx, &rig.engine.columns, &ctx, batch)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let row: (
+            Vec<String>,
+            serde_json::Value,
+            Option<String>,
+            Option<String>,
+            chrono::DateTime<chrono::Utc>,
+            Option<chrono::DateTime<chrono::Utc>>,
+        ) = sqlx::query_as(
+            "select tags, remote_data, name, email, remote_updated_at, remote_created_at
+                   from hiring.candidates where remote_id = 'tricky-1'",
+        )
+        .fetch_one(&rig.pool)
+        .await
+        .unwrap();
+        if row.0.is_empty() {
+            assert_eq!(rig.count("select count(*) from hiring.candidates where remote_id = 'tricky-1' and tags = '{}'").await, 1);
+        } else {
+            assert_eq!(row.0, tags);
+        }
+        assert_eq!(row.1, raw);
+        assert_eq!(row.2.as_deref(), Some("O'Brien \"Bob\""));
+        assert_eq!((row.3, row.4, row.5), (None, updated, None));
+    }
+}
