@@ -817,6 +817,15 @@ async fn references_written_before_their_rows_name_them_without_a_second_write()
     }
 }
 
+type StoredCandidate = (
+    Vec<String>,
+    serde_json::Value,
+    Option<String>,
+    Option<String>,
+    chrono::DateTime<chrono::Utc>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
 /// Every kind of value the writer sends reaches its typed column intact: text
 /// arrays with quotes, backslashes, commas, braces and non-ASCII text; raw JSON
 /// with the same; times; empty arrays; absent values as NULL.
@@ -864,14 +873,7 @@ async fn values_reach_their_typed_columns_intact() {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let row: (
-            Vec<String>,
-            serde_json::Value,
-            Option<String>,
-            Option<String>,
-            chrono::DateTime<chrono::Utc>,
-            Option<chrono::DateTime<chrono::Utc>>,
-        ) = sqlx::query_as(
+        let row: StoredCandidate = sqlx::query_as(
             "select tags, remote_data, name, email, remote_updated_at, remote_created_at
                    from hiring.candidates where remote_id = 'tricky-1'",
         )
