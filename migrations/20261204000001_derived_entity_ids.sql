@@ -60,3 +60,18 @@ begin
 exception when feature_not_supported then
   raise notice 'lz4 is not available on this server; raw data stays compressed with pglz';
 end $$;
+
+-- With every reference's id set when it is written, nothing looks references up
+-- by remote id any more (merges repoint by id): these indexes only cost each
+-- written row an index insert.
+drop index hiring.job_postings_job_remote;
+drop index hiring.applications_candidate_remote;
+drop index hiring.applications_job_remote;
+drop index hiring.interviews_application_remote;
+drop index hiring.interviews_candidate_remote;
+drop index hiring.offers_application_remote;
+drop index hiring.assessments_application_remote;
+drop index hiring.assessments_candidate_remote;
+drop index hiring.reviews_application_remote;
+drop index hiring.reviews_interview_remote;
+drop index hiring.background_checks_candidate_remote;

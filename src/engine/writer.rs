@@ -486,9 +486,8 @@ pub async fn merge_records(
         conn,
         table,
         ctx.connector_id,
-        removed,
-        survivor,
-        survivor_id,
+        (removed, ids.get(removed).copied()),
+        (survivor, survivor_id),
     )
     .await?;
     let deleted =

@@ -569,28 +569,30 @@ async fn deleted_rows(
 }
 
 /// Points every reference to `removed` (remote id in `target`) at `survivor`
-/// instead, for merges: at the survivor's row when it is stored (`survivor_id`),
-/// else at the id it will have when it arrives.
+/// instead, for merges: at the survivor's row when it is stored, else at the id
+/// it will have when it arrives. References are found by id (`removed_id`, the
+/// removed row's, stored or derived), which every reference carries since it is
+/// set when written.
 pub async fn repoint_references(
     conn: &mut PgConnection,
     target: &str,
     connector_id: &str,
-    removed: &str,
-    survivor: &str,
-    survivor_id: Option<Uuid>,
+    (removed, removed_id): (&str, Option<Uuid>),
+    (survivor, survivor_id): (&str, Option<Uuid>),
 ) -> Result<(), sqlx::Error> {
+    let removed_id = removed_id.unwrap_or_else(|| entity_id(connector_id, target, removed));
     let survivor_id = survivor_id.unwrap_or_else(|| entity_id(connector_id, target, survivor));
     for r in REFERENCES.iter().filter(|r| r.target == target) {
         let sql = format!(
             "update hiring.{t} set {remote_col} = $3, {id_col} = $4, updated_at = now()
-              where connector_id = $1 and {remote_col} = $2",
+              where {id_col} = $2 and connector_id = $1",
             t = r.table,
             remote_col = r.remote_column,
             id_col = r.id_column,
         );
         sqlx::query(&sql)
             .bind(connector_id)
-            .bind(removed)
+            .bind(removed_id)
             .bind(survivor)
             .bind(survivor_id)
             .execute(&mut *conn)
