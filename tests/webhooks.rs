@@ -128,6 +128,12 @@ async fn kit_deliveries_are_verified_stored_once_and_processed() {
             .await,
         1
     );
+    // A delivery (not only a ping) says when the provider was last heard from;
+    // it is written after the delivery's commit, not in it.
+    wait_until("kit's last_heard_at", std::time::Duration::from_secs(10), || async {
+        d.count("select count(*) from hiring.connector_state where connector_id = 'kit' and last_heard_at is not null").await == 1
+    })
+    .await;
     assert_eq!(
         d.count("select count(*) from hiring.events where type = 'application.created'")
             .await,

@@ -21,6 +21,9 @@ pub struct OwnedDelivery {
 
 /// Stores many deliveries in one statement and one commit (group commit for
 /// concurrent requests). Returns, per delivery in input order, whether it was new.
+/// It writes nothing else: a row every commit updated (the connector's
+/// `last_heard_at` used to be) would make concurrent commits wait for each other
+/// (the ingress records that separately, see [`heard_from`]).
 ///
 /// Rows are inserted in (connector_id, dedup_key) order: two daemons storing the
 /// same deliveries at once then take the unique index's locks in the same order,
@@ -55,17 +58,6 @@ pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<b
     .bind(&bodies)
     .bind(&entities)
     .fetch_all(&mut *tx)
-    .await?;
-    let mut distinct: Vec<&str> = connectors.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    sqlx::query(
-        "insert into hiring.connector_state (connector_id, last_heard_at, updated_at)
-         select c, now(), now() from unnest($1::text[]) as c
-         on conflict (connector_id) do update set last_heard_at = now(), updated_at = now()",
-    )
-    .bind(&distinct)
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     let mut fresh: std::collections::HashSet<(String, String)> = inserted.into_iter().collect();
