@@ -75,3 +75,7 @@ drop index hiring.assessments_candidate_remote;
 drop index hiring.reviews_application_remote;
 drop index hiring.reviews_interview_remote;
 drop index hiring.background_checks_candidate_remote;
+
+-- Normalisers claim by partition (`inbox_part_due`, the same predicate); no
+-- query has read this index since, and every delivery paid two inserts into it.
+drop index hiring.inbox_due;
