@@ -890,3 +890,68 @@ async fn values_reach_their_typed_columns_intact() {
         assert_eq!((row.3, row.4, row.5), (None, updated, None));
     }
 }
+
+/// A merge whose candidates have not arrived yet still repoints what referenced
+/// the removed one: at the id the survivor will have, which it gets when it comes.
+#[tokio::test]
+async fn a_merge_before_either_candidate_arrives_repoints_to_the_survivors_future_id() {
+    use hirebridge::engine::events::Via;
+    use hirebridge::engine::writer::{self, WriteContext};
+    use hirebridge_sdk::{Application, Candidate, EntityKind, Record, RecordMeta};
+
+    let rig = rig(10, 7).await;
+    let ctx = WriteContext {
+        connector_id: &rig.handle.id,
+        provider: rig.handle.provider,
+        via: Via::Webhook,
+    };
+    let meta = |id: &str| RecordMeta {
+        remote_id: id.into(),
+        remote_data: serde_json::json!({ "id": id }),
+        ..Default::default()
+    };
+    let write = |records: Vec<Record>| async {
+        let mut tx = rig.pool.begin().await.unwrap();
+        writer::write_records(&mut tx, &rig.engine.columns, &ctx, records)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    };
+    write(vec![Record::Application(Application {
+        meta: meta("app-1"),
+        candidate_remote_id: Some("cand-removed".into()),
+        ..Default::default()
+    })])
+    .await;
+    let mut tx = rig.pool.begin().await.unwrap();
+    writer::merge_records(
+        &mut tx,
+        &rig.engine.columns,
+        &ctx,
+        EntityKind::Candidate,
+        "cand-removed",
+        "cand-survivor",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    write(vec![Record::Candidate(Candidate {
+        meta: meta("cand-survivor"),
+        name: Some("Ada".into()),
+        ..Default::default()
+    })])
+    .await;
+
+    let (remote, joined): (String, Option<String>) = sqlx::query_as(
+        "select a.candidate_remote_id, c.name from hiring.applications a
+           left join hiring.candidates c on c.id = a.candidate_id
+          where a.remote_id = 'app-1'",
+    )
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (remote.as_str(), joined.as_deref()),
+        ("cand-survivor", Some("Ada"))
+    );
+}
