@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 /// Makes sure every candidate about to be written has its person: creates the
-/// persons of new emails and locks all of them until the transaction ends (two
+/// persons of new emails and locks the others until the transaction ends (two
 /// connectors linking one person take turns, so its events keep their order).
 /// The candidates' upsert then sets `person_id` itself. Returns the emails of
 /// the persons created: no other connector can hold a candidate of those yet.
@@ -37,7 +37,16 @@ pub async fn prepare_persons(
         return Ok(HashSet::new());
     }
     let created = persons::ensure_persons(conn, &emails, &names).await?;
-    persons::lock_persons(conn, &emails).await?;
+    // The persons this transaction created are its own until it commits (another
+    // writer of the same email waits at its insert); only those that existed
+    // need locking. In a backfill that is almost none.
+    let existing: Vec<String> = emails
+        .into_iter()
+        .filter(|email| !created.contains(email))
+        .collect();
+    if !existing.is_empty() {
+        persons::lock_persons(conn, &existing).await?;
+    }
     Ok(created)
 }
 
