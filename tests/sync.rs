@@ -955,3 +955,77 @@ async fn a_merge_before_either_candidate_arrives_repoints_to_the_survivors_futur
         ("cand-survivor", Some("Ada"))
     );
 }
+
+/// Two writers that create the same new record at once (a webhook and a poll
+/// pass, say) both succeed: the second waits for the first and updates what it
+/// inserted. Derived ids make both rows' ids equal, so the id's own uniqueness
+/// must not turn that into an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_creating_the_same_record_at_once_both_succeed() {
+    use hirebridge::engine::events::Via;
+    use hirebridge::engine::writer::{self, WriteContext};
+    use hirebridge_sdk::{Candidate, Record, RecordMeta};
+
+    let rig = rig(10, 9).await;
+    let record = |name: &str| {
+        Record::Candidate(Candidate {
+            meta: RecordMeta {
+                remote_id: "same-new-1".into(),
+                remote_data: serde_json::json!({ "id": "same-new-1", "name": name }),
+                ..Default::default()
+            },
+            name: Some(name.into()),
+            ..Default::default()
+        })
+    };
+    let connector = rig.handle.id.clone();
+    let provider = rig.handle.provider;
+    let columns = rig.engine.columns.clone();
+    let mut first = rig.pool.begin().await.unwrap();
+    let ctx = WriteContext {
+        connector_id: &connector,
+        provider,
+        via: Via::Webhook,
+    };
+    writer::write_records(&mut first, &columns, &ctx, vec![record("First")])
+        .await
+        .unwrap();
+    // The second writer starts before the first commits, so it also finds
+    // nothing stored and inserts; its insert waits for the first.
+    let second = {
+        let pool = rig.pool.clone();
+        let (connector, columns, record) = (connector.clone(), columns.clone(), record("Second"));
+        tokio::spawn(async move {
+            let ctx = WriteContext {
+                connector_id: &connector,
+                provider,
+                via: Via::Poll,
+            };
+            let mut tx = pool.begin().await.unwrap();
+            let result = writer::write_records(&mut tx, &columns, &ctx, vec![record]).await;
+            match result {
+                Ok(counts) => tx.commit().await.map(|_| counts),
+                Err(e) => Err(e),
+            }
+        })
+    };
+    support::daemon::wait_until(
+        "the second writer waits for the first",
+        Duration::from_secs(10),
+        || async {
+            rig.count("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
+                .await
+                > 0
+        },
+    )
+    .await;
+    first.commit().await.unwrap();
+    second.await.unwrap().expect("the second writer succeeds");
+    let names: Vec<(uuid::Uuid, Option<String>)> =
+        sqlx::query_as("select id, name from hiring.candidates where remote_id = 'same-new-1'")
+            .fetch_all(&rig.pool)
+            .await
+            .unwrap();
+    assert_eq!(names.len(), 1);
+    assert_eq!(names[0].1.as_deref(), Some("Second"));
+}
