@@ -1029,3 +1029,82 @@ async fn two_writers_creating_the_same_record_at_once_both_succeed() {
     assert_eq!(names.len(), 1);
     assert_eq!(names[0].1.as_deref(), Some("Second"));
 }
+
+/// The narrow case of two writers creating one record: the later writer checks
+/// the conflict key before the earlier writer's entry is in it, so its insert
+/// meets the earlier row in the primary key (the same derived id), which ON
+/// CONFLICT does not arbitrate. The window is widened here with a slow index
+/// placed between the two unique ones. The later writer still succeeds, and the
+/// row is written once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_meets_a_concurrent_insert_in_the_primary_key_retries_and_succeeds() {
+    use hirebridge::engine::events::Via;
+    use hirebridge::engine::writer::{self, WriteContext};
+    use hirebridge_sdk::{Candidate, Record, RecordMeta};
+
+    let rig = rig(10, 11).await;
+    for sql in [
+        "create function hiring.test_slow(text) returns text immutable language plpgsql as $$
+         begin
+           if current_setting('hb.slow', true) = 'on' then perform pg_sleep(1); end if;
+           return $1;
+         end $$",
+        "create index candidates_test_slow on hiring.candidates (hiring.test_slow(remote_id))",
+        // Recreated, so that its index comes after the slow one: a row's entries
+        // go in as primary key, slow index, conflict key.
+        "alter table hiring.candidates drop constraint candidates_connector_id_remote_id_key,
+           add constraint candidates_connector_id_remote_id_key unique (connector_id, remote_id)",
+    ] {
+        sqlx::query(sql).execute(&rig.pool).await.unwrap();
+    }
+    let record = |name: &str| {
+        Record::Candidate(Candidate {
+            meta: RecordMeta {
+                remote_id: "raced-1".into(),
+                remote_data: serde_json::json!({ "id": "raced-1", "name": name }),
+                ..Default::default()
+            },
+            name: Some(name.into()),
+            ..Default::default()
+        })
+    };
+    let write = |name: &'static str, slow: bool, via: Via| {
+        let pool = rig.pool.clone();
+        let connector = rig.handle.id.clone();
+        let provider = rig.handle.provider;
+        let columns = rig.engine.columns.clone();
+        let record = record(name);
+        tokio::spawn(async move {
+            let ctx = WriteContext {
+                connector_id: &connector,
+                provider,
+                via,
+            };
+            let mut tx = pool.begin().await.unwrap();
+            if slow {
+                sqlx::query("set local hb.slow = 'on'")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+            let counts = writer::write_records(&mut tx, &columns, &ctx, vec![record]).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(counts)
+        })
+    };
+    let first = write("First", true, Via::Webhook);
+    support::daemon::wait_until("the first writer is inside its insert", Duration::from_secs(10), || async {
+        rig.count("select count(*) from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()").await > 0
+    })
+    .await;
+    let second = write("Second", false, Via::Poll);
+    first.await.unwrap().expect("the first writer succeeds");
+    second.await.unwrap().expect("the second writer succeeds");
+    let rows: Vec<(uuid::Uuid, Option<String>)> =
+        sqlx::query_as("select id, name from hiring.candidates where remote_id = 'raced-1'")
+            .fetch_all(&rig.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1.as_deref(), Some("Second"));
+}

@@ -285,9 +285,36 @@ pub async fn upsert_rows(
         select_list = select_exprs.join(", "),
         updates = updates.join(", ")
     );
-    let result = sqlx::query(&sql)
-        .bind(sqlx::types::Json(&rows))
-        .fetch_all(&mut *conn)
+    // Two writers creating the same record at once derive the same id. When the
+    // later one checked the conflict key before the earlier one's entry was in
+    // it, its insert meets the earlier row in the primary key instead, which ON
+    // CONFLICT does not arbitrate: a unique violation once the earlier commits.
+    // Run again, the statement finds the row and updates it; a savepoint keeps
+    // the caller's transaction alive for that one retry.
+    async fn run(
+        conn: &mut PgConnection,
+        sql: &str,
+        rows: &[Value],
+    ) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+        sqlx::query(sql)
+            .bind(sqlx::types::Json(rows))
+            .fetch_all(conn)
+            .await
+    }
+    sqlx::query("savepoint upsert_rows")
+        .execute(&mut *conn)
+        .await?;
+    let result = match run(&mut *conn, &sql, &rows).await {
+        Err(e) if is_id_conflict(&e, table) => {
+            sqlx::query("rollback to savepoint upsert_rows")
+                .execute(&mut *conn)
+                .await?;
+            run(&mut *conn, &sql, &rows).await?
+        }
+        other => other?,
+    };
+    sqlx::query("release savepoint upsert_rows")
+        .execute(&mut *conn)
         .await?;
     let mut out = HashMap::with_capacity(result.len());
     for row in result {
@@ -301,6 +328,13 @@ pub async fn upsert_rows(
         );
     }
     Ok(out)
+}
+
+/// A unique violation of `table`'s primary key (its `id`).
+fn is_id_conflict(error: &sqlx::Error, table: &str) -> bool {
+    error.as_database_error().is_some_and(|e| {
+        e.code().as_deref() == Some("23505") && e.constraint() == Some(&format!("{table}_pkey"))
+    })
 }
 
 /// A table whose rows join the person of an email column (`person_id`).
