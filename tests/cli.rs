@@ -251,4 +251,45 @@ fn demo_backfills_drives_live_changes_and_every_event_is_delivered_and_verified(
         !dir.path().join("demo/postgres/postmaster.pid").exists(),
         "the demo's PostgreSQL was stopped"
     );
+
+    // Run again on the same data directory: the earlier run's events are in the
+    // log, and only this run's are counted, delivered and waited for.
+    let again = Command::new(BIN)
+        .args([
+            "demo",
+            "--duration",
+            "2s",
+            "--records",
+            "300",
+            "--rate",
+            "20",
+        ])
+        .env("DEMO_DATA_DIR", dir.path().join("demo"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("events emitted:"))
+        .unwrap_or_else(|| panic!("no events line in {stdout}"));
+    assert!(
+        line.contains("this run") && line.contains(&format!("{events} from earlier runs")),
+        "{line}"
+    );
+    let this_run: u64 = line["events emitted:".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let delivered = stdout
+        .lines()
+        .find(|l| l.starts_with("delivered and verified:"))
+        .unwrap_or_else(|| panic!("no delivery line in {stdout}"));
+    assert!(
+        delivered.starts_with(&format!("delivered and verified:    {this_run} ")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("still pending"), "{stdout}");
 }
