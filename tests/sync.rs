@@ -897,7 +897,7 @@ async fn values_reach_their_typed_columns_intact() {
 async fn a_merge_before_either_candidate_arrives_repoints_to_the_survivors_future_id() {
     use hirebridge::engine::events::Via;
     use hirebridge::engine::writer::{self, WriteContext};
-    use hirebridge_sdk::{Application, Candidate, EntityKind, Record, RecordMeta};
+    use hirebridge_sdk::{Application, EntityKind, Record, RecordMeta};
 
     let rig = rig(10, 7).await;
     let ctx = WriteContext {
@@ -935,12 +935,7 @@ async fn a_merge_before_either_candidate_arrives_repoints_to_the_survivors_futur
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    write(vec![Record::Candidate(Candidate {
-        meta: meta("cand-survivor"),
-        name: Some("Ada".into()),
-        ..Default::default()
-    })])
-    .await;
+    write(vec![named_candidate("cand-survivor", "Ada")]).await;
 
     let (remote, joined): (String, Option<String>) = sqlx::query_as(
         "select a.candidate_remote_id, c.name from hiring.applications a
@@ -956,59 +951,86 @@ async fn a_merge_before_either_candidate_arrives_repoints_to_the_survivors_futur
     );
 }
 
+/// A candidate with this remote id and name, and a raw object to match.
+fn named_candidate(remote_id: &str, name: &str) -> hirebridge_sdk::Record {
+    hirebridge_sdk::Record::Candidate(hirebridge_sdk::Candidate {
+        meta: hirebridge_sdk::RecordMeta {
+            remote_id: remote_id.into(),
+            remote_data: serde_json::json!({ "id": remote_id, "name": name }),
+            ..Default::default()
+        },
+        name: Some(name.into()),
+        ..Default::default()
+    })
+}
+
+/// Writes `record` as `via` on a task of its own, in a transaction of its own
+/// that runs `setup` first (a `set local`) and commits after the write.
+fn spawn_write(
+    rig: &Rig,
+    record: hirebridge_sdk::Record,
+    via: hirebridge::engine::events::Via,
+    setup: Option<&'static str>,
+) -> tokio::task::JoinHandle<Result<hirebridge::engine::writer::WriteCounts, sqlx::Error>> {
+    use hirebridge::engine::writer::{self, WriteContext};
+    let pool = rig.pool.clone();
+    let connector = rig.handle.id.clone();
+    let provider = rig.handle.provider;
+    let columns = rig.engine.columns.clone();
+    tokio::spawn(async move {
+        let ctx = WriteContext {
+            connector_id: &connector,
+            provider,
+            via,
+        };
+        let mut tx = pool.begin().await?;
+        if let Some(sql) = setup {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
+        let counts = writer::write_records(&mut tx, &columns, &ctx, vec![record]).await?;
+        tx.commit().await?;
+        Ok(counts)
+    })
+}
+
+/// The candidate `remote_id` is stored once, and named `name`.
+async fn assert_one_candidate_named(rig: &Rig, remote_id: &str, name: &str) {
+    let names: Vec<Option<String>> =
+        sqlx::query_scalar("select name from hiring.candidates where remote_id = $1")
+            .bind(remote_id)
+            .fetch_all(&rig.pool)
+            .await
+            .unwrap();
+    assert_eq!(names, vec![Some(name.to_string())]);
+}
+
 /// Two writers that create the same new record at once (a webhook and a poll
 /// pass, say) both succeed: the second waits for the first and updates what it
-/// inserted. Derived ids make both rows' ids equal, so the id's own uniqueness
-/// must not turn that into an error.
+/// inserted, although derived ids give both rows the same id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_writers_creating_the_same_record_at_once_both_succeed() {
     use hirebridge::engine::events::Via;
     use hirebridge::engine::writer::{self, WriteContext};
-    use hirebridge_sdk::{Candidate, Record, RecordMeta};
 
     let rig = rig(10, 9).await;
-    let record = |name: &str| {
-        Record::Candidate(Candidate {
-            meta: RecordMeta {
-                remote_id: "same-new-1".into(),
-                remote_data: serde_json::json!({ "id": "same-new-1", "name": name }),
-                ..Default::default()
-            },
-            name: Some(name.into()),
-            ..Default::default()
-        })
-    };
-    let connector = rig.handle.id.clone();
-    let provider = rig.handle.provider;
-    let columns = rig.engine.columns.clone();
     let mut first = rig.pool.begin().await.unwrap();
     let ctx = WriteContext {
-        connector_id: &connector,
-        provider,
+        connector_id: &rig.handle.id,
+        provider: rig.handle.provider,
         via: Via::Webhook,
     };
-    writer::write_records(&mut first, &columns, &ctx, vec![record("First")])
+    let record = named_candidate("same-new-1", "First");
+    writer::write_records(&mut first, &rig.engine.columns, &ctx, vec![record])
         .await
         .unwrap();
     // The second writer starts before the first commits, so it also finds
     // nothing stored and inserts; its insert waits for the first.
-    let second = {
-        let pool = rig.pool.clone();
-        let (connector, columns, record) = (connector.clone(), columns.clone(), record("Second"));
-        tokio::spawn(async move {
-            let ctx = WriteContext {
-                connector_id: &connector,
-                provider,
-                via: Via::Poll,
-            };
-            let mut tx = pool.begin().await.unwrap();
-            let result = writer::write_records(&mut tx, &columns, &ctx, vec![record]).await;
-            match result {
-                Ok(counts) => tx.commit().await.map(|_| counts),
-                Err(e) => Err(e),
-            }
-        })
-    };
+    let second = spawn_write(
+        &rig,
+        named_candidate("same-new-1", "Second"),
+        Via::Poll,
+        None,
+    );
     support::daemon::wait_until(
         "the second writer waits for the first",
         Duration::from_secs(10),
@@ -1021,13 +1043,7 @@ async fn two_writers_creating_the_same_record_at_once_both_succeed() {
     .await;
     first.commit().await.unwrap();
     second.await.unwrap().expect("the second writer succeeds");
-    let names: Vec<(uuid::Uuid, Option<String>)> =
-        sqlx::query_as("select id, name from hiring.candidates where remote_id = 'same-new-1'")
-            .fetch_all(&rig.pool)
-            .await
-            .unwrap();
-    assert_eq!(names.len(), 1);
-    assert_eq!(names[0].1.as_deref(), Some("Second"));
+    assert_one_candidate_named(&rig, "same-new-1", "Second").await;
 }
 
 /// The narrow case of two writers creating one record: the later writer checks
@@ -1039,8 +1055,6 @@ async fn two_writers_creating_the_same_record_at_once_both_succeed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_that_meets_a_concurrent_insert_in_the_primary_key_retries_and_succeeds() {
     use hirebridge::engine::events::Via;
-    use hirebridge::engine::writer::{self, WriteContext};
-    use hirebridge_sdk::{Candidate, Record, RecordMeta};
 
     let rig = rig(10, 11).await;
     for sql in [
@@ -1057,54 +1071,18 @@ async fn a_writer_that_meets_a_concurrent_insert_in_the_primary_key_retries_and_
     ] {
         sqlx::query(sql).execute(&rig.pool).await.unwrap();
     }
-    let record = |name: &str| {
-        Record::Candidate(Candidate {
-            meta: RecordMeta {
-                remote_id: "raced-1".into(),
-                remote_data: serde_json::json!({ "id": "raced-1", "name": name }),
-                ..Default::default()
-            },
-            name: Some(name.into()),
-            ..Default::default()
-        })
-    };
-    let write = |name: &'static str, slow: bool, via: Via| {
-        let pool = rig.pool.clone();
-        let connector = rig.handle.id.clone();
-        let provider = rig.handle.provider;
-        let columns = rig.engine.columns.clone();
-        let record = record(name);
-        tokio::spawn(async move {
-            let ctx = WriteContext {
-                connector_id: &connector,
-                provider,
-                via,
-            };
-            let mut tx = pool.begin().await.unwrap();
-            if slow {
-                sqlx::query("set local hb.slow = 'on'")
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-            }
-            let counts = writer::write_records(&mut tx, &columns, &ctx, vec![record]).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(counts)
-        })
-    };
-    let first = write("First", true, Via::Webhook);
+    let first = spawn_write(
+        &rig,
+        named_candidate("raced-1", "First"),
+        Via::Webhook,
+        Some("set local hb.slow = 'on'"),
+    );
     support::daemon::wait_until("the first writer is inside its insert", Duration::from_secs(10), || async {
         rig.count("select count(*) from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()").await > 0
     })
     .await;
-    let second = write("Second", false, Via::Poll);
+    let second = spawn_write(&rig, named_candidate("raced-1", "Second"), Via::Poll, None);
     first.await.unwrap().expect("the first writer succeeds");
     second.await.unwrap().expect("the second writer succeeds");
-    let rows: Vec<(uuid::Uuid, Option<String>)> =
-        sqlx::query_as("select id, name from hiring.candidates where remote_id = 'raced-1'")
-            .fetch_all(&rig.pool)
-            .await
-            .unwrap();
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].1.as_deref(), Some("Second"));
+    assert_one_candidate_named(&rig, "raced-1", "Second").await;
 }
