@@ -190,6 +190,49 @@ log_format = "json"
     assert!(!stderr.contains("Some("), "{stderr}");
 }
 
+/// Runs the demo for `duration` on the data directory `dir`; its output, after
+/// checking that it succeeded.
+fn run_demo(dir: &std::path::Path, duration: &str) -> String {
+    let out = Command::new(BIN)
+        .args([
+            "demo",
+            "--duration",
+            duration,
+            "--records",
+            "300",
+            "--rate",
+            "20",
+        ])
+        .env("DEMO_DATA_DIR", dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The line of the demo's summary that starts with `label`.
+fn summary_line<'a>(stdout: &'a str, label: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label} in {stdout}"))
+}
+
+/// The number that follows `label` in the demo's summary.
+fn summary_number(stdout: &str, label: &str) -> u64 {
+    summary_line(stdout, label)[label.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 #[test]
 fn demo_backfills_drives_live_changes_and_every_event_is_delivered_and_verified() {
     let dir = tempfile::Builder::new()
@@ -197,37 +240,8 @@ fn demo_backfills_drives_live_changes_and_every_event_is_delivered_and_verified(
         .tempdir_in("/tmp")
         .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new(BIN)
-        .args([
-            "demo",
-            "--duration",
-            "3s",
-            "--records",
-            "300",
-            "--rate",
-            "20",
-        ])
-        .env("DEMO_DATA_DIR", dir.path().join("demo"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let number = |label: &str| -> u64 {
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with(label))
-            .unwrap_or_else(|| panic!("no {label} in {stdout}"));
-        line[label.len()..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let stdout = run_demo(&dir.path().join("demo"), "3s");
+    let number = |label: &str| summary_number(&stdout, label);
     let events = number("events emitted:");
     assert!(events > 300, "{stdout}");
     assert_eq!(number("delivered and verified:"), events, "{stdout}");
@@ -254,41 +268,16 @@ fn demo_backfills_drives_live_changes_and_every_event_is_delivered_and_verified(
 
     // Run again on the same data directory: the earlier run's events are in the
     // log, and only this run's are counted, delivered and waited for.
-    let again = Command::new(BIN)
-        .args([
-            "demo",
-            "--duration",
-            "2s",
-            "--records",
-            "300",
-            "--rate",
-            "20",
-        ])
-        .env("DEMO_DATA_DIR", dir.path().join("demo"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&again.stdout);
-    assert!(again.status.success(), "{stdout}");
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("events emitted:"))
-        .unwrap_or_else(|| panic!("no events line in {stdout}"));
+    let stdout = run_demo(&dir.path().join("demo"), "2s");
+    let line = summary_line(&stdout, "events emitted:");
     assert!(
         line.contains("this run") && line.contains(&format!("{events} from earlier runs")),
         "{line}"
     );
-    let this_run: u64 = line["events emitted:".len()..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let delivered = stdout
-        .lines()
-        .find(|l| l.starts_with("delivered and verified:"))
-        .unwrap_or_else(|| panic!("no delivery line in {stdout}"));
-    assert!(
-        delivered.starts_with(&format!("delivered and verified:    {this_run} ")),
+    let this_run = summary_number(&stdout, "events emitted:");
+    assert_eq!(
+        summary_number(&stdout, "delivered and verified:"),
+        this_run,
         "{stdout}"
     );
     assert!(!stdout.contains("still pending"), "{stdout}");
