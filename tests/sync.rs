@@ -1004,9 +1004,39 @@ async fn assert_one_candidate_named(rig: &Rig, remote_id: &str, name: &str) {
     assert_eq!(names, vec![Some(name.to_string())]);
 }
 
+/// The events of candidate `remote_id`: created as `first`, then renamed to
+/// `second` (the later writer's change measured against what the earlier stored).
+async fn assert_created_then_renamed(rig: &Rig, remote_id: &str, first: &str, second: &str) {
+    let events: Vec<(String, Option<serde_json::Value>, serde_json::Value)> = sqlx::query_as(
+        "select type, changes->'name', payload->'data'->'name' from hiring.events
+          where remote_id = $1 order by seq",
+    )
+    .bind(remote_id)
+    .fetch_all(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        vec![
+            (
+                "candidate.created".to_string(),
+                None,
+                serde_json::json!(first)
+            ),
+            (
+                "candidate.updated".to_string(),
+                Some(serde_json::json!({"from": first, "to": second})),
+                serde_json::json!(second)
+            ),
+        ],
+        "one event per writer, the second against the first's content"
+    );
+}
+
 /// Two writers that create the same new record at once (a webhook and a poll
-/// pass, say) both succeed: the second waits for the first and updates what it
-/// inserted, although derived ids give both rows the same id.
+/// pass, say) both succeed: the second waits for the first, reads what it
+/// inserted, and writes its own content over it as an update with its event,
+/// although derived ids give both rows the same id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_writers_creating_the_same_record_at_once_both_succeed() {
     use hirebridge::engine::events::Via;
@@ -1044,14 +1074,74 @@ async fn two_writers_creating_the_same_record_at_once_both_succeed() {
     first.commit().await.unwrap();
     second.await.unwrap().expect("the second writer succeeds");
     assert_one_candidate_named(&rig, "same-new-1", "Second").await;
+    assert_created_then_renamed(&rig, "same-new-1", "First", "Second").await;
+}
+
+/// Two writers that change one stored record at once: the later one read the
+/// record before the earlier one committed, but its change is written, and
+/// announced, against what the earlier one stored, never against what it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_writers_changing_one_record_at_once_each_announce_their_own_change() {
+    use hirebridge::engine::events::Via;
+    use hirebridge::engine::writer::{self, WriteContext};
+
+    let rig = rig(10, 12).await;
+    spawn_write(&rig, named_candidate("changed-1", "Zero"), Via::Poll, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut first = rig.pool.begin().await.unwrap();
+    let ctx = WriteContext {
+        connector_id: &rig.handle.id,
+        provider: rig.handle.provider,
+        via: Via::Webhook,
+    };
+    let record = named_candidate("changed-1", "First");
+    writer::write_records(&mut first, &rig.engine.columns, &ctx, vec![record])
+        .await
+        .unwrap();
+    let second = spawn_write(
+        &rig,
+        named_candidate("changed-1", "Second"),
+        Via::Poll,
+        None,
+    );
+    support::daemon::wait_until(
+        "the second writer waits for the first",
+        Duration::from_secs(10),
+        || async {
+            rig.count("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
+                .await
+                > 0
+        },
+    )
+    .await;
+    first.commit().await.unwrap();
+    let counts = second.await.unwrap().expect("the second writer succeeds");
+    assert_eq!((counts.updated, counts.events), (1, 1), "{counts:?}");
+    assert_one_candidate_named(&rig, "changed-1", "Second").await;
+    let changes: Vec<serde_json::Value> = sqlx::query_scalar(
+        "select changes->'name' from hiring.events where remote_id = $1 and type = 'candidate.updated' order by seq",
+    )
+    .bind("changed-1")
+    .fetch_all(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        changes,
+        vec![
+            serde_json::json!({"from": "Zero", "to": "First"}),
+            serde_json::json!({"from": "First", "to": "Second"}),
+        ]
+    );
 }
 
 /// The narrow case of two writers creating one record: the later writer checks
 /// the conflict key before the earlier writer's entry is in it, so its insert
 /// meets the earlier row in the primary key (the same derived id), which ON
 /// CONFLICT does not arbitrate. The window is widened here with a slow index
-/// placed between the two unique ones. The later writer still succeeds, and the
-/// row is written once.
+/// placed between the two unique ones. The later writer still succeeds, the
+/// row is written once, and each writer's change has its event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_that_meets_a_concurrent_insert_in_the_primary_key_retries_and_succeeds() {
     use hirebridge::engine::events::Via;
@@ -1085,4 +1175,5 @@ async fn a_writer_that_meets_a_concurrent_insert_in_the_primary_key_retries_and_
     first.await.unwrap().expect("the first writer succeeds");
     second.await.unwrap().expect("the second writer succeeds");
     assert_one_candidate_named(&rig, "raced-1", "Second").await;
+    assert_created_then_renamed(&rig, "raced-1", "First", "Second").await;
 }

@@ -127,7 +127,51 @@ struct Pending {
     old_person: Option<uuid::Uuid>,
 }
 
+/// Rounds of [`write_kind_once`] before a batch that keeps meeting concurrent
+/// writers is given up (its transaction fails and is retried). The second round
+/// always settles: the first leaves every row it was overtaken on locked.
+const MAX_ROUNDS: usize = 3;
+
+/// Writes one kind's records; records a concurrent writer changed after they
+/// were read are read again and compared with what that writer stored, so each
+/// change is written, and announced, against the content it replaces.
 async fn write_kind(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    ctx: &WriteContext<'_>,
+    kind: EntityKind,
+    mut batch: Vec<Record>,
+    new_events: &mut Vec<NewEvent>,
+    untouched: &mut Vec<String>,
+) -> Result<WriteCounts, sqlx::Error> {
+    let mut counts = WriteCounts::default();
+    for _ in 0..MAX_ROUNDS {
+        batch = write_kind_once(
+            conn,
+            columns,
+            ctx,
+            kind,
+            batch,
+            new_events,
+            untouched,
+            &mut counts,
+        )
+        .await?;
+        if batch.is_empty() {
+            return Ok(counts);
+        }
+    }
+    Err(sqlx::Error::Protocol(format!(
+        "{} {} records kept changing under concurrent writers; the transaction is retried",
+        batch.len(),
+        kind.table()
+    )))
+}
+
+/// One round of [`write_kind`]; returns the records overtaken by a concurrent
+/// writer between the read and the upsert, which were not written.
+#[allow(clippy::too_many_arguments)]
+async fn write_kind_once(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
     ctx: &WriteContext<'_>,
@@ -135,7 +179,8 @@ async fn write_kind(
     batch: Vec<Record>,
     new_events: &mut Vec<NewEvent>,
     untouched: &mut Vec<String>,
-) -> Result<WriteCounts, sqlx::Error> {
+    counts: &mut WriteCounts,
+) -> Result<Vec<Record>, sqlx::Error> {
     let table = kind.table();
     let remote_ids: Vec<String> = batch.iter().map(|r| r.meta().remote_id.clone()).collect();
     let stored = entities::stored_rows(conn, table, ctx.connector_id, &remote_ids).await?;
@@ -158,7 +203,6 @@ async fn write_kind(
         .collect();
     let mut before = entities::stored_json(conn, table, &changed_ids).await?;
 
-    let mut counts = WriteCounts::default();
     let mut pending: Vec<Pending> = Vec::new();
     for (record, hash, raw_hash) in batch {
         match stored.get(&record.meta().remote_id) {
@@ -230,7 +274,7 @@ async fn write_kind(
         }
     }
     if pending.is_empty() {
-        return Ok(counts);
+        return Ok(Vec::new());
     }
 
     // Candidates find their persons in their own upsert: create and lock them first.
@@ -244,16 +288,27 @@ async fn write_kind(
         .iter()
         .map(|p| row_json(ctx.connector_id, &p.record, &p.hash, &p.raw_hash))
         .collect();
-    let written = entities::upsert_rows(conn, columns, table, rows).await?;
+    // What each record was compared with: the upsert leaves alone a row that
+    // holds anything else by now (or exists at all, for a record read as new).
+    let expected: HashMap<&str, &str> = pending
+        .iter()
+        .filter_map(|p| {
+            let row = stored.get(&p.record.meta().remote_id)?;
+            Some((row.remote_id.as_str(), row.content_hash.as_str()))
+        })
+        .collect();
+    let written = entities::upsert_rows(conn, columns, table, rows, &expected).await?;
+    // Not written: a concurrent writer's version came first. Read again, it is
+    // either newer (stale) or what this record's change is measured against.
+    let (pending, overtaken): (Vec<Pending>, Vec<Pending>) = pending
+        .into_iter()
+        .partition(|p| written.contains_key(&p.record.meta().remote_id));
 
     let now = Utc::now();
     let mut stage_changes: Vec<Value> = Vec::new();
     let mut links: Vec<identity::NewLink> = Vec::new();
     for p in &pending {
         let Some(w) = written.get(&p.record.meta().remote_id).copied() else {
-            // A concurrent writer committed a newer version first.
-            counts.stale += 1;
-            untouched.push(p.record.meta().remote_id.clone());
             continue;
         };
         let (id, inserted) = (w.id, w.inserted);
@@ -276,7 +331,9 @@ async fn write_kind(
                 });
             }
         }
-        let is_create = p.old.is_none() && inserted;
+        // The upsert wrote over exactly the row compared with, so a record read
+        // as new was inserted.
+        let is_create = inserted;
         if !is_create && p.changes.is_none() && !p.undeleted {
             continue; // quiet hash refresh
         }
@@ -311,7 +368,7 @@ async fn write_kind(
     }
     entities::insert_rows(conn, columns, "application_stage_changes", &stage_changes).await?;
     identity::announce_links(conn, ctx, &links, &created_persons, new_events).await?;
-    Ok(counts)
+    Ok(overtaken.into_iter().map(|p| p.record).collect())
 }
 
 /// An older version than the one stored, by the provider's own update time: a late

@@ -221,11 +221,18 @@ pub struct WrittenRow {
 /// update time) than the stored one is not written, even when a concurrent
 /// writer committed the newer one after this writer read it: the check runs on
 /// the row version the conflict sees.
+///
+/// `expected` holds, by remote id, the `content_hash` the caller read for each
+/// row it read as stored; a row whose stored hash is another by now (or that
+/// exists at all, when the caller read none) was changed by a concurrent writer
+/// since, and is not written (but stays locked until the transaction ends, so
+/// the caller can read it again and write against what it holds).
 pub async fn upsert_rows(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
     table: &str,
     mut rows: Vec<Value>,
+    expected: &HashMap<&str, &str>,
 ) -> Result<HashMap<String, WrittenRow>, sqlx::Error> {
     for row in &mut rows {
         add_derived_ids(table, row);
@@ -277,9 +284,10 @@ pub async fn upsert_rows(
          select {select_list} from jsonb_populate_recordset(null::hiring.{table}, $1) r
          on conflict (connector_id, remote_id) do update
             set {updates}, updated_at = now(), deleted_at = null
-          where excluded.remote_updated_at is null
+          where ($2::jsonb ->> excluded.remote_id) is not distinct from hiring.{table}.content_hash
+            and (excluded.remote_updated_at is null
              or hiring.{table}.remote_updated_at is null
-             or excluded.remote_updated_at >= hiring.{table}.remote_updated_at
+             or excluded.remote_updated_at >= hiring.{table}.remote_updated_at)
          returning id, remote_id, (xmax = 0) as inserted, {returning_person}",
         insert_list = insert_cols.join(", "),
         select_list = select_exprs.join(", "),
@@ -289,27 +297,30 @@ pub async fn upsert_rows(
     // later one checked the conflict key before the earlier one's entry was in
     // it, its insert meets the earlier row in the primary key instead, which ON
     // CONFLICT does not arbitrate: a unique violation once the earlier commits.
-    // Run again, the statement finds the row and updates it; a savepoint keeps
-    // the caller's transaction alive for that one retry.
+    // Run again, the statement finds the row in the conflict key (and, as the
+    // caller read none, leaves it to the caller); a savepoint keeps the caller's
+    // transaction alive for that one retry.
     async fn run(
         conn: &mut PgConnection,
         sql: &str,
         rows: &[Value],
+        expected: &HashMap<&str, &str>,
     ) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
         sqlx::query(sql)
             .bind(sqlx::types::Json(rows))
+            .bind(sqlx::types::Json(expected))
             .fetch_all(conn)
             .await
     }
     sqlx::query("savepoint upsert_rows")
         .execute(&mut *conn)
         .await?;
-    let result = match run(&mut *conn, &sql, &rows).await {
+    let result = match run(&mut *conn, &sql, &rows, expected).await {
         Err(e) if is_id_conflict(&e, table) => {
             sqlx::query("rollback to savepoint upsert_rows")
                 .execute(&mut *conn)
                 .await?;
-            run(&mut *conn, &sql, &rows).await?
+            run(&mut *conn, &sql, &rows, expected).await?
         }
         other => other?,
     };
