@@ -661,6 +661,117 @@ async fn a_raw_only_change_refreshes_remote_data_without_an_event_and_a_repoll_w
     assert_eq!(candidate_row_versions(&rig).await, versions);
 }
 
+/// A full pass passes over every object the provider sends as it was stored,
+/// before mapping it: its record is not compared, not written, and (shown here
+/// by a content hash spoiled behind the writer's back) not even recomputed. An
+/// object whose record was deleted meanwhile is mapped and written again.
+#[tokio::test]
+async fn a_full_pass_passes_over_objects_held_as_they_are_before_mapping_them() {
+    let rig = rig(300, 24).await;
+    rig.pass("candidates", true).await;
+    let ids = rig.sim.ids("candidate");
+    let (spoiled, deleted) = (ids[0].clone(), ids[1].clone());
+    sqlx::query("update hiring.candidates set content_hash = 'spoiled' where remote_id = $1")
+        .bind(&spoiled)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    sqlx::query("update hiring.candidates set deleted_at = now() where remote_id = $1")
+        .bind(&deleted)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    let events = rig.events().await;
+
+    let again = rig.pass("candidates", true).await;
+    assert_eq!(again.seen as usize, ids.len());
+    assert_eq!(
+        (again.created, again.updated, again.unchanged, again.deleted),
+        (0, 1, ids.len() as u64 - 1, 0),
+        "{again:?}"
+    );
+    let hash: String =
+        sqlx::query_scalar("select content_hash from hiring.candidates where remote_id = $1")
+            .bind(&spoiled)
+            .fetch_one(&rig.pool)
+            .await
+            .unwrap();
+    assert_eq!(hash, "spoiled", "an object held as it is was not mapped");
+    let back: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "select type, changes from hiring.events where seq > (select coalesce(max(seq), 0) from hiring.events) - $1",
+    )
+    .bind(rig.events().await - events)
+    .fetch_all(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        back,
+        vec![(
+            "candidate.updated".to_string(),
+            serde_json::json!({"deleted": {"from": true, "to": false}})
+        )]
+    );
+    assert_eq!(
+        rig.count("select count(*) from hiring.candidates where deleted_at is not null")
+            .await,
+        0
+    );
+}
+
+/// What mapping reads besides an object is part of its fingerprint: after a
+/// department is renamed, the next full pass maps every job again although no
+/// job changed, and the department's jobs carry the new name with an event
+/// each; the other jobs get no event.
+#[tokio::test]
+async fn a_renamed_department_reaches_its_unchanged_jobs_in_the_next_full_pass() {
+    let rig = rig(300, 25).await;
+    rig.sync_all(true).await;
+    let (name, jobs): (String, i64) = sqlx::query_as(
+        "select department, count(*) from hiring.jobs where department is not null
+          group by department order by 2 desc, 1 limit 1",
+    )
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    let department = rig
+        .sim
+        .ids("department")
+        .into_iter()
+        .find(|id| {
+            let d = rig.sim.get("department", id).unwrap();
+            d.get("externalName").unwrap_or(&d["name"]) == name.as_str()
+        })
+        .unwrap();
+    rig.sim.update("department", &department, |d| {
+        d["name"] = "Renamed".into();
+        d["externalName"] = "Renamed".into();
+    });
+    let events = rig.events().await;
+
+    let reports = rig.sync_all(true).await;
+    assert_eq!(
+        reports["jobs"].updated, jobs as u64,
+        "{:?}",
+        reports["jobs"]
+    );
+    assert_eq!(
+        rig.count("select count(*) from hiring.jobs where department = 'Renamed'")
+            .await,
+        jobs
+    );
+    let changes: Vec<serde_json::Value> = sqlx::query_scalar(
+        "select changes->'department' from hiring.events where seq > (select max(seq) from hiring.events) - $1",
+    )
+    .bind(rig.events().await - events)
+    .fetch_all(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(changes.len() as i64, jobs);
+    assert!(changes
+        .iter()
+        .all(|c| *c == serde_json::json!({"from": name, "to": "Renamed"})));
+}
+
 /// A record another writer (here a webhook) wrote while a full pass ran is not
 /// swept at its end although the pass never listed it: the provider may have
 /// created it behind the pass's position. The same pass still deletes what it
@@ -856,6 +967,7 @@ async fn values_reach_their_typed_columns_intact() {
                 remote_created_at: None,
                 remote_updated_at: Some(updated),
                 remote_data: raw.clone(),
+                fingerprint: None,
             },
             name: Some("O'Brien \"Bob\"".into()),
             tags,

@@ -9,7 +9,8 @@ use super::{ConnectorHandle, Engine};
 use crate::store::{entities, sync_state};
 use chrono::{DateTime, Utc};
 use hirebridge_sdk::{
-    Action, Connector, ConnectorError, Cursor, EntityKind, Page, RemoteRef, StreamSpec, SyncMode,
+    Action, Connector, ConnectorError, Cursor, EntityKind, Page, RemoteRef, StreamId, StreamSpec,
+    SyncMode,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -321,10 +322,15 @@ async fn page_loop(
             };
             refresh_pages(handle.connector.clone(), kind, ids)
         }
-        _ => fetch_pages(handle.connector.clone(), stream.name, cursor.clone()),
+        _ => fetch_pages(
+            handle.connector.clone(),
+            stream.name,
+            cursor.clone(),
+            held_rows(engine, handle, stream),
+        ),
     };
     // Pages fetched but not yet committed.
-    let mut buffer: Option<Page> = None;
+    let mut buffer: Option<Fetched> = None;
     let mut buffered_pages = 0;
     let mut last_flush = Instant::now();
 
@@ -337,9 +343,11 @@ async fn page_loop(
                 )))
             }
         };
-        let page = match fetched {
-            Ok(page) => page,
-            Err(e) if e.action() == Action::Resync && restarts < MAX_RESTARTS => {
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
+            Err(PassError::Connector(e))
+                if e.action() == Action::Resync && restarts < MAX_RESTARTS =>
+            {
                 restarts += 1;
                 tracing::warn!(connector = %handle.id, stream = stream.name, error = %e, "incremental state rejected; running a full pass");
                 sync_state::reset_cursor(&engine.pool, &handle.id, stream.name, &engine.owner)
@@ -347,20 +355,33 @@ async fn page_loop(
                 cursor = None;
                 (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
                 (buffer, buffered_pages) = (None, 0);
-                pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
+                pages = fetch_pages(
+                    handle.connector.clone(),
+                    stream.name,
+                    cursor.clone(),
+                    held_rows(engine, handle, stream),
+                );
                 continue;
             }
-            Err(e) if e.action() == Action::RestartPass && restarts < MAX_RESTARTS => {
+            Err(PassError::Connector(e))
+                if e.action() == Action::RestartPass && restarts < MAX_RESTARTS =>
+            {
                 restarts += 1;
                 tracing::warn!(connector = %handle.id, stream = stream.name, error = %e, "page cursor rejected; restarting the pass");
                 cursor = handle.connector.restart_pass(stream.name, cursor.as_ref());
                 (resumed, pass_id, all_full) = (false, Uuid::now_v7(), true);
                 (buffer, buffered_pages) = (None, 0);
-                pages = fetch_pages(handle.connector.clone(), stream.name, cursor.clone());
+                pages = fetch_pages(
+                    handle.connector.clone(),
+                    stream.name,
+                    cursor.clone(),
+                    held_rows(engine, handle, stream),
+                );
                 continue;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
+        let page = &fetched.page;
         all_full &= page.full_pass;
         report.full_pass = all_full;
         let complete = page.complete;
@@ -368,18 +389,20 @@ async fn page_loop(
         report.pages += 1;
         buffered_pages += 1;
         let batch = match buffer.take() {
-            None => page,
+            None => fetched,
             Some(mut b) => {
-                b.records.extend(page.records);
-                b.rejected.extend(page.rejected);
-                b.cursor = page.cursor;
-                b.complete = page.complete;
-                b.full_pass &= page.full_pass;
+                let Fetched { page, unchanged } = fetched;
+                b.page.records.extend(page.records);
+                b.page.rejected.extend(page.rejected);
+                b.page.cursor = page.cursor;
+                b.page.complete = page.complete;
+                b.page.full_pass &= page.full_pass;
+                b.unchanged.extend(unchanged);
                 b
             }
         };
         let flush = complete
-            || batch.records.len() >= FLUSH_RECORDS
+            || batch.page.records.len() + batch.unchanged.len() >= FLUSH_RECORDS
             || buffered_pages >= FLUSH_PAGES
             || last_flush.elapsed() >= FLUSH_INTERVAL;
         if !flush {
@@ -423,7 +446,7 @@ fn refresh_pages(
     connector: Arc<dyn Connector>,
     kind: EntityKind,
     ids: Vec<String>,
-) -> tokio::sync::mpsc::Receiver<Result<Page, ConnectorError>> {
+) -> tokio::sync::mpsc::Receiver<Result<Fetched, PassError>> {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
     tokio::spawn(async move {
         let total = ids.len();
@@ -449,7 +472,7 @@ fn refresh_pages(
                         tracing::info!(%kind, remote_id = %id, error = %e, "no longer at the provider; kept as it was")
                     }
                     Err(e) => {
-                        let _ = tx.send(Err(e)).await;
+                        let _ = tx.send(Err(e.into())).await;
                         return;
                     }
                 }
@@ -461,6 +484,11 @@ fn refresh_pages(
                 complete: done >= total,
                 full_pass: false,
                 rejected: Vec::new(),
+                listed: Vec::new(),
+            };
+            let page = Fetched {
+                page,
+                unchanged: Vec::new(),
             };
             if tx.send(Ok(page)).await.is_err() {
                 return;
@@ -473,22 +501,51 @@ fn refresh_pages(
 /// How many pages the fetcher may read ahead of the writer.
 const READ_AHEAD: usize = 2;
 
-/// Reads pages from `cursor` on in a task of its own, so fetching and writing
-/// overlap. It stops after the last page, after an error, or when the receiver
-/// is dropped (the pass ended or restarted).
+/// A page ready for its transaction. Of the objects the connector listed
+/// unmapped, those the database holds as they are were not mapped: their remote
+/// ids are in `unchanged`; the others are among the page's records.
+struct Fetched {
+    page: Page,
+    unchanged: Vec<String>,
+}
+
+/// Where a fetcher finds the fingerprints of the objects a stream lists
+/// unmapped: the connector's rows of the stream's entity table.
+#[derive(Clone)]
+struct HeldRows {
+    pool: sqlx::PgPool,
+    table: &'static str,
+    connector_id: String,
+}
+
+fn held_rows(engine: &Engine, handle: &ConnectorHandle, stream: &StreamSpec) -> Option<HeldRows> {
+    Some(HeldRows {
+        pool: engine.pool.clone(),
+        table: stream.entity?.table(),
+        connector_id: handle.id.clone(),
+    })
+}
+
+/// Reads pages from `cursor` on in a task of its own, so fetching (and mapping)
+/// and writing overlap. It stops after the last page, after an error, or when
+/// the receiver is dropped (the pass ended or restarted).
 fn fetch_pages(
     connector: Arc<dyn Connector>,
     stream: &'static str,
     mut cursor: Option<Cursor>,
-) -> tokio::sync::mpsc::Receiver<Result<Page, ConnectorError>> {
+    held: Option<HeldRows>,
+) -> tokio::sync::mpsc::Receiver<Result<Fetched, PassError>> {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
     tokio::spawn(async move {
         loop {
-            let result = connector.poll(stream, cursor.as_ref()).await;
+            let result = match connector.poll(stream, cursor.as_ref()).await {
+                Ok(page) => map_changed(connector.as_ref(), stream, held.as_ref(), page).await,
+                Err(e) => Err(e.into()),
+            };
             let stop = match &result {
-                Ok(page) => {
-                    cursor = Some(page.cursor.clone());
-                    page.complete
+                Ok(fetched) => {
+                    cursor = Some(fetched.page.cursor.clone());
+                    fetched.page.complete
                 }
                 Err(_) => true,
             };
@@ -500,6 +557,41 @@ fn fetch_pages(
     rx
 }
 
+/// Maps the objects `page` listed unmapped whose fingerprints differ from those
+/// stored with their live records (all of them, for a stream of no entity).
+/// The read is outside the page's transaction: an object passed over as held
+/// is one a concurrent writer could only have made newer (or deleted: the
+/// listing then does not undelete it; the next pass does, if it is still listed).
+async fn map_changed(
+    connector: &dyn Connector,
+    stream: &StreamId,
+    held: Option<&HeldRows>,
+    mut page: Page,
+) -> Result<Fetched, PassError> {
+    let listed = std::mem::take(&mut page.listed);
+    if listed.is_empty() {
+        return Ok(Fetched {
+            page,
+            unchanged: Vec::new(),
+        });
+    }
+    let stored = match held {
+        Some(h) => {
+            let ids: Vec<String> = listed.iter().map(|l| l.remote_id.clone()).collect();
+            entities::live_fingerprints(&h.pool, h.table, &h.connector_id, &ids).await?
+        }
+        None => Default::default(),
+    };
+    let (held_as_is, changed): (Vec<_>, Vec<_>) = listed
+        .into_iter()
+        .partition(|l| stored.get(&l.remote_id) == Some(&l.fingerprint));
+    page.map_into(connector, stream, changed)?;
+    Ok(Fetched {
+        page,
+        unchanged: held_as_is.into_iter().map(|l| l.remote_id).collect(),
+    })
+}
+
 /// Writes one page in one transaction: records, events, dead letters, the cursor,
 /// and on the last page of a complete full pass, the deletion sweep.
 #[allow(clippy::too_many_arguments)]
@@ -507,7 +599,7 @@ async fn commit_page(
     engine: &Engine,
     handle: &ConnectorHandle,
     stream: &StreamSpec,
-    page: Page,
+    Fetched { page, unchanged }: Fetched,
     (pass_id, pass_started): (Uuid, DateTime<Utc>),
     held_before: &mut Option<i64>,
     may_delete: bool,
@@ -518,7 +610,7 @@ async fn commit_page(
         provider: handle.provider,
         via: Via::Poll,
     };
-    report.seen += page.records.len() as u64;
+    report.seen += (page.records.len() + unchanged.len()) as u64;
     report.rejected += page.rejected.len() as u64;
     let mut tx = crate::store::begin(&engine.pool).await?;
     // Counted in the transaction of the pass's first full page, before its writes;
@@ -532,8 +624,10 @@ async fn commit_page(
     for record in &mut records {
         hirebridge_sdk::redact::redact_record(record, &handle.redact);
     }
-    let (mut counts, untouched) =
+    let (mut counts, mut untouched) =
         writer::write_records_noting_untouched(&mut tx, &engine.columns, &ctx, records).await?;
+    counts.unchanged += unchanged.len() as u64;
+    untouched.extend(unchanged);
     // What the write upserted carries this transaction's `updated_at`, newer than
     // the pass's start: the sweep needs only the ids it left as they were.
     if stream.entity.is_some() && page.full_pass && may_delete {

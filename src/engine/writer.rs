@@ -396,8 +396,15 @@ fn raw_changed(row: &StoredRow, record: &Record, raw_hash: &str) -> bool {
 }
 
 /// Hash of the raw object as stored in `remote_data` (serde_json maps are
-/// ordered, so equal objects serialise alike).
+/// ordered, so equal objects serialise alike), or, for a record mapped from a
+/// listed object, that object's fingerprint: what the next pass compares the
+/// provider's bytes with before it maps them (a record written otherwise, by a
+/// webhook say, is mapped once more by the next pass, and rewritten only when
+/// it differs).
 fn raw_hash(record: &Record) -> String {
+    if let Some(fingerprint) = &record.meta().fingerprint {
+        return fingerprint.clone();
+    }
     let bytes = serde_json::to_vec(&record.meta().remote_data).unwrap_or_default();
     hex_lower(&Sha256::digest(bytes))
 }

@@ -165,7 +165,7 @@ pub struct HiringTeamMember {
     pub user_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct InterviewStage {
     pub id: Option<String>,

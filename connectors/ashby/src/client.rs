@@ -7,7 +7,9 @@
 use crate::api::{ErrorInfo, ListResponse};
 use hirebridge_sdk::http::HttpClient;
 use hirebridge_sdk::ConnectorError;
+use hirebridge_sdk::Listed;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Ashby's production API.
@@ -72,10 +74,11 @@ impl AshbyClient {
         })
     }
 
-    /// Calls a list method Ashby does not paginate and keeps the answer as text:
-    /// the raw objects are located, not parsed, so a list of any length costs
-    /// its bytes once instead of a parsed tree (several times as much). The
-    /// engine is served from it a page at a time ([`RawList::page`]).
+    /// Calls a list method and keeps the answer as text: the raw objects are
+    /// located, not parsed, so a list of any length costs its bytes once instead
+    /// of a parsed tree (several times as much), and the engine maps only the
+    /// objects it does not hold as they are ([`RawList::listed`]). Unpaginated
+    /// lists (`jobPosting.list`) are served from it a page at a time.
     pub async fn list_raw(&self, method: &str, body: &Value) -> Result<RawList, ConnectorError> {
         RawList::parse(method, self.post(method, body).await?)
     }
@@ -109,21 +112,31 @@ impl AshbyClient {
     }
 }
 
-/// The answer of an unpaginated list method, kept as its bytes with where each
-/// object of `results` lies in them.
+/// The answer of a list method, kept as its bytes with where each object of
+/// `results` lies in them, and its pagination fields.
 #[derive(Debug, Default)]
 pub struct RawList {
-    body: Vec<u8>,
+    body: Arc<Vec<u8>>,
     objects: Vec<std::ops::Range<usize>>,
+    pub more_data_available: Option<bool>,
+    pub next_cursor: Option<String>,
+    pub sync_token: Option<String>,
 }
 
 impl RawList {
     fn parse(method: &str, body: Vec<u8>) -> Result<RawList, ConnectorError> {
         #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
         struct Envelope<'a> {
             success: Option<bool>,
             #[serde(borrow, default)]
             results: Vec<&'a serde_json::value::RawValue>,
+            #[serde(default)]
+            more_data_available: Option<bool>,
+            #[serde(default)]
+            next_cursor: Option<String>,
+            #[serde(default)]
+            sync_token: Option<String>,
         }
         let not_json = |e| not_json(method, e);
         let envelope: Envelope = serde_json::from_slice(&body).map_err(not_json)?;
@@ -149,7 +162,18 @@ impl RawList {
                 start..start + raw.get().len()
             })
             .collect();
-        Ok(RawList { body, objects })
+        let (more_data_available, next_cursor, sync_token) = (
+            envelope.more_data_available,
+            envelope.next_cursor,
+            envelope.sync_token,
+        );
+        Ok(RawList {
+            body: Arc::new(body),
+            objects,
+            more_data_available,
+            next_cursor,
+            sync_token,
+        })
     }
 
     /// How many objects the list holds.
@@ -163,9 +187,7 @@ impl RawList {
 
     /// The objects `range` (clamped to the list), parsed.
     pub fn page(&self, range: std::ops::Range<usize>) -> Result<Vec<Value>, ConnectorError> {
-        let end = range.end.min(self.objects.len());
-        let start = range.start.min(end);
-        self.objects[start..end]
+        self.clamped(range)
             .iter()
             .map(|r| {
                 serde_json::from_slice(&self.body[r.clone()]).map_err(|e| {
@@ -173,6 +195,45 @@ impl RawList {
                 })
             })
             .collect()
+    }
+
+    fn clamped(&self, range: std::ops::Range<usize>) -> &[std::ops::Range<usize>] {
+        let end = range.end.min(self.objects.len());
+        let start = range.start.min(end);
+        &self.objects[start..end]
+    }
+
+    /// The objects `range` (clamped to the list) handed over unmapped, each
+    /// fingerprinted with `context` (what mapping it reads besides its bytes).
+    /// Only its `id` is read here; an object without one is rejected.
+    pub fn listed(
+        &self,
+        range: std::ops::Range<usize>,
+        context: &[u8],
+    ) -> (Vec<Listed>, Vec<(Value, String)>) {
+        #[derive(serde::Deserialize)]
+        struct Id<'a> {
+            #[serde(borrow, default)]
+            id: Option<std::borrow::Cow<'a, str>>,
+        }
+        let mut listed = Vec::new();
+        let mut rejected = Vec::new();
+        for r in self.clamped(range) {
+            let bytes = &self.body[r.clone()];
+            match serde_json::from_slice::<Id>(bytes) {
+                Ok(Id { id: Some(id) }) if !id.is_empty() => listed.push(Listed::new(
+                    id.into_owned(),
+                    context,
+                    self.body.clone(),
+                    r.clone(),
+                )),
+                _ => rejected.push((
+                    serde_json::from_slice(bytes).unwrap_or(Value::Null),
+                    "a listed object has no `id`".to_string(),
+                )),
+            }
+        }
+        (listed, rejected)
     }
 }
 

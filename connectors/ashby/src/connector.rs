@@ -349,7 +349,7 @@ impl AshbyConnector {
             "jobs" => body["status"] = json!(["Draft", "Open", "Closed", "Archived"]),
             _ => {}
         }
-        let page = match self.client.list(method, &body).await {
+        let page = match self.client.list_raw(method, &body).await {
             Ok(page) => page,
             // A reference stream Ashby refuses holds its cursor and ends the pass
             // empty, so the entity streams still run (with names unresolved).
@@ -361,6 +361,7 @@ impl AshbyConnector {
                     complete: true,
                     full_pass: false,
                     rejected: Vec::new(),
+                    listed: Vec::new(),
                 });
             }
             Err(e) => return Err(e),
@@ -370,7 +371,7 @@ impl AshbyConnector {
         }
         let full_pass = state.sync_token.is_none();
         let more = page.more_data_available.unwrap_or(false);
-        let next = match (more, page.next_cursor) {
+        let next = match (more, page.next_cursor.clone()) {
             (true, Some(next)) => AshbyCursor {
                 sync_token: state.sync_token.clone(),
                 page_cursor: Some(next),
@@ -382,18 +383,44 @@ impl AshbyConnector {
             }
             (false, _) => AshbyCursor {
                 // Keep the old token if Ashby sent none, so the next pass stays incremental.
-                sync_token: page.sync_token.or(state.sync_token.clone()),
+                sync_token: page.sync_token.clone().or(state.sync_token.clone()),
                 page_cursor: None,
             },
         };
-        let (records, rejected) = self.map_results(stream, page.results).await?;
+        let (records, rejected, listed) = if is_reference_stream(stream) {
+            let results = page.page(0..page.len())?;
+            let (records, rejected) = self.map_results(stream, results).await?;
+            (records, rejected, Vec::new())
+        } else {
+            let (listed, rejected) =
+                page.listed(0..page.len(), &self.mapping_context(stream).await?);
+            (Vec::new(), rejected, listed)
+        };
         Ok(Page {
             records,
             cursor: next.to_cursor(),
             complete: !more,
             full_pass,
             rejected,
+            listed,
         })
+    }
+
+    /// What mapping the objects of entity stream `stream` reads besides their
+    /// bytes ([`hirebridge_sdk::Listed::new`]), with the reference caches loaded
+    /// where its mapping needs them.
+    async fn mapping_context(&self, stream: &str) -> Result<Vec<u8>, ConnectorError> {
+        if matches!(stream, "jobs" | "interview_schedules") {
+            self.ensure_refs().await?;
+        }
+        let mut context = format!(
+            "ashby {} mapping {} {stream}\n",
+            env!("CARGO_PKG_VERSION"),
+            map::MAPPING_VERSION
+        )
+        .into_bytes();
+        context.extend_from_slice(&self.refs().digest());
+        Ok(context)
     }
 
     async fn map_results(
@@ -457,7 +484,7 @@ impl AshbyConnector {
             }
         };
         let end = (offset + self.page_size(stream) as usize).min(list.len());
-        let (records, rejected) = self.map_results(stream, list.page(offset..end)?).await?;
+        let (listed, rejected) = list.listed(offset..end, &self.mapping_context(stream).await?);
         let complete = end >= list.len();
         if complete {
             self.lock_whole_lists().remove(stream);
@@ -469,11 +496,12 @@ impl AshbyConnector {
             json!({ "offset": end })
         };
         Ok(Page {
-            records,
+            records: Vec::new(),
             cursor: Cursor(next),
             complete,
             full_pass: true,
             rejected,
+            listed,
         })
     }
 
@@ -515,6 +543,7 @@ impl AshbyConnector {
             complete: true,
             full_pass: true,
             rejected: records.1,
+            listed: Vec::new(),
         })
     }
 }
@@ -638,6 +667,24 @@ impl Connector for AshbyConnector {
             None if stream == "job_postings" => self.poll_listed(stream, cursor).await,
             None => self.poll_whole(stream).await,
         }
+    }
+
+    fn map_listed(
+        &self,
+        stream: &StreamId,
+        objects: &[&[u8]],
+    ) -> Vec<Result<Record, (Value, String)>> {
+        let refs = self.refs();
+        objects
+            .iter()
+            .map(|bytes| match serde_json::from_slice::<Value>(bytes) {
+                Ok(raw) => map_object(stream, &raw, &refs).map_err(|reason| (raw, reason)),
+                Err(e) => Err((
+                    Value::String(String::from_utf8_lossy(bytes).into_owned()),
+                    format!("a listed object is not JSON ({e})"),
+                )),
+            })
+            .collect()
     }
 
     fn restart_pass(&self, _stream: &StreamId, cursor: Option<&Cursor>) -> Option<Cursor> {

@@ -26,6 +26,28 @@ pub struct References {
     pub degraded: BTreeMap<String, String>,
 }
 
+impl References {
+    /// A digest of everything mapping reads here, part of each listed object's
+    /// fingerprint (with [`MAPPING_VERSION`]): a renamed department or a changed
+    /// stage map maps every object again.
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let sorted = serde_json::json!([
+            self.departments.iter().collect::<BTreeMap<_, _>>(),
+            self.locations.iter().collect::<BTreeMap<_, _>>(),
+            self.stages.iter().collect::<BTreeMap<_, _>>(),
+            self.stage_map,
+        ]);
+        Sha256::digest(serde_json::to_vec(&sorted).unwrap_or_default()).into()
+    }
+}
+
+/// The version of this mapping, part of each listed object's fingerprint: bump
+/// it with any change that makes an unchanged Ashby object map differently, so
+/// the next pass maps every object again instead of passing them over as held.
+/// (The crate's version is part of it too: every release maps everything once.)
+pub const MAPPING_VERSION: u32 = 1;
+
 /// A timestamp as Ashby writes it (RFC 3339), or a bare date at midnight UTC.
 pub fn parse_time(text: Option<&str>) -> Option<DateTime<Utc>> {
     let text = text?.trim();
@@ -55,6 +77,7 @@ fn meta(id: &str, created: Option<&str>, updated: Option<&str>, raw: &Value) -> 
         remote_created_at: parse_time(created),
         remote_updated_at: parse_time(updated),
         remote_data: raw.clone(),
+        fingerprint: None,
     }
 }
 

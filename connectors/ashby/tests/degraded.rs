@@ -38,7 +38,7 @@ async fn pass(c: &AshbyConnector, stream: &str) -> Result<Vec<Record>, Connector
     let mut cursor: Option<Cursor> = None;
     let mut records = Vec::new();
     loop {
-        let page = c.poll(stream, cursor.as_ref()).await?;
+        let page = c.poll(stream, cursor.as_ref()).await?.mapped(c, stream)?;
         assert!(page.rejected.is_empty(), "{:?}", page.rejected);
         records.extend(page.records);
         if page.complete {

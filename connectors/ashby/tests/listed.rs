@@ -32,6 +32,7 @@ async fn an_unpaginated_list_is_fetched_once_and_served_in_pages() {
         let mut pages = 0;
         loop {
             let page = c.poll("job_postings", cursor.as_ref()).await.unwrap();
+            let page = page.mapped(&c, "job_postings").unwrap();
             pages += 1;
             assert!(page.full_pass && page.rejected.is_empty());
             assert!(page.records.len() <= 3, "{}", page.records.len());
@@ -69,6 +70,8 @@ async fn an_unpaginated_list_is_fetched_once_and_served_in_pages() {
             Some(&Cursor(serde_json::json!({"offset": 3}))),
         )
         .await
+        .unwrap()
+        .mapped(&fresh, "job_postings")
         .unwrap();
     assert_eq!(page.records.len(), 3);
     assert_eq!(page.cursor.0, serde_json::json!({"offset": 6}));

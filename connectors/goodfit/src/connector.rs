@@ -265,6 +265,7 @@ impl GoodfitConnector {
             complete,
             full_pass: state.full_pass(),
             rejected,
+            listed: Vec::new(),
         })
     }
 
@@ -284,6 +285,7 @@ impl GoodfitConnector {
             complete: true,
             full_pass: true,
             rejected: Vec::new(),
+            listed: Vec::new(),
         })
     }
 }

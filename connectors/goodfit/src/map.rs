@@ -163,6 +163,7 @@ fn meta(raw: &Value, what: &'static str) -> Result<RecordMeta, MapError> {
         remote_created_at: time(raw, &["created_at"]),
         remote_updated_at: time(raw, &["updated_at"]),
         remote_data: raw.clone(),
+        fingerprint: None,
     })
 }
 

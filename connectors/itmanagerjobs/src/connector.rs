@@ -216,6 +216,7 @@ impl ItManagerJobsConnector {
             complete,
             full_pass: stable && self.job_status.is_none(),
             rejected,
+            listed: Vec::new(),
         })
     }
 

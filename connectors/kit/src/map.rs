@@ -55,6 +55,7 @@ fn meta(data: &Value, at: Option<DateTime<Utc>>) -> Result<RecordMeta, Connector
         remote_created_at: time(data, "created_at").or_else(|| time(data, "submitted_at")),
         remote_updated_at: time(data, "updated_at").or(at),
         remote_data: data.clone(),
+        fingerprint: None,
     })
 }
 
@@ -124,6 +125,7 @@ fn candidate(data: &Value, at: Option<DateTime<Utc>>) -> Option<Record> {
             remote_created_at: None,
             remote_updated_at: at,
             remote_data: c.clone(),
+            fingerprint: None,
         },
         name,
         first_name,

@@ -60,6 +60,96 @@ pub struct Page {
     /// Payloads on this page that could not be normalised, with the reason; the
     /// engine dead-letters them instead of failing the page.
     pub rejected: Vec<(Value, String)>,
+    /// Objects of this page handed over unmapped (see [`Listed`]); the engine
+    /// maps, through [`Connector::map_listed`], those it does not hold as they are.
+    pub listed: Vec<Listed>,
+}
+
+impl Page {
+    /// Maps `listed` (objects of this page's stream) through `connector` into
+    /// this page's records, each with its fingerprint, and its rejected payloads.
+    pub fn map_into(
+        &mut self,
+        connector: &dyn Connector,
+        stream: &StreamId,
+        listed: Vec<Listed>,
+    ) -> Result<(), ConnectorError> {
+        let objects: Vec<&[u8]> = listed.iter().map(Listed::bytes).collect();
+        let mapped = connector.map_listed(stream, &objects);
+        if mapped.len() != listed.len() {
+            return Err(ConnectorError::retryable(format!(
+                "stream {stream}: {} objects mapped of {} listed",
+                mapped.len(),
+                listed.len()
+            )));
+        }
+        for (object, result) in listed.into_iter().zip(mapped) {
+            match result {
+                Ok(mut record) => {
+                    record.meta_mut().fingerprint = Some(object.fingerprint);
+                    self.records.push(record);
+                }
+                Err(rejected) => self.rejected.push(rejected),
+            }
+        }
+        Ok(())
+    }
+
+    /// This page with every object it listed unmapped mapped: what the engine
+    /// makes of it when it holds none of them.
+    pub fn mapped(
+        mut self,
+        connector: &dyn Connector,
+        stream: &StreamId,
+    ) -> Result<Page, ConnectorError> {
+        let listed = std::mem::take(&mut self.listed);
+        self.map_into(connector, stream, listed)?;
+        Ok(self)
+    }
+}
+
+/// One object of a list answer, handed over as the provider's bytes: the engine
+/// compares its fingerprint with the one stored with its record and maps it
+/// (through [`Connector::map_listed`]) only when they differ, so an unchanged
+/// object of a re-poll costs a hash instead of a parse, a mapping and two
+/// canonical hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub remote_id: String,
+    /// SHA-256 (hex) of the mapping context and the object's bytes.
+    pub fingerprint: String,
+    body: std::sync::Arc<Vec<u8>>,
+    range: std::ops::Range<usize>,
+}
+
+impl Listed {
+    /// The object at `range` of a list answer's `body` (shared by its objects).
+    /// `context` is everything the mapping reads besides the bytes: the
+    /// connector's mapping version and the reference data it resolves names from,
+    /// so that a changed reference or a new mapping maps every object again.
+    pub fn new(
+        remote_id: String,
+        context: &[u8],
+        body: std::sync::Arc<Vec<u8>>,
+        range: std::ops::Range<usize>,
+    ) -> Listed {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update((context.len() as u64).to_be_bytes());
+        hasher.update(context);
+        hasher.update(&body[range.clone()]);
+        Listed {
+            remote_id,
+            fingerprint: crate::model::hex_lower(&hasher.finalize()),
+            body,
+            range,
+        }
+    }
+
+    /// The provider's bytes of the object.
+    pub fn bytes(&self) -> &[u8] {
+        &self.body[self.range.clone()]
+    }
 }
 
 /// A reference to one remote object, used to fetch it whole.
@@ -153,6 +243,25 @@ pub trait Connector: Send + Sync {
     /// connector in one ordered lane.
     fn entity_key(&self, _delivery: &Delivery, _body: &[u8]) -> Option<String> {
         None
+    }
+
+    /// Maps objects a poll handed over unmapped ([`Page::listed`]) of `stream`,
+    /// one result per object in order: the record, or the payload that could
+    /// not be normalised with the reason. Only connectors that list objects
+    /// unmapped need it.
+    fn map_listed(
+        &self,
+        stream: &StreamId,
+        objects: &[&[u8]],
+    ) -> Vec<Result<Record, (Value, String)>> {
+        let reason = format!("stream {stream} hands over no unmapped objects");
+        objects
+            .iter()
+            .map(|bytes| {
+                let payload = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+                Err((payload, reason.clone()))
+            })
+            .collect()
     }
 
     /// Turns a verified delivery into canonical changes.

@@ -22,8 +22,8 @@ pub mod sim;
 pub mod simulate;
 
 pub use connector::{
-    entity_key_at, Connector, Cursor, Delivery, Inbound, Page, RemoteRef, StreamId, StreamSpec,
-    SyncMode,
+    entity_key_at, Connector, Cursor, Delivery, Inbound, Listed, Page, RemoteRef, StreamId,
+    StreamSpec, SyncMode,
 };
 pub use error::{Action, ConnectorError, WebhookError};
 pub use http::{Auth, HttpClient, HttpConfig, RateLimit};

@@ -186,6 +186,11 @@ pub struct RecordMeta {
     /// The provider's raw object, minus redacted PII. Not part of the content hash.
     #[serde(skip)]
     pub remote_data: Value,
+    /// The fingerprint of the listed object this record was mapped from
+    /// ([`crate::Listed`]), stored in its place of the raw object's hash so the
+    /// next pass can skip the object while it stays as it is.
+    #[serde(skip)]
+    pub fingerprint: Option<String>,
 }
 
 /// A person who applies, as one provider knows them.
@@ -548,7 +553,7 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 
 /// A connector's stage overrides (`stage_map` in its config): provider stage id
 /// or title, matched without regard to case, to a canonical category.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StageMap(std::collections::BTreeMap<String, StageCategory>);
 
 impl StageMap {
