@@ -109,7 +109,7 @@ pub async fn live_fingerprints(
            cross join lateral (select t.remote_id, t.remote_data_hash, t.deleted_at from hiring.{table} t
                                 where t.connector_id = $1 and t.remote_id = r.remote_id limit 1) t"
     );
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let rows = by_index_probes(&mut tx, &sql, connector_id, remote_ids).await?;
     tx.commit().await?;
     let mut out = HashMap::with_capacity(rows.len());
