@@ -1289,3 +1289,133 @@ async fn a_writer_that_meets_a_concurrent_insert_in_the_primary_key_retries_and_
     assert_one_candidate_named(&rig, "raced-1", "Second").await;
     assert_created_then_renamed(&rig, "raced-1", "First", "Second").await;
 }
+
+/// A full pass during which the database server crashed and came back does not
+/// sweep: the crash emptied the ids it saw (`hiring.pass_seen` is unlogged), and
+/// a sweep would take the records of its first pages for deleted. It says why,
+/// and the next full pass sweeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pass_across_a_database_crash_deletes_nothing_and_the_next_one_sweeps() {
+    use hirebridge::store::cluster::{free_port, ClusterOptions, ManagedCluster};
+    use secrecy::ExposeSecret;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::Builder::new()
+        .prefix("hb-sweep-crash-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let options = ClusterOptions {
+        data_dir: dir.path().join("var"),
+        port: free_port().unwrap(),
+        bin_dir: None,
+        system_user: "postgres".into(),
+    };
+    let cluster = ManagedCluster::start(&options).await.unwrap();
+    let pool = PgPool::connect(cluster.url().expose_secret())
+        .await
+        .unwrap();
+    hirebridge::store::migrate(&pool).await.unwrap();
+    let sim = Simulator::new(SimConfig {
+        api_key: "test-key".into(),
+        seed: 26,
+        records: 300,
+        ..SimConfig::default()
+    });
+    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let text = format!(
+        "[[connectors]]\nid = \"ashby-crash\"\nprovider = \"ashby\"\nbase_url = \"{}\"\ncredentials = {{ api_key = \"test-key\" }}\n[connectors.streams.candidates]\npage_size = 10\n",
+        server.base_url()
+    );
+    let config = Config::from_str_with_env(&text, Path::new("test.toml"), &|_| None).unwrap();
+    let handle = connectors::build(&config.connectors[0]).unwrap();
+    let engine = Arc::new(
+        Engine::new(pool.clone(), vec![handle.clone()])
+            .await
+            .unwrap(),
+    );
+    let stream = handle
+        .enabled_streams()
+        .into_iter()
+        .find(|s| s.name == "candidates")
+        .unwrap();
+    let full = PassOptions {
+        full: true,
+        ..PassOptions::default()
+    };
+    let backfill = poller::run_pass(&engine, &handle, &stream, &full).await;
+    assert_eq!(backfill.outcome, PassOutcome::Completed, "{backfill:?}");
+    let pages = backfill.pages;
+    assert!(pages >= 6, "{pages} pages");
+    let gone = sim.ids("candidate")[0].clone();
+    sim.delete("candidate", &gone);
+
+    // Each page takes over a second, so the pass commits page by page; it stops
+    // after its first commit until the server has crashed and come back.
+    sim.set_faults(Faults {
+        latency: Duration::from_millis(1100),
+        ..Faults::default()
+    });
+    let (committed_tx, committed_rx) = std::sync::mpsc::channel::<u64>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let go_rx = std::sync::Mutex::new(go_rx);
+    let committed_tx = std::sync::Mutex::new(Some(committed_tx));
+    let progress: poller::ProgressFn = Arc::new(move |report: &PassReport| {
+        if let Some(tx) = committed_tx.lock().unwrap().take() {
+            tx.send(report.pages).unwrap();
+            // Hands this worker's share of the runtime (timers, sockets) on
+            // while it waits, so the test can crash and restart the server.
+            tokio::task::block_in_place(|| go_rx.lock().unwrap().recv().unwrap());
+        }
+    });
+    let pass = {
+        let (engine, handle, stream) = (engine.clone(), handle.clone(), stream.clone());
+        let options = PassOptions {
+            progress: Some(progress),
+            ..full.clone()
+        };
+        tokio::spawn(async move { poller::run_pass(&engine, &handle, &stream, &options).await })
+    };
+    let consumed = tokio::task::spawn_blocking(move || committed_rx.recv().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        consumed * 2 < pages,
+        "the first commit holds less than half the pass: {consumed} of {pages} pages"
+    );
+    cluster.crash().await.unwrap();
+    let cluster = ManagedCluster::start(&options).await.unwrap();
+    go_tx.send(()).unwrap();
+    let report = pass.await.unwrap();
+    assert_eq!(report.outcome, PassOutcome::Completed, "{report:?}");
+    assert_eq!(report.deleted, 0, "{report:?}");
+    assert!(
+        report
+            .warning
+            .as_deref()
+            .is_some_and(|w| w.contains("database restarted")),
+        "{report:?}"
+    );
+    let live: i64 =
+        sqlx::query_scalar("select count(*) from hiring.candidates where deleted_at is null")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(live as u64, backfill.created);
+
+    sim.set_faults(Faults::default());
+    let next = poller::run_pass(&engine, &handle, &stream, &full).await;
+    assert_eq!(
+        (next.outcome, next.deleted),
+        (PassOutcome::Completed, 1),
+        "{next:?}"
+    );
+    let deleted: Vec<String> =
+        sqlx::query_scalar("select remote_id from hiring.candidates where deleted_at is not null")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(deleted, vec![gone]);
+    pool.close().await;
+    cluster.stop().await.unwrap();
+}

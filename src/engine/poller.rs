@@ -33,6 +33,10 @@ const DELETION_GUARD_MIN_LIVE: i64 = 20;
 /// pages, or has waited this long (whichever comes first), and always at the end
 /// of a pass.
 const FLUSH_RECORDS: usize = 100;
+/// Objects passed over as held cost an id each to hold: a batch of them is
+/// committed by the page count and the interval alone (or at this many), so an
+/// unchanged re-poll commits once per `FLUSH_PAGES` pages, not once per 100 ids.
+const FLUSH_UNCHANGED: usize = 5_000;
 const FLUSH_PAGES: usize = 20;
 const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -300,7 +304,10 @@ async fn page_loop(
     let pass_started = {
         let mut conn = engine.pool.acquire().await?;
         sync_state::forget_seen(&mut conn, &handle.id, stream.name, Some(pass_id)).await?;
-        sync_state::database_now(&mut conn).await?
+        PassClock {
+            started: sync_state::database_now(&mut conn).await?,
+            server_started: sync_state::database_started(&mut conn).await?,
+        }
     };
     // Live records before this pass wrote anything: what the deletion guard
     // compares with (records the pass itself creates must not dilute it).
@@ -402,7 +409,8 @@ async fn page_loop(
             }
         };
         let flush = complete
-            || batch.page.records.len() + batch.unchanged.len() >= FLUSH_RECORDS
+            || batch.page.records.len() >= FLUSH_RECORDS
+            || batch.unchanged.len() >= FLUSH_UNCHANGED
             || buffered_pages >= FLUSH_PAGES
             || last_flush.elapsed() >= FLUSH_INTERVAL;
         if !flush {
@@ -417,7 +425,7 @@ async fn page_loop(
             handle,
             stream,
             batch,
-            (pass_id, pass_started),
+            (pass_id, &pass_started),
             &mut held_before,
             all_full && !resumed,
             report,
@@ -501,6 +509,13 @@ fn refresh_pages(
 /// How many pages the fetcher may read ahead of the writer.
 const READ_AHEAD: usize = 2;
 
+/// When a pass began, by the database's clock (rows' `updated_at` go by it),
+/// and when the database server had last started then.
+struct PassClock {
+    started: DateTime<Utc>,
+    server_started: DateTime<Utc>,
+}
+
 /// A page ready for its transaction. Of the objects the connector listed
 /// unmapped, those the database holds as they are were not mapped: their remote
 /// ids are in `unchanged`; the others are among the page's records.
@@ -558,7 +573,8 @@ fn fetch_pages(
 }
 
 /// Maps the objects `page` listed unmapped whose fingerprints differ from those
-/// stored with their live records (all of them, for a stream of no entity).
+/// stored with their live records (all of them, for a stream of no entity, or
+/// when the database cannot be read).
 /// The read is outside the page's transaction: an object passed over as held
 /// is one a concurrent writer could only have made newer (or deleted: the
 /// listing then does not undelete it; the next pass does, if it is still listed).
@@ -575,10 +591,17 @@ async fn map_changed(
             unchanged: Vec::new(),
         });
     }
+    // Passing over is a saving, never a condition: when the fingerprints cannot
+    // be read, everything is mapped and the writer compares as it always does.
     let stored = match held {
         Some(h) => {
             let ids: Vec<String> = listed.iter().map(|l| l.remote_id.clone()).collect();
-            entities::live_fingerprints(&h.pool, h.table, &h.connector_id, &ids).await?
+            entities::live_fingerprints(&h.pool, h.table, &h.connector_id, &ids)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::debug!(table = h.table, error = %e, "fingerprints not read; mapping the whole page");
+                    Default::default()
+                })
         }
         None => Default::default(),
     };
@@ -600,7 +623,7 @@ async fn commit_page(
     handle: &ConnectorHandle,
     stream: &StreamSpec,
     Fetched { page, unchanged }: Fetched,
-    (pass_id, pass_started): (Uuid, DateTime<Utc>),
+    (pass_id, clock): (Uuid, &PassClock),
     held_before: &mut Option<i64>,
     may_delete: bool,
     report: &mut PassReport,
@@ -649,7 +672,15 @@ async fn commit_page(
         )
         .await?;
     }
-    if page.complete && page.full_pass && may_delete && report.rejected == 0 {
+    let sweep = page.complete && page.full_pass && may_delete && report.rejected == 0;
+    if sweep && sync_state::database_started(&mut tx).await? != clock.server_started {
+        // A crash since the pass began emptied what it saw (unlogged).
+        let warning =
+            "the database restarted during this full pass; deletions are detected by the next one"
+                .to_string();
+        tracing::warn!(connector = %handle.id, stream = stream.name, "{warning}");
+        report.warning = Some(warning);
+    } else if sweep {
         // `held_before` was counted at the latest at the top of this call; without
         // it there is no sweep.
         if let (Some(kind), Some(held)) = (stream.entity, *held_before) {
@@ -658,7 +689,7 @@ async fn commit_page(
                 kind.table(),
                 &handle.id,
                 pass_id,
-                pass_started,
+                clock.started,
             )
             .await?;
             if missing > 0
@@ -677,7 +708,7 @@ async fn commit_page(
                     kind.table(),
                     &handle.id,
                     pass_id,
-                    pass_started,
+                    clock.started,
                 )
                 .await?;
                 counts.add(

@@ -609,18 +609,35 @@ pub async fn count_live_missing(
 ) -> Result<i64, sqlx::Error> {
     analyze_pass_seen(conn).await?;
     let sql = format!(
-        "select count(*) from hiring.{table} t
+        "{SEEN} select count(*) from hiring.{table} t
           where t.connector_id = $1 and t.deleted_at is null and t.updated_at < $3
-            and not exists (select 1 from hiring.pass_seen s
-                             where s.pass_id = $2 and s.remote_id = t.remote_id)"
+            and not exists (select 1 from seen where seen.remote_id = t.remote_id)"
     );
-    sqlx::query_scalar(&sql)
+    let query = sqlx::query_scalar(&sql)
         .persistent(false)
         .bind(connector_id)
         .bind(pass_id)
-        .bind(started)
-        .fetch_one(&mut *conn)
-        .await
+        .bind(started);
+    nested_loops(&mut *conn, "off").await?;
+    let missing = query.fetch_one(&mut *conn).await?;
+    nested_loops(&mut *conn, "on").await?;
+    Ok(missing)
+}
+
+/// The ids pass `$2` saw, for the sweep's anti-join. Planned without nested
+/// loops (see [`nested_loops`]): the statistics know the batches, not how many
+/// ids each holds, and a nested loop over a million seen ids would compare each
+/// held row with every one.
+const SEEN: &str = "with seen as materialized (
+    select unnest(s.remote_ids) as remote_id from hiring.pass_seen s where s.pass_id = $2)";
+
+/// Turns the planner's nested loops off or on again until the transaction ends.
+async fn nested_loops(conn: &mut PgConnection, setting: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select set_config('enable_nestloop', $1, true)")
+        .bind(setting)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Soft-deletes the rows [`count_live_missing`] counts.
@@ -632,14 +649,17 @@ pub async fn soft_delete_missing(
     started: DateTime<Utc>,
 ) -> Result<Vec<DeletedRow>, sqlx::Error> {
     let sql = format!(
-        "update hiring.{table} t set deleted_at = now(), updated_at = now()
+        "{SEEN} update hiring.{table} t set deleted_at = now(), updated_at = now()
           where t.connector_id = $1 and t.deleted_at is null and t.updated_at < $3
-            and not exists (select 1 from hiring.pass_seen s
-                             where s.pass_id = $2 and s.remote_id = t.remote_id)
+            and not exists (select 1 from seen where seen.remote_id = t.remote_id)
           returning id, remote_id, to_jsonb(t) as row"
     );
     let query = sqlx::query(&sql).persistent(false);
-    deleted_rows(query.bind(connector_id).bind(pass_id).bind(started), conn).await
+    nested_loops(&mut *conn, "off").await?;
+    let query = query.bind(connector_id).bind(pass_id).bind(started);
+    let deleted = deleted_rows(query, &mut *conn).await?;
+    nested_loops(&mut *conn, "on").await?;
+    Ok(deleted)
 }
 
 /// Refreshes the planner's statistics of `hiring.pass_seen` before a sweep reads

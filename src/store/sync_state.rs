@@ -299,8 +299,19 @@ pub async fn database_now(
         .await
 }
 
+/// When the database server last started: a full pass sweeps only while it is
+/// the time the pass began with, since a crash empties `hiring.pass_seen`
+/// (unlogged) and a sweep would then take what the pass saw for missing.
+pub async fn database_started(
+    conn: &mut sqlx::PgConnection,
+) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
+    sqlx::query_scalar("select pg_postmaster_start_time()")
+        .fetch_one(&mut *conn)
+        .await
+}
+
 /// Records remote ids a full pass saw (for its deletion sweep), in the page's
-/// transaction.
+/// transaction: one row for the batch.
 pub async fn record_seen(
     conn: &mut sqlx::PgConnection,
     pass_id: uuid::Uuid,
@@ -312,9 +323,8 @@ pub async fn record_seen(
         return Ok(());
     }
     sqlx::query(
-        "insert into hiring.pass_seen (pass_id, connector_id, stream, remote_id)
-         select $1, $2, $3, unnest($4::text[])
-         on conflict do nothing",
+        "insert into hiring.pass_seen (pass_id, connector_id, stream, remote_ids)
+         values ($1, $2, $3, $4::text[])",
     )
     .bind(pass_id)
     .bind(connector_id)
