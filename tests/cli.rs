@@ -2,7 +2,8 @@
 //! configs, and `run` with no database URL, which starts its own PostgreSQL,
 //! becomes ready and stops cleanly on Ctrl-C (SIGINT).
 
-use std::os::unix::fs::PermissionsExt;
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -110,11 +111,7 @@ fn wait_ready(url: &str, timeout: Duration) -> bool {
 fn run_without_database_url_starts_its_own_postgres_and_stops_on_sigint() {
     // Under /tmp and world-traversable, so the server can run as an unprivileged
     // user when the tests run as root.
-    let dir = tempfile::Builder::new()
-        .prefix("hb-run-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = support::server_reachable_tempdir("hb-run-");
     let admin_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -235,11 +232,7 @@ fn summary_number(stdout: &str, label: &str) -> u64 {
 
 #[test]
 fn demo_backfills_drives_live_changes_and_every_event_is_delivered_and_verified() {
-    let dir = tempfile::Builder::new()
-        .prefix("hb-demo-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = support::server_reachable_tempdir("hb-demo-");
     let stdout = run_demo(&dir.path().join("demo"), "3s");
     let number = |label: &str| summary_number(&stdout, label);
     let events = number("events emitted:");

@@ -2,6 +2,8 @@
 //! unprivileged user when root), serves on loopback only, stops, restarts on the
 //! same data, and keeps its password out of Debug output.
 
+mod support;
+
 use hirebridge::store::cluster::{find_binaries, ClusterOptions, ManagedCluster};
 use secrecy::ExposeSecret;
 use sqlx::Connection;
@@ -17,12 +19,7 @@ fn options(dir: &std::path::Path) -> ClusterOptions {
 }
 
 fn temp_dir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("hb-cluster-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    dir
+    support::server_reachable_tempdir("hb-cluster-")
 }
 
 async fn select_one(url: &str) -> Result<i32, sqlx::Error> {

@@ -1105,6 +1105,42 @@ fn spawn_write(
     })
 }
 
+/// Writes `first` (as a webhook) in a transaction left open, starts writing
+/// `second` (as a poll, the same record) in a transaction of its own, waits
+/// until that one waits for the first, and commits the first; returns what the
+/// second writer did.
+async fn write_while_another_commits(
+    rig: &Rig,
+    first: hirebridge_sdk::Record,
+    second: hirebridge_sdk::Record,
+) -> hirebridge::engine::writer::WriteCounts {
+    use hirebridge::engine::events::Via;
+    use hirebridge::engine::writer::{self, WriteContext};
+
+    let mut tx = rig.pool.begin().await.unwrap();
+    let ctx = WriteContext {
+        connector_id: &rig.handle.id,
+        provider: rig.handle.provider,
+        via: Via::Webhook,
+    };
+    writer::write_records(&mut tx, &rig.engine.columns, &ctx, vec![first])
+        .await
+        .unwrap();
+    let second = spawn_write(rig, second, Via::Poll, None);
+    support::daemon::wait_until(
+        "the second writer waits for the first",
+        Duration::from_secs(10),
+        || async {
+            rig.count("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
+                .await
+                > 0
+        },
+    )
+    .await;
+    tx.commit().await.unwrap();
+    second.await.unwrap().expect("the second writer succeeds")
+}
+
 /// The candidate `remote_id` is stored once, and named `name`.
 async fn assert_one_candidate_named(rig: &Rig, remote_id: &str, name: &str) {
     let names: Vec<Option<String>> =
@@ -1151,40 +1187,15 @@ async fn assert_created_then_renamed(rig: &Rig, remote_id: &str, first: &str, se
 /// although derived ids give both rows the same id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_writers_creating_the_same_record_at_once_both_succeed() {
-    use hirebridge::engine::events::Via;
-    use hirebridge::engine::writer::{self, WriteContext};
-
     let rig = rig(10, 9).await;
-    let mut first = rig.pool.begin().await.unwrap();
-    let ctx = WriteContext {
-        connector_id: &rig.handle.id,
-        provider: rig.handle.provider,
-        via: Via::Webhook,
-    };
-    let record = named_candidate("same-new-1", "First");
-    writer::write_records(&mut first, &rig.engine.columns, &ctx, vec![record])
-        .await
-        .unwrap();
     // The second writer starts before the first commits, so it also finds
     // nothing stored and inserts; its insert waits for the first.
-    let second = spawn_write(
+    write_while_another_commits(
         &rig,
+        named_candidate("same-new-1", "First"),
         named_candidate("same-new-1", "Second"),
-        Via::Poll,
-        None,
-    );
-    support::daemon::wait_until(
-        "the second writer waits for the first",
-        Duration::from_secs(10),
-        || async {
-            rig.count("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
-                .await
-                > 0
-        },
     )
     .await;
-    first.commit().await.unwrap();
-    second.await.unwrap().expect("the second writer succeeds");
     assert_one_candidate_named(&rig, "same-new-1", "Second").await;
     assert_created_then_renamed(&rig, "same-new-1", "First", "Second").await;
 }
@@ -1195,41 +1206,18 @@ async fn two_writers_creating_the_same_record_at_once_both_succeed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_writers_changing_one_record_at_once_each_announce_their_own_change() {
     use hirebridge::engine::events::Via;
-    use hirebridge::engine::writer::{self, WriteContext};
 
     let rig = rig(10, 12).await;
     spawn_write(&rig, named_candidate("changed-1", "Zero"), Via::Poll, None)
         .await
         .unwrap()
         .unwrap();
-    let mut first = rig.pool.begin().await.unwrap();
-    let ctx = WriteContext {
-        connector_id: &rig.handle.id,
-        provider: rig.handle.provider,
-        via: Via::Webhook,
-    };
-    let record = named_candidate("changed-1", "First");
-    writer::write_records(&mut first, &rig.engine.columns, &ctx, vec![record])
-        .await
-        .unwrap();
-    let second = spawn_write(
+    let counts = write_while_another_commits(
         &rig,
+        named_candidate("changed-1", "First"),
         named_candidate("changed-1", "Second"),
-        Via::Poll,
-        None,
-    );
-    support::daemon::wait_until(
-        "the second writer waits for the first",
-        Duration::from_secs(10),
-        || async {
-            rig.count("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()")
-                .await
-                > 0
-        },
     )
     .await;
-    first.commit().await.unwrap();
-    let counts = second.await.unwrap().expect("the second writer succeeds");
     assert_eq!((counts.updated, counts.events), (1, 1), "{counts:?}");
     assert_one_candidate_named(&rig, "changed-1", "Second").await;
     let changes: Vec<serde_json::Value> = sqlx::query_scalar(
@@ -1296,21 +1284,11 @@ async fn a_writer_that_meets_a_concurrent_insert_in_the_primary_key_retries_and_
 /// and the next full pass sweeps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_pass_across_a_database_crash_deletes_nothing_and_the_next_one_sweeps() {
-    use hirebridge::store::cluster::{free_port, ClusterOptions, ManagedCluster};
+    use hirebridge::store::cluster::ManagedCluster;
     use secrecy::ExposeSecret;
-    use std::os::unix::fs::PermissionsExt;
 
-    let dir = tempfile::Builder::new()
-        .prefix("hb-sweep-crash-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let options = ClusterOptions {
-        data_dir: dir.path().join("var"),
-        port: free_port().unwrap(),
-        bin_dir: None,
-        system_user: "postgres".into(),
-    };
+    let dir = support::server_reachable_tempdir("hb-sweep-crash-");
+    let options = support::own_cluster_options(dir.path());
     let cluster = ManagedCluster::start(&options).await.unwrap();
     let pool = PgPool::connect(cluster.url().expose_secret())
         .await

@@ -568,21 +568,11 @@ async fn every_simulated_ashby_change_arrives_as_a_signed_webhook_and_becomes_th
 
 #[tokio::test]
 async fn while_the_database_is_down_deliveries_are_spooled_acknowledged_and_land_once() {
-    use hirebridge::store::cluster::{free_port, ClusterOptions, ManagedCluster};
+    use hirebridge::store::cluster::ManagedCluster;
     use secrecy::ExposeSecret;
-    use std::os::unix::fs::PermissionsExt;
 
-    let dir = tempfile::Builder::new()
-        .prefix("hb-dbdown-")
-        .tempdir_in("/tmp")
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let options = ClusterOptions {
-        data_dir: dir.path().join("var"),
-        port: free_port().unwrap(),
-        bin_dir: None,
-        system_user: "postgres".into(),
-    };
+    let dir = support::server_reachable_tempdir("hb-dbdown-");
+    let options = support::own_cluster_options(dir.path());
     let cluster = ManagedCluster::start(&options).await.unwrap();
     let url = cluster.url().expose_secret().to_string();
     let data_dir = dir.path().join("daemon");

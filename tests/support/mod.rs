@@ -59,6 +59,28 @@ fn with_database(url: &str, database: &str) -> String {
     u.to_string()
 }
 
+/// A temporary directory under /tmp that the server's user can traverse: a
+/// managed cluster in it runs as `postgres` when the tests run as root.
+pub fn server_reachable_tempdir(prefix: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// The options of a managed cluster of a test's own in `dir`, for tests that
+/// crash it: on a fixed free port, so it comes back where its clients look.
+pub fn own_cluster_options(dir: &Path) -> hirebridge::store::cluster::ClusterOptions {
+    hirebridge::store::cluster::ClusterOptions {
+        data_dir: dir.join("var"),
+        port: free_port().unwrap(),
+        bin_dir: None,
+        system_user: "postgres".into(),
+    }
+}
+
 /// Creates a uniquely named database and returns a pool on it.
 pub async fn test_db() -> TestDb {
     let server = server_url().await;
