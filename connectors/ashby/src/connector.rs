@@ -387,17 +387,14 @@ impl AshbyConnector {
                 page_cursor: None,
             },
         };
-        let (records, rejected, listed) = if is_reference_stream(stream) {
-            let results = page.page(0..page.len())?;
-            let (records, rejected) = self.map_results(stream, results).await?;
-            (records, rejected, Vec::new())
+        let (listed, rejected) = if is_reference_stream(stream) {
+            self.cache_references(stream, &page.page(0..page.len())?);
+            (Vec::new(), Vec::new())
         } else {
-            let (listed, rejected) =
-                page.listed(0..page.len(), &self.mapping_context(stream).await?);
-            (Vec::new(), rejected, listed)
+            page.listed(0..page.len(), &self.mapping_context(stream).await?)
         };
         Ok(Page {
-            records,
+            records: Vec::new(),
             cursor: next.to_cursor(),
             complete: !more,
             full_pass,
@@ -423,34 +420,14 @@ impl AshbyConnector {
         Ok(context)
     }
 
-    async fn map_results(
-        &self,
-        stream: &str,
-        results: Vec<Value>,
-    ) -> Result<(Vec<Record>, Vec<(Value, String)>), ConnectorError> {
+    /// Keeps a page of a paginated reference list in the caches mapping reads
+    /// (users are listed for their stream's cursor only; nothing maps them).
+    fn cache_references(&self, stream: &str, results: &[Value]) {
         match stream {
-            "departments" => {
-                self.update_refs(|r| cache_departments(r, &results));
-                return Ok((Vec::new(), Vec::new()));
-            }
-            "locations" => {
-                self.update_refs(|r| cache_locations(r, &results));
-                return Ok((Vec::new(), Vec::new()));
-            }
-            "users" => return Ok((Vec::new(), Vec::new())),
-            "jobs" | "interview_schedules" => self.ensure_refs().await?,
+            "departments" => self.update_refs(|r| cache_departments(r, results)),
+            "locations" => self.update_refs(|r| cache_locations(r, results)),
             _ => {}
         }
-        let refs = self.refs();
-        let mut records = Vec::with_capacity(results.len());
-        let mut rejected = Vec::new();
-        for raw in results {
-            match map_object(stream, &raw, &refs) {
-                Ok(record) => records.push(record),
-                Err(reason) => rejected.push((raw, reason)),
-            }
-        }
-        Ok((records, rejected))
     }
 
     /// A stream whose objects Ashby lists in one unpaginated answer
