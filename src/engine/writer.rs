@@ -399,8 +399,8 @@ fn raw_changed(row: &StoredRow, record: &Record, raw_hash: &str) -> bool {
 /// ordered, so equal objects serialise alike), or, for a record mapped from a
 /// listed object, that object's fingerprint: what the next pass compares the
 /// provider's bytes with before it maps them (a record written otherwise, by a
-/// webhook say, is mapped once more by the next pass, and rewritten only when
-/// it differs).
+/// webhook say, is mapped once more by the next pass, which writes its raw
+/// object and fingerprint quietly, or the change with its event if it differs).
 fn raw_hash(record: &Record) -> String {
     if let Some(fingerprint) = &record.meta().fingerprint {
         return fingerprint.clone();

@@ -135,27 +135,38 @@ async fn by_index_probes(
     connector_id: &str,
     remote_ids: &[String],
 ) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
-    planner_paths(&mut *conn, "off").await?;
+    planner_paths(&mut *conn, PROBE_ONLY, "off").await?;
     let rows = sqlx::query(sql)
         .persistent(false)
         .bind(connector_id)
         .bind(remote_ids)
         .fetch_all(&mut *conn)
         .await?;
-    planner_paths(&mut *conn, "on").await?;
+    planner_paths(&mut *conn, PROBE_ONLY, "on").await?;
     Ok(rows)
 }
 
-/// Turns the planner's sequential, bitmap, hash-join and merge-join paths off
-/// or on again until the transaction ends.
-async fn planner_paths(conn: &mut PgConnection, setting: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "select set_config('enable_seqscan', $1, true), set_config('enable_bitmapscan', $1, true),
-                set_config('enable_hashjoin', $1, true), set_config('enable_mergejoin', $1, true)",
-    )
-    .bind(setting)
-    .execute(&mut *conn)
-    .await?;
+/// The planner paths off for [`by_index_probes`]: all but index scans in
+/// nested loops.
+const PROBE_ONLY: &[&str] = &[
+    "enable_seqscan",
+    "enable_bitmapscan",
+    "enable_hashjoin",
+    "enable_mergejoin",
+];
+
+/// Turns the planner's `paths` (`enable_*` settings) off or on again until the
+/// transaction ends.
+async fn planner_paths(
+    conn: &mut PgConnection,
+    paths: &[&str],
+    setting: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("select set_config(p, $2, true) from unnest($1::text[]) p")
+        .bind(paths)
+        .bind(setting)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -618,27 +629,18 @@ pub async fn count_live_missing(
         .bind(connector_id)
         .bind(pass_id)
         .bind(started);
-    nested_loops(&mut *conn, "off").await?;
+    planner_paths(&mut *conn, &["enable_nestloop"], "off").await?;
     let missing = query.fetch_one(&mut *conn).await?;
-    nested_loops(&mut *conn, "on").await?;
+    planner_paths(&mut *conn, &["enable_nestloop"], "on").await?;
     Ok(missing)
 }
 
 /// The ids pass `$2` saw, for the sweep's anti-join. Planned without nested
-/// loops (see [`nested_loops`]): the statistics know the batches, not how many
+/// loops (see [`planner_paths`]): the statistics know the batches, not how many
 /// ids each holds, and a nested loop over a million seen ids would compare each
 /// held row with every one.
 const SEEN: &str = "with seen as materialized (
     select unnest(s.remote_ids) as remote_id from hiring.pass_seen s where s.pass_id = $2)";
-
-/// Turns the planner's nested loops off or on again until the transaction ends.
-async fn nested_loops(conn: &mut PgConnection, setting: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("select set_config('enable_nestloop', $1, true)")
-        .bind(setting)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
 
 /// Soft-deletes the rows [`count_live_missing`] counts.
 pub async fn soft_delete_missing(
@@ -655,10 +657,10 @@ pub async fn soft_delete_missing(
           returning id, remote_id, to_jsonb(t) as row"
     );
     let query = sqlx::query(&sql).persistent(false);
-    nested_loops(&mut *conn, "off").await?;
+    planner_paths(&mut *conn, &["enable_nestloop"], "off").await?;
     let query = query.bind(connector_id).bind(pass_id).bind(started);
     let deleted = deleted_rows(query, &mut *conn).await?;
-    nested_loops(&mut *conn, "on").await?;
+    planner_paths(&mut *conn, &["enable_nestloop"], "on").await?;
     Ok(deleted)
 }
 
