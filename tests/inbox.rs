@@ -1,10 +1,11 @@
-//! The webhook inbox's grouped insert under concurrency: two daemons (two
-//! pools) storing the same deliveries at once, in opposite orders, must neither
-//! deadlock nor store a delivery twice.
+//! The webhook inbox's store: the grouped insert under concurrency (two
+//! daemons storing the same deliveries at once, in opposite orders, must
+//! neither deadlock nor store a delivery twice), and the normalisers' claim by
+//! partition batch slots.
 
 mod support;
 
-use hirebridge::store::inbox::{store_batch, OwnedDelivery};
+use hirebridge::store::inbox::{self, store_batch, OwnedDelivery};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 
@@ -229,4 +230,125 @@ async fn read_only_commands_never_migrate_and_print_no_daemon_logs() {
         .await
         .expect("query");
     assert!(!schema, "a read-only command created the schema");
+}
+
+/// Inserts a pending delivery of partition `part` and returns its id.
+async fn pending_in(pool: &sqlx::PgPool, key: &str, part: i16) -> i64 {
+    sqlx::query_scalar(
+        "insert into hiring.inbox (connector_id, dedup_key, body, part) values ('kit', $1, '{}', $2)
+         returning id",
+    )
+    .bind(key)
+    .bind(part)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_held_batch_fences_its_partition_and_a_dead_holders_batch_is_taken_over_with_its_attempt_counted(
+) {
+    let db = support::TestDb::migrated().await;
+    let lease = std::time::Duration::from_secs(20);
+    // A live holder (its heartbeat is ahead of now) has partition 0's batch in flight.
+    sqlx::query(
+        "insert into hiring.daemons (owner, host, pid, version, heartbeat_at)
+         values ('holder', 'h', 1, 't', now() + interval '1 hour'), ('me', 'h', 2, 't', now() + interval '1 hour')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let in_flight = pending_in(&db.pool, "in-flight", 0).await;
+    let later = pending_in(&db.pool, "later-same-entity", 0).await;
+    let other = pending_in(&db.pool, "other-partition", 1).await;
+    sqlx::query(
+        "update hiring.inbox_batches set lease_owner = 'holder',
+                lease_expires_at = now() + interval '1 hour', ids = array[$1::bigint]
+          where part = 0",
+    )
+    .bind(in_flight)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    // Only the free partition is claimed; its slot is now this worker's.
+    let first = inbox::claim(&db.pool, "me", lease, 100, &[0, 1])
+        .await
+        .unwrap();
+    let ids: Vec<(i64, i16, i32)> = first.iter().map(|c| (c.id, c.part, c.attempts)).collect();
+    assert_eq!(ids, vec![(other, 1, 1)]);
+    // A second look finds nothing: partition 0 is fenced, partition 1 is in flight.
+    assert!(inbox::claim(&db.pool, "me", lease, 100, &[0, 1])
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A slot lost to another holder completes nothing.
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(
+        !inbox::complete_many(&mut tx, &[in_flight], &[0], "me", true)
+            .await
+            .unwrap()
+    );
+    tx.rollback().await.unwrap();
+    // Its own slot: the delivery is done and the slot free in the same commit.
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(inbox::complete_many(&mut tx, &[other], &[1], "me", true)
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+
+    // The holder stops heartbeating: its batch is taken over, in order, and
+    // the attempt that died with it counts; the later delivery is a first attempt.
+    sqlx::query("update hiring.daemons set heartbeat_at = now() - interval '10 seconds' where owner = 'holder'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let second = inbox::claim(&db.pool, "me", lease, 100, &[0, 1])
+        .await
+        .unwrap();
+    let ids: Vec<(i64, i16, i32)> = second.iter().map(|c| (c.id, c.part, c.attempts)).collect();
+    assert_eq!(ids, vec![(in_flight, 0, 2), (later, 0, 1)]);
+    let slot: (Option<String>, Vec<i64>) =
+        sqlx::query_as("select lease_owner, ids from hiring.inbox_batches where part = 0")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(slot, (Some("me".to_string()), vec![in_flight, later]));
+
+    // The holder comes back to life too late: its completion writes nothing.
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(
+        !inbox::complete_many(&mut tx, &[in_flight], &[0], "holder", true)
+            .await
+            .unwrap()
+    );
+    tx.rollback().await.unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(
+        inbox::complete_many(&mut tx, &[in_flight, later], &[0], "me", true)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let done: Vec<(i64, String, i32)> =
+        sqlx::query_as("select id, status, attempts from hiring.inbox order by id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        done,
+        vec![
+            (in_flight, "done".to_string(), 2),
+            (later, "done".to_string(), 1),
+            (other, "done".to_string(), 1)
+        ]
+    );
+    let held: i64 = sqlx::query_scalar(
+        "select count(*) from hiring.inbox_batches where lease_owner is not null",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(held, 0);
 }

@@ -1,5 +1,6 @@
-//! Normaliser workers: claim inbox deliveries (SKIP LOCKED plus a lease, so
-//! several daemons share the work and a crashed worker's rows come back), parse
+//! Normaliser workers: claim inbox deliveries (a leased batch slot per
+//! partition, so several daemons share the work and a crashed worker's batch
+//! comes back), parse
 //! them through their connector, fetch thin objects, and write records and events
 //! through the same path as polling, in one transaction with marking them done.
 //!
@@ -113,8 +114,8 @@ struct Lane {
     of: usize,
     held: watch::Receiver<Vec<i16>>,
     /// The daemon's workers claim one at a time: a claim commits its
-    /// partitions' deliveries as in flight before the next claim looks, so
-    /// two workers never take one partition even while lanes change.
+    /// partitions' batch slots as held before the next claim looks, so two
+    /// workers never take one partition even while lanes change.
     claims: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -170,7 +171,7 @@ async fn work(engine: Arc<Engine>, workers: Workers, lane: Lane, mut stop: watch
 /// were claimed. The batch is
 /// written in one transaction (in delivery order, see [`write_batch`]); if that
 /// fails, each delivery is retried on its own so one bad delivery cannot hold
-/// back the others.
+/// back the others. The batch's partitions are free again once it is finished.
 pub async fn drain_once(
     engine: &Engine,
     owner: &str,
@@ -185,44 +186,61 @@ pub async fn drain_once(
     if n == 0 {
         return Ok(0);
     }
+    let mut batch_parts: Vec<i16> = claimed.iter().map(|c| c.part).collect();
+    batch_parts.sort_unstable();
+    batch_parts.dedup();
     // Parse (and fetch thin payloads) outside any transaction.
     let mut ready: Vec<(Claimed, Vec<Inbound>)> = Vec::with_capacity(n);
     for delivery in claimed {
         match prepare(engine, &delivery).await {
             Ok(items) => ready.push((delivery, items)),
-            Err(e) => fail(engine, owner, &delivery, e).await,
+            Err(e) => fail(engine, &delivery, e).await,
         }
     }
-    if ready.is_empty() {
-        return Ok(n);
-    }
-    match write_batch(engine, owner, &ready).await {
-        Ok(()) => {
-            for (d, _) in &ready {
-                metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => "done")
+    // The whole batch written at once gives its partitions back in its commit.
+    let finished = !ready.is_empty()
+        && match write_batch(engine, owner, &batch_parts, &ready, true).await {
+            Ok(()) => {
+                for (d, _) in &ready {
+                    metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => "done")
                     .increment(1);
-            }
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, "batch write failed; processing its deliveries one by one");
-            for (d, items) in ready {
-                match write_batch(engine, owner, std::slice::from_ref(&(d.clone(), items))).await {
-                    Ok(()) => {
-                        metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => "done")
-                            .increment(1);
-                    }
-                    Err(ProcessError::LeaseLost) => {
-                        tracing::warn!(connector = %d.connector_id, id = d.id, "delivery taken over by another worker");
-                    }
-                    Err(e) => fail(engine, owner, &d, e).await,
                 }
+                true
             }
+            Err(ProcessError::LeaseLost) => {
+                tracing::warn!(
+                    deliveries = ready.len(),
+                    "batch taken over by another worker"
+                );
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "batch write failed; processing its deliveries one by one");
+                for (d, items) in ready {
+                    let one = [(d.clone(), items)];
+                    match write_batch(engine, owner, &[d.part], &one, false).await {
+                        Ok(()) => {
+                            metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => "done")
+                            .increment(1);
+                        }
+                        Err(ProcessError::LeaseLost) => {
+                            tracing::warn!(connector = %d.connector_id, id = d.id, "delivery taken over by another worker");
+                        }
+                        Err(e) => fail(engine, &d, e).await,
+                    }
+                }
+                false
+            }
+        };
+    if !finished {
+        if let Err(e) = inbox::release_batch(&engine.pool, &batch_parts, owner).await {
+            tracing::warn!(error = %e, "giving back the batch's partitions failed; they are free when its lease lapses");
         }
     }
     Ok(n)
 }
 
-async fn fail(engine: &Engine, owner: &str, d: &Claimed, e: ProcessError) {
+async fn fail(engine: &Engine, d: &Claimed, e: ProcessError) {
     // What the error means decides: a payload that can never be normalised is
     // dead-lettered at once; a refused key or spent quota pauses the connector
     // and the delivery waits without using up its attempts; the rest retry.
@@ -246,17 +264,7 @@ async fn fail(engine: &Engine, owner: &str, d: &Claimed, e: ProcessError) {
     metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => outcome)
         .increment(1);
     tracing::warn!(connector = %d.connector_id, id = d.id, attempts = d.attempts, dead, error = %e, "delivery not processed");
-    if let Err(db) = inbox::fail(
-        &engine.pool,
-        d.id,
-        owner,
-        &e.to_string(),
-        delay,
-        dead,
-        refund,
-    )
-    .await
-    {
+    if let Err(db) = inbox::fail(&engine.pool, d.id, &e.to_string(), delay, dead, refund).await {
         tracing::warn!(id = d.id, error = %db, "recording the failure failed; the lease will expire and retry it");
     }
 }
@@ -333,10 +341,14 @@ async fn merge_with_stored(
 /// own event (a stage moved twice is two `stage_changed` events, not one). A
 /// repeat with the same content (a candidate every application of theirs
 /// carries) is no change: it replaces the earlier copy in the round.
+/// `parts` are the partitions whose batch slots the claim holds; with `finish`,
+/// this is the rest of the batch and the commit gives them back.
 async fn write_batch(
     engine: &Engine,
     owner: &str,
+    parts: &[i16],
     batch: &[(Claimed, Vec<Inbound>)],
+    finish: bool,
 ) -> Result<(), ProcessError> {
     let mut tx = crate::store::begin(&engine.pool).await?;
     let mut round: Vec<Record> = Vec::new();
@@ -416,7 +428,7 @@ async fn write_batch(
         flush(engine, &mut tx, round_connector, &mut round).await?;
     }
     let ids: Vec<i64> = batch.iter().map(|(c, _)| c.id).collect();
-    if inbox::complete_many(&mut tx, &ids, owner).await? != ids.len() as u64 {
+    if !inbox::complete_many(&mut tx, &ids, parts, owner, finish).await? {
         tx.rollback().await?;
         return Err(ProcessError::LeaseLost);
     }

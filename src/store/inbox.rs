@@ -106,23 +106,54 @@ pub async fn count_rejection(
     Ok(())
 }
 
+/// SQL: the inbox row `c` is a due delivery of the partition `q.part`:
+/// pending, or failed and due for a retry, or marked 'processing' by an older
+/// daemon whose lease lapsed; and no delivery of its partition is marked
+/// 'processing' under a lease that holds (that older daemon's fence).
+macro_rules! due_in_partition {
+    () => {
+        concat!(
+            "c.part = q.part
+               and c.status in ('pending', 'failed', 'processing')
+               and ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
+                    or (c.status = 'processing' and ",
+            crate::lease_free!("c"),
+            "))
+               and not exists (
+                    select 1 from hiring.inbox p
+                     where p.part = q.part and p.status = 'processing' and ",
+            crate::lease_held!("p"),
+            ")"
+        )
+    };
+}
+
 /// A delivery claimed for processing.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
+    /// Its partition, whose batch slot the claim holds.
+    pub part: i16,
     pub connector_id: String,
     pub event_type: Option<String>,
     pub body: Vec<u8>,
+    /// This attempt's number (the attempts before it, plus one).
     pub attempts: i32,
     pub received_at: DateTime<Utc>,
 }
 
-/// Claims up to `limit` deliveries of the partitions `parts` (leased to this
-/// worker) that are due: pending, failed and due for a retry, or processing
-/// under a lease that lapsed (a stopped worker's rows). A partition with a
-/// delivery still in flight elsewhere is skipped (a partition handed over
-/// between daemons waits for the old holder's batch), so two changes of one
-/// entity are never applied out of order by two workers.
+/// Claims up to `limit` due deliveries (pending, or failed and due for a
+/// retry) of the partitions `parts` (leased to this worker), oldest first.
+///
+/// The claim leases the batch slot (`hiring.inbox_batches`) of each partition
+/// it takes deliveries from and leaves the deliveries' rows alone: marking each
+/// row cost a rewrite of the row and its index entries. A partition whose slot
+/// is held by a live holder is skipped (a partition handed over between daemons
+/// waits for the old holder's batch), so two changes of one entity are never
+/// applied out of order by two workers. A slot whose holder stopped is taken
+/// over with its deliveries, which count the attempt that died with it.
+/// Deliveries an older daemon marked 'processing' fence their partition the
+/// same way while their lease holds, and are claimed once it lapses.
 pub async fn claim(
     pool: &PgPool,
     owner: &str,
@@ -130,45 +161,74 @@ pub async fn claim(
     limit: i64,
     parts: &[i16],
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let rows = sqlx::query(concat!(
-        "update hiring.inbox i
-            set status = 'processing', lease_owner = $1,
-                lease_expires_at = now() + $2 * interval '1 millisecond', attempts = i.attempts + 1
-          where i.id in (
-                -- Per partition, its oldest due deliveries by the (part, id) index.
-                select d.id from unnest($4::smallint[]) as q(part)
-                 cross join lateral (
-                       select c.id from hiring.inbox c
-                        where c.part = q.part
-                          and c.status in ('pending', 'failed', 'processing')
-                          and ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
-                               or (c.status = 'processing' and ",
-        crate::lease_free!("c"),
-        "))
-                          -- one batch at a time per partition, so changes apply in arrival order
-                          and not exists (
-                               select 1 from hiring.inbox p
-                                where p.part = q.part and p.status = 'processing' and ",
-        crate::lease_held!("p"),
-        ")
-                        order by c.id
-                        limit $3
-                        for update skip locked) d
-                 order by d.id
-                 limit $3)
-         returning i.id, i.connector_id, i.event_type, i.body, i.attempts, i.received_at"
+    // Which partitions have work, read without locking anything: an idle
+    // worker's look then commits nothing (a lock would cost a WAL flush).
+    let busy: Vec<i16> = sqlx::query_scalar(concat!(
+        "select q.part from unnest($1::smallint[]) as q(part)
+          where exists (select 1 from hiring.inbox c where ",
+        due_in_partition!(),
+        ")"
     ))
-    .bind(owner)
-    .bind(lease.as_millis() as f64)
-    .bind(limit)
     .bind(parts)
     .fetch_all(pool)
     .await?;
-    let mut out: Vec<Claimed> = rows
+    if busy.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = super::begin(pool).await?;
+    let slots: Vec<(i16, Option<String>, Vec<i64>)> = sqlx::query_as(concat!(
+        "select b.part, b.lease_owner, b.ids from hiring.inbox_batches b
+          where b.part = any($1) and ",
+        crate::lease_free!("b"),
+        " order by b.part for update skip locked"
+    ))
+    .bind(&busy)
+    .fetch_all(&mut *tx)
+    .await?;
+    if slots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let free: Vec<i16> = slots.iter().map(|(part, _, _)| *part).collect();
+    // The batches of holders that stopped: their attempt counts.
+    let died: Vec<i64> = slots
+        .iter()
+        .filter(|(_, holder, _)| holder.is_some())
+        .flat_map(|(_, _, ids)| ids.iter().copied())
+        .collect();
+    if !died.is_empty() {
+        sqlx::query(
+            "update hiring.inbox set attempts = attempts + 1
+              where id = any($1) and status in ('pending', 'failed')",
+        )
+        .bind(&died)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let rows = sqlx::query(concat!(
+        "select d.id, d.part, d.connector_id, d.event_type, d.body, d.attempts + 1 as attempts, d.received_at
+           from unnest($1::smallint[]) as q(part)
+          cross join lateral (
+                -- Per partition, its oldest due deliveries by the (part, id) index.
+                select c.id, c.part, c.connector_id, c.event_type, c.body, c.attempts, c.received_at
+                  from hiring.inbox c
+                 where ",
+        due_in_partition!(),
+        "
+                 order by c.id
+                 limit $2) d
+          order by d.id
+          limit $2"
+    ))
+    .bind(&free)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let claimed: Vec<Claimed> = rows
         .into_iter()
         .map(|r| {
             Ok(Claimed {
                 id: r.try_get("id")?,
+                part: r.try_get("part")?,
                 connector_id: r.try_get("connector_id")?,
                 event_type: r.try_get("event_type")?,
                 body: r.try_get("body")?,
@@ -177,48 +237,113 @@ pub async fn claim(
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
-    out.sort_by_key(|c| c.id);
-    Ok(out)
+    // Each free slot: leased with its deliveries, or left free without any.
+    let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
+    let of: Vec<i16> = claimed.iter().map(|c| c.part).collect();
+    let free: Vec<i16> = slots
+        .iter()
+        .filter(|(part, holder, _)| holder.is_some() || of.contains(part))
+        .map(|(part, _, _)| *part)
+        .collect();
+    sqlx::query(
+        "update hiring.inbox_batches b
+            set ids = coalesce(x.ids, '{}'),
+                lease_owner = case when x.ids is null then null else $4 end,
+                lease_expires_at = case when x.ids is null then null
+                                        else now() + $5 * interval '1 millisecond' end
+           from unnest($1::smallint[]) as f(part)
+           left join (select u.part, array_agg(u.id order by u.id) as ids
+                        from unnest($2::bigint[], $3::smallint[]) as u(id, part)
+                       group by u.part) x on x.part = f.part
+          where b.part = f.part",
+    )
+    .bind(&free)
+    .bind(&ids)
+    .bind(&of)
+    .bind(owner)
+    .bind(lease.as_millis() as f64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(claimed)
 }
 
-/// Marks claimed deliveries done in the transaction that wrote their records;
-/// returns how many were still held by this worker.
+/// Marks claimed deliveries done in the transaction that wrote their records,
+/// if this worker still holds the batch slots of their partitions `parts`
+/// (locked until the transaction ends, so nobody takes them over meanwhile).
+/// With `finish`, the deliveries are the rest of the batch: the slots are
+/// given back in the same commit. Returns false, writing nothing, when a slot
+/// was lost to another worker.
 pub async fn complete_many(
     conn: &mut sqlx::PgConnection,
     ids: &[i64],
+    parts: &[i16],
     owner: &str,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "update hiring.inbox set status = 'done', processed_at = now(), lease_owner = null,
-                lease_expires_at = null, last_error = null
-          where id = any($1) and status = 'processing' and lease_owner = $2",
+    finish: bool,
+) -> Result<bool, sqlx::Error> {
+    let mut parts = parts.to_vec();
+    parts.sort_unstable();
+    parts.dedup();
+    let held = sqlx::query(
+        "update hiring.inbox_batches
+            set lease_owner = case when $3 then null else lease_owner end,
+                lease_expires_at = case when $3 then null else lease_expires_at end,
+                ids = case when $3 then '{}' else ids end
+          where part = any($1) and lease_owner = $2",
     )
-    .bind(ids)
+    .bind(&parts)
     .bind(owner)
+    .bind(finish)
     .execute(&mut *conn)
     .await?
-    .rows_affected())
+    .rows_affected();
+    if held != parts.len() as u64 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "update hiring.inbox set status = 'done', processed_at = now(), lease_owner = null,
+                lease_expires_at = null, last_error = null, attempts = attempts + 1
+          where id = any($1) and status in ('pending', 'failed', 'processing')",
+    )
+    .bind(ids)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
 }
 
-/// Records a failed attempt: retried after `retry_in`, or dead when `dead`.
+/// Gives back the batch slots of `parts` that `owner` holds (its batch is
+/// finished: done, failed or left to another worker).
+pub async fn release_batch(pool: &PgPool, parts: &[i16], owner: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update hiring.inbox_batches set lease_owner = null, lease_expires_at = null, ids = '{}'
+          where part = any($1) and lease_owner = $2",
+    )
+    .bind(parts)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried after `retry_in`, or dead when `dead`;
+/// a refunded attempt is not counted. A delivery another worker finished
+/// meanwhile stays done.
 pub async fn fail(
     pool: &PgPool,
     id: i64,
-    owner: &str,
     error: &str,
     retry_in: Duration,
     dead: bool,
     refund_attempt: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update hiring.inbox set status = case when $4 then 'dead' else 'failed' end,
-                next_attempt_at = now() + $3 * interval '1 millisecond', last_error = $5,
+        "update hiring.inbox set status = case when $3 then 'dead' else 'failed' end,
+                next_attempt_at = now() + $2 * interval '1 millisecond', last_error = $4,
                 lease_owner = null, lease_expires_at = null,
-                attempts = attempts - case when $6 then 1 else 0 end
-          where id = $1 and lease_owner = $2",
+                attempts = attempts + case when $5 then 0 else 1 end
+          where id = $1 and status in ('pending', 'failed', 'processing')",
     )
     .bind(id)
-    .bind(owner)
     .bind(retry_in.as_millis() as f64)
     .bind(dead)
     .bind(error)

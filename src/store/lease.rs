@@ -1,4 +1,4 @@
-//! The one lease mechanism of every queue (stream passes, inbox deliveries,
+//! The one lease mechanism of every queue (stream passes, inbox batches,
 //! sink deliveries). A row is leased by naming its owner (`lease_owner`) and a
 //! backstop expiry (`lease_expires_at`, for a holder that lives but hangs); the
 //! lease holds only while that owner heartbeats in `hiring.daemons`. A daemon
