@@ -7,7 +7,7 @@ use super::events::{self, NewEvent};
 use super::identity;
 use crate::store::entities::{self, SchemaColumns, StoredRow};
 use chrono::Utc;
-use hirebridge_sdk::{hex_lower, normalize_email, EntityKind, Record};
+use hirebridge_sdk::{content_hash_of, hex_lower, normalize_email, EntityKind, Record};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -115,6 +115,8 @@ fn group_by_kind(records: Vec<Record>) -> Vec<(EntityKind, Vec<Record>)> {
 /// A record that will be written, with what it replaces.
 struct Pending {
     record: Record,
+    /// `record.normalized()`, until it becomes the row written.
+    normalized: Value,
     hash: String,
     raw_hash: String,
     old: Option<Record>,
@@ -184,18 +186,20 @@ async fn write_kind_once(
     let table = kind.table();
     let remote_ids: Vec<String> = batch.iter().map(|r| r.meta().remote_id.clone()).collect();
     let stored = entities::stored_rows(conn, table, ctx.connector_id, &remote_ids).await?;
-    // Hash comparison first; the stored content is read only for records that changed.
-    let batch: Vec<(Record, String, String)> = batch
+    // Hash comparison first; the stored content is read only for records that
+    // changed. The normalised value hashed becomes the row written.
+    let batch: Vec<(Record, Value, String, String)> = batch
         .into_iter()
         .map(|r| {
-            let hash = r.content_hash();
+            let normalized = r.normalized();
+            let hash = content_hash_of(&normalized);
             let raw_hash = raw_hash(&r);
-            (r, hash, raw_hash)
+            (r, normalized, hash, raw_hash)
         })
         .collect();
     let changed_ids: Vec<uuid::Uuid> = batch
         .iter()
-        .filter_map(|(r, hash, _)| {
+        .filter_map(|(r, _, hash, _)| {
             let row = stored.get(&r.meta().remote_id)?;
             (!is_stale(row, r) && (&row.content_hash != hash || row.deleted_at.is_some()))
                 .then_some(row.id)
@@ -204,10 +208,11 @@ async fn write_kind_once(
     let mut before = entities::stored_json(conn, table, &changed_ids).await?;
 
     let mut pending: Vec<Pending> = Vec::new();
-    for (record, hash, raw_hash) in batch {
+    for (record, normalized, hash, raw_hash) in batch {
         match stored.get(&record.meta().remote_id) {
             None => pending.push(Pending {
                 record,
+                normalized,
                 hash,
                 raw_hash,
                 old: None,
@@ -225,6 +230,7 @@ async fn write_kind_once(
                         // Counted once written (a concurrent newer write wins).
                         pending.push(Pending {
                             record,
+                            normalized,
                             hash,
                             raw_hash,
                             old: None,
@@ -249,6 +255,7 @@ async fn write_kind_once(
                         counts.unchanged += 1;
                         pending.push(Pending {
                             record,
+                            normalized,
                             hash,
                             raw_hash,
                             old,
@@ -261,6 +268,7 @@ async fn write_kind_once(
                     }
                     pending.push(Pending {
                         record,
+                        normalized,
                         hash,
                         raw_hash,
                         old,
@@ -284,9 +292,29 @@ async fn write_kind_once(
     } else {
         Default::default()
     };
-    let rows: Vec<Value> = pending
-        .iter()
-        .map(|p| row_json(ctx.connector_id, &p.record, &p.hash, &p.raw_hash))
+    let row_columns: Vec<serde_json::Map<String, Value>> = pending
+        .iter_mut()
+        .map(|p| {
+            let normalized = std::mem::take(&mut p.normalized);
+            match row_columns(
+                ctx.connector_id,
+                &p.record,
+                normalized,
+                &p.hash,
+                &p.raw_hash,
+            ) {
+                Value::Object(map) => map,
+                _ => Default::default(),
+            }
+        })
+        .collect();
+    let rows: Vec<entities::EntityRow<'_>> = row_columns
+        .into_iter()
+        .zip(&pending)
+        .map(|(columns, p)| entities::EntityRow {
+            columns,
+            remote_data: &p.record.meta().remote_data,
+        })
         .collect();
     // What each record was compared with: the upsert leaves alone a row that
     // holds anything else by now (or exists at all, for a record read as new).
@@ -409,15 +437,20 @@ fn raw_hash(record: &Record) -> String {
     hex_lower(&Sha256::digest(bytes))
 }
 
-/// The row to upsert: the normalised fields plus the columns every entity carries.
-fn row_json(connector_id: &str, record: &Record, hash: &str, raw_hash: &str) -> Value {
-    let mut row = record.normalized();
+/// The columns to upsert, but `remote_data`: the normalised fields (`row`,
+/// `record.normalized()`) plus the columns every entity carries.
+fn row_columns(
+    connector_id: &str,
+    record: &Record,
+    mut row: Value,
+    hash: &str,
+    raw_hash: &str,
+) -> Value {
     if let Value::Object(map) = &mut row {
         map.remove("entity");
         map.insert("connector_id".into(), json!(connector_id));
         map.insert("content_hash".into(), json!(hash));
         map.insert("remote_data_hash".into(), json!(raw_hash));
-        map.insert("remote_data".into(), record.meta().remote_data.clone());
         match record {
             Record::Candidate(c) => {
                 let normalized = c.email.as_deref().and_then(normalize_email);

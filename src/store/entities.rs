@@ -246,8 +246,7 @@ pub fn entity_id(connector_id: &str, table: &str, remote_id: &str) -> Uuid {
 
 /// Adds to `row` (of `table`) its derived `id` and the derived id of every
 /// reference it names by remote id ([`entity_id`]).
-fn add_derived_ids(table: &str, row: &mut Value) {
-    let Value::Object(map) = row else { return };
+fn add_derived_ids(table: &str, map: &mut serde_json::Map<String, Value>) {
     let Some(connector_id) = map.get("connector_id").and_then(Value::as_str) else {
         return;
     };
@@ -269,6 +268,26 @@ fn add_derived_ids(table: &str, row: &mut Value) {
     for (column, id) in ids {
         let value = id.map_or(Value::Null, |id| Value::String(id.to_string()));
         map.insert(column.to_string(), value);
+    }
+}
+
+/// A row for [`upsert_rows`]: its columns, and the provider's raw object
+/// borrowed from the record (a copy of it was the writer's largest allocation).
+#[derive(Debug)]
+pub struct EntityRow<'a> {
+    pub columns: serde_json::Map<String, Value>,
+    pub remote_data: &'a Value,
+}
+
+impl serde::Serialize for EntityRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.columns.len() + 1))?;
+        for (k, v) in &self.columns {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("remote_data", self.remote_data)?;
+        map.end()
     }
 }
 
@@ -301,23 +320,26 @@ pub async fn upsert_rows(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
     table: &str,
-    mut rows: Vec<Value>,
+    mut rows: Vec<EntityRow<'_>>,
     expected: &HashMap<&str, &str>,
 ) -> Result<HashMap<String, WrittenRow>, sqlx::Error> {
     for row in &mut rows {
-        add_derived_ids(table, row);
+        add_derived_ids(table, &mut row.columns);
     }
-    let Some(Value::Object(first)) = rows.first() else {
+    let Some(first) = rows.first() else {
         return Ok(HashMap::new());
     };
+    let first = &first.columns;
     // The person of the row's email (created beforehand by the writer for
     // candidates; a background check only ever joins an existing one).
     let link = person_link(table).filter(|l| first.contains_key(l.email_column));
     let mut insert_cols: Vec<String> = first
         .keys()
-        .filter(|c| columns.has(table, c) && !DATABASE_OWNED.contains(&c.as_str()))
-        .filter(|c| !(link.is_some() && c.as_str() == "person_id"))
-        .cloned()
+        .map(String::as_str)
+        .chain(["remote_data"])
+        .filter(|c| columns.has(table, c) && !DATABASE_OWNED.contains(c))
+        .filter(|c| !(link.is_some() && *c == "person_id"))
+        .map(str::to_string)
         .collect();
     let mut select_exprs: Vec<String> = insert_cols
         .iter()
@@ -373,7 +395,7 @@ pub async fn upsert_rows(
     async fn run(
         conn: &mut PgConnection,
         sql: &str,
-        rows: &[Value],
+        rows: &[EntityRow<'_>],
         expected: &HashMap<&str, &str>,
     ) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
         sqlx::query(sql)

@@ -476,15 +476,28 @@ impl Record {
     /// Hex SHA-256 of the normalised fields, excluding the provider's update time so
     /// that a touch which changes nothing we store is not a change.
     pub fn content_hash(&self) -> String {
-        let mut value = self.normalized();
-        if let Value::Object(map) = &mut value {
-            map.remove("remote_updated_at");
-        }
-        // serde_json maps are ordered (BTreeMap without `preserve_order`), so the
-        // serialisation is canonical.
-        let bytes = serde_json::to_vec(&value).unwrap_or_default();
-        hex_lower(&Sha256::digest(bytes))
+        content_hash_of(&self.normalized())
     }
+}
+
+/// [`Record::content_hash`] of a record's [`Record::normalized`] value, for a
+/// caller that needs the normalised value anyway (one serialisation, not two).
+pub fn content_hash_of(normalized: &Value) -> String {
+    /// The map without `remote_updated_at`, serialised in place of a copy.
+    struct WithoutUpdateTime<'a>(&'a serde_json::Map<String, Value>);
+    impl Serialize for WithoutUpdateTime<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().filter(|(k, _)| *k != "remote_updated_at"))
+        }
+    }
+    // serde_json maps are ordered (BTreeMap without `preserve_order`), so the
+    // serialisation is canonical.
+    let bytes = match normalized {
+        Value::Object(map) => serde_json::to_vec(&WithoutUpdateTime(map)),
+        other => serde_json::to_vec(other),
+    }
+    .unwrap_or_default();
+    hex_lower(&Sha256::digest(bytes))
 }
 
 /// Reads a decimal given as a JSON string or number into its text form.
@@ -714,6 +727,25 @@ mod tests {
         assert_eq!(h1, Record::Candidate(a.clone()).content_hash());
         a.name = Some("Ada L".into());
         assert_ne!(h1, Record::Candidate(a).content_hash());
+    }
+
+    #[test]
+    fn content_hashes_stay_what_stored_rows_hold() {
+        // Stored rows keep the hash of the normalised value without
+        // `remote_updated_at`, serialised as a whole: a different hash would
+        // make the next pass rewrite every row.
+        let mut a = Application {
+            stage_name: Some("Onsite \"2\"".into()),
+            ..Default::default()
+        };
+        a.meta.remote_id = "a1".into();
+        a.meta.remote_updated_at = Some(Utc::now());
+        let record = Record::Application(a);
+        let mut value = record.normalized();
+        value.as_object_mut().unwrap().remove("remote_updated_at");
+        let as_stored = hex_lower(&Sha256::digest(serde_json::to_vec(&value).unwrap()));
+        assert_eq!(record.content_hash(), as_stored);
+        assert_eq!(content_hash_of(&record.normalized()), as_stored);
     }
 
     #[test]
