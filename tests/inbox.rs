@@ -246,10 +246,10 @@ async fn pending_in(pool: &sqlx::PgPool, key: &str, part: i16) -> i64 {
 }
 
 #[tokio::test]
-async fn a_held_batch_fences_its_partition_and_a_dead_holders_batch_is_taken_over_with_its_attempt_counted(
-) {
+async fn a_held_batch_fences_its_partition_and_a_lapsed_claim_is_taken_over_and_commits_nothing() {
     let db = support::TestDb::migrated().await;
     let lease = std::time::Duration::from_secs(20);
+    let holders_claim = uuid::Uuid::now_v7();
     // A live holder (its heartbeat is ahead of now) has partition 0's batch in flight.
     sqlx::query(
         "insert into hiring.daemons (owner, host, pid, version, heartbeat_at)
@@ -262,16 +262,28 @@ async fn a_held_batch_fences_its_partition_and_a_dead_holders_batch_is_taken_ove
     let later = pending_in(&db.pool, "later-same-entity", 0).await;
     let other = pending_in(&db.pool, "other-partition", 1).await;
     sqlx::query(
-        "update hiring.inbox_batches set lease_owner = 'holder',
+        "update hiring.inbox_batches set lease_owner = 'holder', batch = $2,
                 lease_expires_at = now() + interval '1 hour', ids = array[$1::bigint]
           where part = 0",
     )
     .bind(in_flight)
+    .bind(holders_claim)
     .execute(&db.pool)
     .await
     .unwrap();
+    let complete = |ids: Vec<i64>, part: i16, owner: &'static str, batch: uuid::Uuid| {
+        let pool = db.pool.clone();
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            let held = inbox::complete_many(&mut tx, &ids, &[part], owner, batch, true)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            held
+        }
+    };
 
-    // Only the free partition is claimed; its slot is now this worker's.
+    // Only the free partition is claimed; its slot is now this claim's.
     let first = inbox::claim(&db.pool, "me", lease, 100, &[0, 1])
         .await
         .unwrap();
@@ -282,21 +294,9 @@ async fn a_held_batch_fences_its_partition_and_a_dead_holders_batch_is_taken_ove
         .await
         .unwrap()
         .is_empty());
-
-    // A slot lost to another holder completes nothing.
-    let mut tx = db.pool.begin().await.unwrap();
-    assert!(
-        !inbox::complete_many(&mut tx, &[in_flight], &[0], "me", true)
-            .await
-            .unwrap()
-    );
-    tx.rollback().await.unwrap();
-    // Its own slot: the delivery is done and the slot free in the same commit.
-    let mut tx = db.pool.begin().await.unwrap();
-    assert!(inbox::complete_many(&mut tx, &[other], &[1], "me", true)
-        .await
-        .unwrap());
-    tx.commit().await.unwrap();
+    // A slot another holder has completes nothing; its own completes and frees it.
+    assert!(!complete(vec![in_flight], 0, "me", first[0].batch).await);
+    assert!(complete(vec![other], 1, "me", first[0].batch).await);
 
     // The holder stops heartbeating: its batch is taken over, in order, and
     // the attempt that died with it counts; the later delivery is a first attempt.
@@ -309,28 +309,40 @@ async fn a_held_batch_fences_its_partition_and_a_dead_holders_batch_is_taken_ove
         .unwrap();
     let ids: Vec<(i64, i16, i32)> = second.iter().map(|c| (c.id, c.part, c.attempts)).collect();
     assert_eq!(ids, vec![(in_flight, 0, 2), (later, 0, 1)]);
-    let slot: (Option<String>, Vec<i64>) =
-        sqlx::query_as("select lease_owner, ids from hiring.inbox_batches where part = 0")
+    let slot: (Option<String>, Option<uuid::Uuid>, Vec<i64>) =
+        sqlx::query_as("select lease_owner, batch, ids from hiring.inbox_batches where part = 0")
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    assert_eq!(slot, (Some("me".to_string()), vec![in_flight, later]));
-
+    assert_eq!(
+        slot,
+        (
+            Some("me".to_string()),
+            Some(second[0].batch),
+            vec![in_flight, later]
+        )
+    );
     // The holder comes back to life too late: its completion writes nothing.
-    let mut tx = db.pool.begin().await.unwrap();
-    assert!(
-        !inbox::complete_many(&mut tx, &[in_flight], &[0], "holder", true)
-            .await
-            .unwrap()
-    );
-    tx.rollback().await.unwrap();
-    let mut tx = db.pool.begin().await.unwrap();
-    assert!(
-        inbox::complete_many(&mut tx, &[in_flight, later], &[0], "me", true)
-            .await
-            .unwrap()
-    );
-    tx.commit().await.unwrap();
+    assert!(!complete(vec![in_flight], 0, "holder", holders_claim).await);
+
+    // This claim's slot lapses (its backstop) while it is still at work, and
+    // another worker of the same daemon (the same owner) takes the batch over.
+    sqlx::query("update hiring.inbox_batches set lease_expires_at = now() - interval '1 second' where part = 0")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let third = inbox::claim(&db.pool, "me", lease, 100, &[0])
+        .await
+        .unwrap();
+    let ids: Vec<(i64, i32)> = third.iter().map(|c| (c.id, c.attempts)).collect();
+    assert_eq!(ids, vec![(in_flight, 3), (later, 2)]);
+    // The lapsed claim commits nothing and fails nothing, though its owner is the same.
+    assert!(!complete(vec![in_flight], 0, "me", second[0].batch).await);
+    inbox::fail(&db.pool, &second[1], "me", "late", lease, true, false)
+        .await
+        .unwrap();
+    assert!(complete(vec![in_flight, later], 0, "me", third[0].batch).await);
+
     let done: Vec<(i64, String, i32)> =
         sqlx::query_as("select id, status, attempts from hiring.inbox order by id")
             .fetch_all(&db.pool)
@@ -339,8 +351,8 @@ async fn a_held_batch_fences_its_partition_and_a_dead_holders_batch_is_taken_ove
     assert_eq!(
         done,
         vec![
-            (in_flight, "done".to_string(), 2),
-            (later, "done".to_string(), 1),
+            (in_flight, "done".to_string(), 3),
+            (later, "done".to_string(), 2),
             (other, "done".to_string(), 1)
         ]
     );
@@ -351,4 +363,45 @@ async fn a_held_batch_fences_its_partition_and_a_dead_holders_batch_is_taken_ove
     .await
     .unwrap();
     assert_eq!(held, 0);
+}
+
+#[tokio::test]
+async fn a_failed_delivery_leaves_its_batch_and_is_not_counted_again_when_the_batch_dies() {
+    let db = support::TestDb::migrated().await;
+    let lease = std::time::Duration::from_secs(20);
+    sqlx::query(
+        "insert into hiring.daemons (owner, host, pid, version, heartbeat_at)
+         values ('me', 'h', 2, 't', now() + interval '1 hour')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let failing = pending_in(&db.pool, "fails", 3).await;
+    let dies = pending_in(&db.pool, "dies-with-the-worker", 3).await;
+    let claimed = inbox::claim(&db.pool, "me", lease, 100, &[3])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    // The first fails and is due again at once; then the worker's slot lapses.
+    inbox::fail(
+        &db.pool,
+        &claimed[0],
+        "me",
+        "boom",
+        std::time::Duration::ZERO,
+        false,
+        false,
+    )
+    .await
+    .unwrap();
+    sqlx::query("update hiring.inbox_batches set lease_expires_at = now() - interval '1 second'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let again = inbox::claim(&db.pool, "me", lease, 100, &[3])
+        .await
+        .unwrap();
+    let attempts: Vec<(i64, i32)> = again.iter().map(|c| (c.id, c.attempts)).collect();
+    // The failure counted once; the delivery that died with the worker counts that attempt.
+    assert_eq!(attempts, vec![(failing, 2), (dies, 2)]);
 }

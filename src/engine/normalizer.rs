@@ -115,7 +115,8 @@ struct Lane {
     held: watch::Receiver<Vec<i16>>,
     /// The daemon's workers claim one at a time: a claim commits its
     /// partitions' batch slots as held before the next claim looks, so two
-    /// workers never take one partition even while lanes change.
+    /// workers never take one partition while its slot holds, even while lanes
+    /// change (a slot that lapsed is taken over, and its old claim commits nothing).
     claims: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -186,6 +187,7 @@ pub async fn drain_once(
     if n == 0 {
         return Ok(0);
     }
+    let batch = claimed[0].batch;
     let mut batch_parts: Vec<i16> = claimed.iter().map(|c| c.part).collect();
     batch_parts.sort_unstable();
     batch_parts.dedup();
@@ -194,7 +196,7 @@ pub async fn drain_once(
     for delivery in claimed {
         match prepare(engine, &delivery).await {
             Ok(items) => ready.push((delivery, items)),
-            Err(e) => fail(engine, &delivery, e).await,
+            Err(e) => fail(engine, owner, &delivery, e).await,
         }
     }
     // The whole batch written at once gives its partitions back in its commit.
@@ -212,7 +214,9 @@ pub async fn drain_once(
                     deliveries = ready.len(),
                     "batch taken over by another worker"
                 );
-                true
+                // The slots still this claim's (a batch over several
+                // partitions may have lost only one) are given back.
+                false
             }
             Err(e) => {
                 tracing::debug!(error = %e, "batch write failed; processing its deliveries one by one");
@@ -226,21 +230,21 @@ pub async fn drain_once(
                         Err(ProcessError::LeaseLost) => {
                             tracing::warn!(connector = %d.connector_id, id = d.id, "delivery taken over by another worker");
                         }
-                        Err(e) => fail(engine, &d, e).await,
+                        Err(e) => fail(engine, owner, &d, e).await,
                     }
                 }
                 false
             }
         };
     if !finished {
-        if let Err(e) = inbox::release_batch(&engine.pool, &batch_parts, owner).await {
+        if let Err(e) = inbox::release_batch(&engine.pool, &batch_parts, owner, batch).await {
             tracing::warn!(error = %e, "giving back the batch's partitions failed; they are free when its lease lapses");
         }
     }
     Ok(n)
 }
 
-async fn fail(engine: &Engine, d: &Claimed, e: ProcessError) {
+async fn fail(engine: &Engine, owner: &str, d: &Claimed, e: ProcessError) {
     // What the error means decides: a payload that can never be normalised is
     // dead-lettered at once; a refused key or spent quota pauses the connector
     // and the delivery waits without using up its attempts; the rest retry.
@@ -264,7 +268,8 @@ async fn fail(engine: &Engine, d: &Claimed, e: ProcessError) {
     metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => outcome)
         .increment(1);
     tracing::warn!(connector = %d.connector_id, id = d.id, attempts = d.attempts, dead, error = %e, "delivery not processed");
-    if let Err(db) = inbox::fail(&engine.pool, d.id, &e.to_string(), delay, dead, refund).await {
+    if let Err(db) = inbox::fail(&engine.pool, d, owner, &e.to_string(), delay, dead, refund).await
+    {
         tracing::warn!(id = d.id, error = %db, "recording the failure failed; the lease will expire and retry it");
     }
 }
@@ -428,7 +433,8 @@ async fn write_batch(
         flush(engine, &mut tx, round_connector, &mut round).await?;
     }
     let ids: Vec<i64> = batch.iter().map(|(c, _)| c.id).collect();
-    if !inbox::complete_many(&mut tx, &ids, parts, owner, finish).await? {
+    let batch_id = batch.first().map(|(c, _)| c.batch).unwrap_or_default();
+    if !inbox::complete_many(&mut tx, &ids, parts, owner, batch_id, finish).await? {
         tx.rollback().await?;
         return Err(ProcessError::LeaseLost);
     }

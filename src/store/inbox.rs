@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Row};
 use std::time::Duration;
+use uuid::Uuid;
 
 /// A delivery to store, owned (for the group-committing writer).
 #[derive(Debug, Clone)]
@@ -134,6 +135,9 @@ pub struct Claimed {
     pub id: i64,
     /// Its partition, whose batch slot the claim holds.
     pub part: i16,
+    /// The claim that took it (one per batch): what the slot must still name
+    /// when the delivery is finished.
+    pub batch: Uuid,
     pub connector_id: String,
     pub event_type: Option<String>,
     pub body: Vec<u8>,
@@ -204,6 +208,16 @@ pub async fn claim(
         .execute(&mut *tx)
         .await?;
     }
+    // Deliveries an older daemon marked 'processing' and left: pending again,
+    // so that daemon's late completion (it checks its row lease) writes nothing.
+    sqlx::query(concat!(
+        "update hiring.inbox c set status = 'pending', lease_owner = null, lease_expires_at = null
+          where c.part = any($1) and c.status = 'processing' and ",
+        crate::lease_free!("c")
+    ))
+    .bind(&free)
+    .execute(&mut *tx)
+    .await?;
     let rows = sqlx::query(concat!(
         "select d.id, d.part, d.connector_id, d.event_type, d.body, d.attempts + 1 as attempts, d.received_at
            from unnest($1::smallint[]) as q(part)
@@ -223,12 +237,14 @@ pub async fn claim(
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
+    let batch = Uuid::now_v7();
     let claimed: Vec<Claimed> = rows
         .into_iter()
         .map(|r| {
             Ok(Claimed {
                 id: r.try_get("id")?,
                 part: r.try_get("part")?,
+                batch,
                 connector_id: r.try_get("connector_id")?,
                 event_type: r.try_get("event_type")?,
                 body: r.try_get("body")?,
@@ -248,6 +264,7 @@ pub async fn claim(
     sqlx::query(
         "update hiring.inbox_batches b
             set ids = coalesce(x.ids, '{}'),
+                batch = case when x.ids is null then null else $6 end,
                 lease_owner = case when x.ids is null then null else $4 end,
                 lease_expires_at = case when x.ids is null then null
                                         else now() + $5 * interval '1 millisecond' end
@@ -262,6 +279,7 @@ pub async fn claim(
     .bind(&of)
     .bind(owner)
     .bind(lease.as_millis() as f64)
+    .bind(batch)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -269,16 +287,17 @@ pub async fn claim(
 }
 
 /// Marks claimed deliveries done in the transaction that wrote their records,
-/// if this worker still holds the batch slots of their partitions `parts`
-/// (locked until the transaction ends, so nobody takes them over meanwhile).
-/// With `finish`, the deliveries are the rest of the batch: the slots are
-/// given back in the same commit. Returns false, writing nothing, when a slot
-/// was lost to another worker.
+/// if the batch slots of their partitions `parts` still name this claim
+/// (`owner`'s `batch`; locked until the transaction ends, so nobody takes them
+/// over meanwhile). With `finish`, the deliveries are the rest of the batch:
+/// the slots are given back in the same commit; otherwise the deliveries leave
+/// the slots' lists. Returns false, writing nothing, when a slot was lost.
 pub async fn complete_many(
     conn: &mut sqlx::PgConnection,
     ids: &[i64],
     parts: &[i16],
     owner: &str,
+    batch: Uuid,
     finish: bool,
 ) -> Result<bool, sqlx::Error> {
     let mut parts = parts.to_vec();
@@ -288,12 +307,16 @@ pub async fn complete_many(
         "update hiring.inbox_batches
             set lease_owner = case when $3 then null else lease_owner end,
                 lease_expires_at = case when $3 then null else lease_expires_at end,
-                ids = case when $3 then '{}' else ids end
-          where part = any($1) and lease_owner = $2",
+                batch = case when $3 then null else batch end,
+                ids = case when $3 then '{}'
+                           else array(select x from unnest(ids) as x where x <> all($5)) end
+          where part = any($1) and lease_owner = $2 and batch = $4",
     )
     .bind(&parts)
     .bind(owner)
     .bind(finish)
+    .bind(batch)
+    .bind(ids)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -303,7 +326,7 @@ pub async fn complete_many(
     sqlx::query(
         "update hiring.inbox set status = 'done', processed_at = now(), lease_owner = null,
                 lease_expires_at = null, last_error = null, attempts = attempts + 1
-          where id = any($1) and status in ('pending', 'failed', 'processing')",
+          where id = any($1) and status in ('pending', 'failed')",
     )
     .bind(ids)
     .execute(&mut *conn)
@@ -311,43 +334,60 @@ pub async fn complete_many(
     Ok(true)
 }
 
-/// Gives back the batch slots of `parts` that `owner` holds (its batch is
-/// finished: done, failed or left to another worker).
-pub async fn release_batch(pool: &PgPool, parts: &[i16], owner: &str) -> Result<(), sqlx::Error> {
+/// Gives back the batch slots of `parts` that still name this claim (its
+/// batch is finished: done, failed or left to another worker).
+pub async fn release_batch(
+    pool: &PgPool,
+    parts: &[i16],
+    owner: &str,
+    batch: Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update hiring.inbox_batches set lease_owner = null, lease_expires_at = null, ids = '{}'
-          where part = any($1) and lease_owner = $2",
+        "update hiring.inbox_batches
+            set lease_owner = null, lease_expires_at = null, batch = null, ids = '{}'
+          where part = any($1) and lease_owner = $2 and batch = $3",
     )
     .bind(parts)
     .bind(owner)
+    .bind(batch)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// Records a failed attempt: retried after `retry_in`, or dead when `dead`;
-/// a refunded attempt is not counted. A delivery another worker finished
-/// meanwhile stays done.
+/// Records a failed attempt of a claimed delivery: retried after `retry_in`,
+/// or dead when `dead`; a refunded attempt is not counted. Only while its
+/// partition's batch slot still names the claim, which it then leaves (so a
+/// takeover does not count this attempt again); a claim that lost its slot
+/// writes nothing.
 pub async fn fail(
     pool: &PgPool,
-    id: i64,
+    claimed: &Claimed,
+    owner: &str,
     error: &str,
     retry_in: Duration,
     dead: bool,
     refund_attempt: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update hiring.inbox set status = case when $3 then 'dead' else 'failed' end,
+        "with slot as (
+                update hiring.inbox_batches set ids = array_remove(ids, $1)
+                 where part = $6 and lease_owner = $7 and batch = $8
+                returning part)
+         update hiring.inbox set status = case when $3 then 'dead' else 'failed' end,
                 next_attempt_at = now() + $2 * interval '1 millisecond', last_error = $4,
                 lease_owner = null, lease_expires_at = null,
                 attempts = attempts + case when $5 then 0 else 1 end
-          where id = $1 and status in ('pending', 'failed', 'processing')",
+          where id = $1 and status in ('pending', 'failed') and exists (select 1 from slot)",
     )
-    .bind(id)
+    .bind(claimed.id)
     .bind(retry_in.as_millis() as f64)
     .bind(dead)
     .bind(error)
     .bind(refund_attempt)
+    .bind(claimed.part)
+    .bind(owner)
+    .bind(claimed.batch)
     .execute(pool)
     .await?;
     Ok(())
