@@ -245,19 +245,34 @@ async fn pending_in(pool: &sqlx::PgPool, key: &str, part: i16) -> i64 {
     .unwrap()
 }
 
+/// Registers `owners` as daemons whose heartbeat stays live for the test (an
+/// hour ahead of now).
+async fn heartbeating(pool: &sqlx::PgPool, owners: &[&str]) {
+    sqlx::query(
+        "insert into hiring.daemons (owner, host, pid, version, heartbeat_at)
+         select o, 'h', 1, 't', now() + interval '1 hour' from unnest($1::text[]) as o",
+    )
+    .bind(owners)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Lets every batch slot's lease run past its backstop (holders stay alive).
+async fn lapse_batches(pool: &sqlx::PgPool) {
+    sqlx::query("update hiring.inbox_batches set lease_expires_at = now() - interval '1 second'")
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_held_batch_fences_its_partition_and_a_lapsed_claim_is_taken_over_and_commits_nothing() {
     let db = support::TestDb::migrated().await;
     let lease = std::time::Duration::from_secs(20);
     let holders_claim = uuid::Uuid::now_v7();
-    // A live holder (its heartbeat is ahead of now) has partition 0's batch in flight.
-    sqlx::query(
-        "insert into hiring.daemons (owner, host, pid, version, heartbeat_at)
-         values ('holder', 'h', 1, 't', now() + interval '1 hour'), ('me', 'h', 2, 't', now() + interval '1 hour')",
-    )
-    .execute(&db.pool)
-    .await
-    .unwrap();
+    // A live holder has partition 0's batch in flight.
+    heartbeating(&db.pool, &["holder", "me"]).await;
     let in_flight = pending_in(&db.pool, "in-flight", 0).await;
     let later = pending_in(&db.pool, "later-same-entity", 0).await;
     let other = pending_in(&db.pool, "other-partition", 1).await;
@@ -327,10 +342,7 @@ async fn a_held_batch_fences_its_partition_and_a_lapsed_claim_is_taken_over_and_
 
     // This claim's slot lapses (its backstop) while it is still at work, and
     // another worker of the same daemon (the same owner) takes the batch over.
-    sqlx::query("update hiring.inbox_batches set lease_expires_at = now() - interval '1 second' where part = 0")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    lapse_batches(&db.pool).await;
     let third = inbox::claim(&db.pool, "me", lease, 100, &[0])
         .await
         .unwrap();
@@ -369,13 +381,7 @@ async fn a_held_batch_fences_its_partition_and_a_lapsed_claim_is_taken_over_and_
 async fn a_failed_delivery_leaves_its_batch_and_is_not_counted_again_when_the_batch_dies() {
     let db = support::TestDb::migrated().await;
     let lease = std::time::Duration::from_secs(20);
-    sqlx::query(
-        "insert into hiring.daemons (owner, host, pid, version, heartbeat_at)
-         values ('me', 'h', 2, 't', now() + interval '1 hour')",
-    )
-    .execute(&db.pool)
-    .await
-    .unwrap();
+    heartbeating(&db.pool, &["me"]).await;
     let failing = pending_in(&db.pool, "fails", 3).await;
     let dies = pending_in(&db.pool, "dies-with-the-worker", 3).await;
     let claimed = inbox::claim(&db.pool, "me", lease, 100, &[3])
@@ -394,10 +400,7 @@ async fn a_failed_delivery_leaves_its_batch_and_is_not_counted_again_when_the_ba
     )
     .await
     .unwrap();
-    sqlx::query("update hiring.inbox_batches set lease_expires_at = now() - interval '1 second'")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    lapse_batches(&db.pool).await;
     let again = inbox::claim(&db.pool, "me", lease, 100, &[3])
         .await
         .unwrap();

@@ -292,23 +292,22 @@ async fn write_kind_once(
     } else {
         Default::default()
     };
-    let row_columns: Vec<serde_json::Map<String, Value>> = pending
+    // Two passes: the columns take each record's normalised value, then the
+    // rows borrow each record's raw object.
+    let row_fields: Vec<serde_json::Map<String, Value>> = pending
         .iter_mut()
         .map(|p| {
             let normalized = std::mem::take(&mut p.normalized);
-            match row_columns(
+            row_columns(
                 ctx.connector_id,
                 &p.record,
                 normalized,
                 &p.hash,
                 &p.raw_hash,
-            ) {
-                Value::Object(map) => map,
-                _ => Default::default(),
-            }
+            )
         })
         .collect();
-    let rows: Vec<entities::EntityRow<'_>> = row_columns
+    let rows: Vec<entities::EntityRow<'_>> = row_fields
         .into_iter()
         .zip(&pending)
         .map(|(columns, p)| entities::EntityRow {
@@ -437,33 +436,35 @@ fn raw_hash(record: &Record) -> String {
     hex_lower(&Sha256::digest(bytes))
 }
 
-/// The columns to upsert, but `remote_data`: the normalised fields (`row`,
-/// `record.normalized()`) plus the columns every entity carries.
+/// The columns to upsert, but `remote_data`: the normalised fields
+/// (`normalized`, `record.normalized()`, an object for every record) plus the
+/// columns every entity carries.
 fn row_columns(
     connector_id: &str,
     record: &Record,
-    mut row: Value,
+    normalized: Value,
     hash: &str,
     raw_hash: &str,
-) -> Value {
-    if let Value::Object(map) = &mut row {
-        map.remove("entity");
-        map.insert("connector_id".into(), json!(connector_id));
-        map.insert("content_hash".into(), json!(hash));
-        map.insert("remote_data_hash".into(), json!(raw_hash));
-        match record {
-            Record::Candidate(c) => {
-                let normalized = c.email.as_deref().and_then(normalize_email);
-                map.insert("email_normalized".into(), json!(normalized));
-            }
-            Record::BackgroundCheck(b) => {
-                let normalized = b.candidate_email.as_deref().and_then(normalize_email);
-                map.insert("candidate_email_normalized".into(), json!(normalized));
-            }
-            _ => {}
+) -> serde_json::Map<String, Value> {
+    let Value::Object(mut map) = normalized else {
+        return serde_json::Map::new();
+    };
+    map.remove("entity");
+    map.insert("connector_id".into(), json!(connector_id));
+    map.insert("content_hash".into(), json!(hash));
+    map.insert("remote_data_hash".into(), json!(raw_hash));
+    match record {
+        Record::Candidate(c) => {
+            let normalized = c.email.as_deref().and_then(normalize_email);
+            map.insert("email_normalized".into(), json!(normalized));
         }
+        Record::BackgroundCheck(b) => {
+            let normalized = b.candidate_email.as_deref().and_then(normalize_email);
+            map.insert("candidate_email_normalized".into(), json!(normalized));
+        }
+        _ => {}
     }
-    row
+    map
 }
 
 /// The history row for an application whose stage changed (or that arrived in one).

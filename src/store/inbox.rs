@@ -253,10 +253,11 @@ pub async fn claim(
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
-    // Each free slot: leased with its deliveries, or left free without any.
+    // Each slot that changes: leased with its deliveries, or, a dead holder's
+    // without any now, freed; a free slot without any stays as it is.
     let ids: Vec<i64> = claimed.iter().map(|c| c.id).collect();
     let of: Vec<i16> = claimed.iter().map(|c| c.part).collect();
-    let free: Vec<i16> = slots
+    let changed: Vec<i16> = slots
         .iter()
         .filter(|(part, holder, _)| holder.is_some() || of.contains(part))
         .map(|(part, _, _)| *part)
@@ -274,7 +275,7 @@ pub async fn claim(
                        group by u.part) x on x.part = f.part
           where b.part = f.part",
     )
-    .bind(&free)
+    .bind(&changed)
     .bind(&ids)
     .bind(&of)
     .bind(owner)
