@@ -197,3 +197,57 @@ async fn an_existing_delivery_queue_becomes_cursors_and_holds() {
     .unwrap();
     assert_eq!(behind().await, 2);
 }
+
+/// An upgrade lists the reference targets that still hold random ids (stored
+/// before ids were derived), so the writer looks references up only there.
+#[tokio::test]
+async fn an_upgrade_lists_the_tables_that_still_hold_random_ids() {
+    let db = support::test_db().await;
+    let listing = 20261207000001;
+    let mut before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            store::MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version < listing)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.set_ignore_missing(true);
+    before.run(&db.pool).await.unwrap();
+    sqlx::raw_sql(
+        "-- A candidate with a random id (written before ids were derived) ...
+         insert into hiring.candidates (connector_id, remote_id, content_hash) values ('c', 'old', 'h');
+         -- ... and a job and an application with derived ones.
+         insert into hiring.jobs (id, connector_id, remote_id, title, status, content_hash)
+         values (hiring.entity_id('c', 'jobs', 'j1'), 'c', 'j1', 'Engineer', 'open', 'h');
+         insert into hiring.applications (id, connector_id, remote_id, status, stage_category, content_hash)
+         values (hiring.entity_id('c', 'applications', 'a1'), 'c', 'a1', 'active', 'applied', 'h');",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    store::migrate(&db.pool).await.unwrap();
+    let listed = || async {
+        sqlx::query_scalar::<_, String>("select table_name from hiring.random_id_tables order by 1")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(listed().await, ["candidates"]);
+
+    // Once the random-id row is gone, a look finds none left.
+    sqlx::query("delete from hiring.candidates where remote_id = 'old'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let noted: Vec<String> = sqlx::query_scalar("select hiring.note_random_id_tables()")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert!(noted.is_empty(), "{noted:?}");
+    assert!(listed().await.is_empty());
+}

@@ -868,6 +868,22 @@ async fn references_written_before_their_rows_name_them_without_a_second_write()
     .fetch_one(&rig.pool)
     .await
     .unwrap();
+    // A database that never held random ids looks no reference up; the
+    // migration's look (run again here, as an upgrade would find it) lists the
+    // target that holds one.
+    let listed = || async {
+        sqlx::query_scalar::<_, String>("select table_name from hiring.random_id_tables order by 1")
+            .fetch_all(&rig.pool)
+            .await
+            .unwrap()
+    };
+    assert!(listed().await.is_empty());
+    let noted: Vec<String> = sqlx::query_scalar("select hiring.note_random_id_tables()")
+        .fetch_all(&rig.pool)
+        .await
+        .unwrap();
+    assert_eq!(noted, ["candidates"]);
+    assert_eq!(listed().await, ["candidates"]);
 
     let apps = rig.pass("applications", false).await;
     assert!(apps.created > 100, "{apps:?}");

@@ -221,7 +221,8 @@ const IDENTITY: &[&str] = &["id", "connector_id", "remote_id"];
 
 /// Our id of the row of `table` with this remote id of one connector, for rows
 /// first written since ids were derived (older rows keep their random ids; a
-/// reference finds those by lookup). Derived, not drawn, so that a reference can
+/// reference finds those by lookup, in the tables `hiring.random_id_tables`
+/// lists). Derived, not drawn, so that a reference can
 /// name its row before the row arrives: a record written before the records it
 /// points at carries their final ids at once and is never rewritten when they come.
 /// The same function is `hiring.entity_id` in SQL (migration
@@ -305,7 +306,8 @@ pub struct WrittenRow {
 /// statement, undeleting any that were soft-deleted, and returns the rows
 /// written by remote id. A new row's `id` is derived from its remote id
 /// ([`entity_id`]); each reference `*_id` is the id of the row stored under its
-/// `*_remote_id`, or, while that row has not arrived, the id it will have. The
+/// `*_remote_id`, or, while that row has not arrived, the id it will have: the
+/// derived one (only a target that still holds random ids is looked up). The
 /// person link is resolved in the same statement. A row older (by the provider's
 /// update time) than the stored one is not written, even when a concurrent
 /// writer committed the newer one after this writer read it: the check runs on
@@ -345,9 +347,13 @@ pub async fn upsert_rows(
         .iter()
         .map(|c| match REFERENCES.iter().find(|r| r.table == table && r.id_column == c) {
             // A row stored under the remote id wins over the derived id: rows
-            // written before ids were derived keep their random ones.
+            // written before ids were derived keep their random ones. Only a
+            // target that still holds such rows is looked up (the uncorrelated
+            // `exists` runs once per statement, and `case` skips the probe).
             Some(r) => format!(
-                "coalesce((select d.id from hiring.{target} d where d.connector_id = r.connector_id and d.remote_id = r.{remote}), r.{c})",
+                "case when exists (select from hiring.random_id_tables where table_name = '{target}')
+                      then coalesce((select d.id from hiring.{target} d where d.connector_id = r.connector_id and d.remote_id = r.{remote}), r.{c})
+                      else r.{c} end",
                 target = r.target,
                 remote = r.remote_column
             ),
