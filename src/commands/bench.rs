@@ -3,6 +3,7 @@
 //! end-to-end delivery (`deliver`), all over real HTTP. Providers come from the
 //! plugin list; `--provider` picks one.
 
+use super::bench_cpu::CpuSample;
 use super::print_table;
 use crate::config::Config;
 use crate::connectors;
@@ -226,6 +227,14 @@ pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
             100.0 * achieved / limit_per_sec,
         );
     }
+    for (name, m) in ["backfill", "re-poll"].iter().zip(&measured) {
+        if let Some((start, end)) = &m.cpu {
+            println!(
+                "CPU per record, {name}: {}",
+                start.per_record(end, m.records)
+            );
+        }
+    }
     if let Some(rss) = peak_rss_mib() {
         println!("peak RSS: daemon {rss:.1} MiB");
     }
@@ -235,12 +244,14 @@ pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Measured {
     records: u64,
     written: u64,
     events: u64,
     seconds: f64,
+    /// CPU time of the phase (start, end).
+    cpu: Option<(CpuSample, CpuSample)>,
 }
 
 async fn run(
@@ -255,7 +266,14 @@ async fn run(
             settle(db).await?;
         }
         let t = Instant::now();
-        let mut m = Measured::default();
+        let cpu_before = CpuSample::now();
+        let mut m = Measured {
+            records: 0,
+            written: 0,
+            events: 0,
+            seconds: 0.0,
+            cpu: None,
+        };
         // As a schedule tick runs them: reference lists, then every stream at once.
         let options = PassOptions {
             full,
@@ -278,6 +296,7 @@ async fn run(
             m.events += report.events;
         }
         m.seconds = t.elapsed().as_secs_f64();
+        m.cpu = Some((cpu_before, CpuSample::now()));
         phases.push(m);
     }
     engine.release_leases().await;

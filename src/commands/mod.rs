@@ -2,6 +2,7 @@
 //! helpers they share for opening the database and printing tables.
 
 pub mod bench;
+mod bench_cpu;
 pub mod bench_deliver;
 pub mod bench_outage;
 pub mod demo;
