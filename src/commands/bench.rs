@@ -473,6 +473,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
             .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_start = CpuSample::now();
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..args.connections.max(1) {
@@ -511,6 +512,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         failures += f;
     }
     let ack_time = started.elapsed();
+    let cpu_acked = CpuSample::now();
     // Drain: every stored delivery processed.
     loop {
         // `exists`, not a count: the check must not load the database it measures.
@@ -525,6 +527,7 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let drained = started.elapsed();
+    let cpu_drained = CpuSample::now();
     let stored: i64 = sqlx::query_scalar("select count(*) from hiring.inbox")
         .fetch_one(&pool)
         .await?;
@@ -573,6 +576,13 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
                 (stored - inbox_before) as f64 / drained.as_secs_f64().max(1e-9)
             ),
         ]],
+    );
+    // The bench process is the daemon and the load's HTTP client together.
+    let acked = latencies.len() as u64;
+    println!(
+        "CPU per delivery (this process is the daemon and its HTTP load): until acknowledged {}; until drained {}",
+        cpu_start.per_record(&cpu_acked, acked),
+        cpu_start.per_record(&cpu_drained, acked)
     );
     if let Some(rss) = peak_rss_mib() {
         println!("peak RSS: {rss:.1} MiB");
