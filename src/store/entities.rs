@@ -245,9 +245,20 @@ pub fn entity_id(connector_id: &str, table: &str, remote_id: &str) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
+/// The columns [`upsert_rows`] adds to a row of `table`: its `id` and the id
+/// of every reference it names by remote id.
+pub fn derived_id_columns(table: &str) -> impl Iterator<Item = &'static str> + '_ {
+    std::iter::once("id").chain(
+        REFERENCES
+            .iter()
+            .filter(move |r| r.table == table)
+            .map(|r| r.id_column),
+    )
+}
+
 /// Adds to `row` (of `table`) its derived `id` and the derived id of every
 /// reference it names by remote id ([`entity_id`]).
-fn add_derived_ids(table: &str, map: &mut serde_json::Map<String, Value>) {
+pub(crate) fn add_derived_ids(table: &str, map: &mut serde_json::Map<String, Value>) {
     let Some(connector_id) = map.get("connector_id").and_then(Value::as_str) else {
         return;
     };
@@ -318,14 +329,15 @@ pub struct WrittenRow {
 /// exists at all, when the caller read none) was changed by a concurrent writer
 /// since, and is not written (but stays locked until the transaction ends, so
 /// the caller can read it again and write against what it holds).
+/// The rows keep the derived ids it added (see [`derived_id_columns`]).
 pub async fn upsert_rows(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
     table: &str,
-    mut rows: Vec<EntityRow<'_>>,
+    rows: &mut [EntityRow<'_>],
     expected: &HashMap<&str, &str>,
 ) -> Result<HashMap<String, WrittenRow>, sqlx::Error> {
-    for row in &mut rows {
+    for row in rows.iter_mut() {
         add_derived_ids(table, &mut row.columns);
     }
     let Some(first) = rows.first() else {
@@ -413,12 +425,12 @@ pub async fn upsert_rows(
     sqlx::query("savepoint upsert_rows")
         .execute(&mut *conn)
         .await?;
-    let result = match run(&mut *conn, &sql, &rows, expected).await {
+    let result = match run(&mut *conn, &sql, rows, expected).await {
         Err(e) if is_id_conflict(&e, table) => {
             sqlx::query("rollback to savepoint upsert_rows")
                 .execute(&mut *conn)
                 .await?;
-            run(&mut *conn, &sql, &rows, expected).await?
+            run(&mut *conn, &sql, rows, expected).await?
         }
         other => other?,
     };
@@ -480,9 +492,24 @@ pub async fn insert_rows(
     let Some(Value::Object(first)) = rows.first() else {
         return Ok(0);
     };
-    let cols: Vec<&str> = first
-        .keys()
-        .map(String::as_str)
+    let keys: Vec<&str> = first.keys().map(String::as_str).collect();
+    insert_serialized(conn, columns, table, &keys, rows).await
+}
+
+/// [`insert_rows`] for rows of any serialisable type, whose keys are `keys`.
+pub async fn insert_serialized<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    columns: &SchemaColumns,
+    table: &str,
+    keys: &[&str],
+    rows: &[T],
+) -> Result<u64, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let cols: Vec<&str> = keys
+        .iter()
+        .copied()
         .filter(|c| columns.has(table, c))
         .collect();
     let col_list = cols.join(", ");
