@@ -45,18 +45,19 @@ fn own_cpu() -> Option<Duration> {
     Some(Duration::from_micros(micros(user) + micros(system)))
 }
 
-/// User and system CPU time of the processes named `postgres` now running
-/// (`/proc`, Linux only). A backend that exits mid-phase takes its time with
-/// it; the benches hold their connections, so that does not happen.
+/// User and system CPU time of the processes named `postgres` (`/proc`, Linux
+/// only), with that of their children that exited: a backend or autovacuum
+/// worker that ends mid-phase moves its time into the postmaster's. `None`
+/// when there is none (a database on another machine).
 fn postgres_cpu() -> Option<Duration> {
     use nix::unistd::{sysconf, SysconfVar};
     let ticks_per_second = sysconf(SysconfVar::CLK_TCK).ok()??;
-    let mut ticks = 0u64;
+    let (mut ticks, mut processes) = (0u64, 0usize);
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
-        // "pid (comm) state ppid ...": utime and stime are the 14th and 15th fields.
+        // "pid (comm) state ppid ...": the fields after the name start at the third.
         let Some((head, rest)) = stat.rsplit_once(')') else {
             continue;
         };
@@ -65,7 +66,12 @@ fn postgres_cpu() -> Option<Duration> {
         }
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-        ticks += field(11).unwrap_or(0) + field(12).unwrap_or(0);
+        // utime, stime, cutime, cstime: the 14th to 17th fields.
+        ticks += (11..=14).filter_map(field).sum::<u64>();
+        processes += 1;
+    }
+    if processes == 0 {
+        return None;
     }
     let ticks_per_second = u64::try_from(ticks_per_second).ok()?.max(1);
     Some(Duration::from_micros(ticks * 1_000_000 / ticks_per_second))
