@@ -20,6 +20,8 @@ async fn a_pass_completes_through_429_storms_and_server_errors() {
     settings.page_sizes = BTreeMap::from([("applications".to_string(), 10)]);
     let c = connector(&settings, &GoodfitOptions::default());
     sim.faults().storm(6);
+    // Two certain 500s, then random ones: at 20 % a short pass could draw none.
+    sim.faults().server_errors(2);
     sim.faults().set_error_per_mille(200);
     sim.faults().set_malformed_per_mille(50);
     let (pages, _) = pass(&c, "applications", None).await;

@@ -12,6 +12,9 @@ pub struct Faults {
     pub error_per_mille: AtomicU32,
     /// The next this-many requests are answered 429.
     pub rate_limit_storm: AtomicU32,
+    /// The next this-many requests after a storm are answered 500: a test that
+    /// must see a retry gets one whatever the random draws are.
+    pub server_error_burst: AtomicU32,
     /// Added to every request, in milliseconds.
     pub latency_ms: AtomicU64,
     /// Per mille of successful responses whose body is cut short (invalid JSON).
@@ -35,6 +38,9 @@ impl Faults {
     pub fn storm(&self, requests: u32) {
         self.rate_limit_storm.store(requests, Ordering::Relaxed);
     }
+    pub fn server_errors(&self, requests: u32) {
+        self.server_error_burst.store(requests, Ordering::Relaxed);
+    }
     pub fn set_latency(&self, latency: Duration) {
         self.latency_ms
             .store(latency.as_millis() as u64, Ordering::Relaxed);
@@ -54,6 +60,12 @@ impl Faults {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         if storm.is_ok() {
             return Fault::RateLimited;
+        }
+        let burst =
+            self.server_error_burst
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if burst.is_ok() {
+            return Fault::ServerError;
         }
         let mut rng = rand::thread_rng();
         if rng.gen_range(0..1000) < self.error_per_mille.load(Ordering::Relaxed) {
@@ -76,6 +88,12 @@ mod tests {
         f.storm(2);
         assert_eq!(f.draw().await, Fault::RateLimited);
         assert_eq!(f.draw().await, Fault::RateLimited);
+        assert_eq!(f.draw().await, Fault::None);
+        f.storm(1);
+        f.server_errors(2);
+        assert_eq!(f.draw().await, Fault::RateLimited);
+        assert_eq!(f.draw().await, Fault::ServerError);
+        assert_eq!(f.draw().await, Fault::ServerError);
         assert_eq!(f.draw().await, Fault::None);
         f.set_error_per_mille(1000);
         assert_eq!(f.draw().await, Fault::ServerError);
