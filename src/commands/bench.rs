@@ -244,7 +244,7 @@ pub async fn sync(args: BenchSyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Measured {
     records: u64,
     written: u64,
@@ -267,13 +267,7 @@ async fn run(
         }
         let t = Instant::now();
         let cpu_before = CpuSample::now();
-        let mut m = Measured {
-            records: 0,
-            written: 0,
-            events: 0,
-            seconds: 0.0,
-            cpu: None,
-        };
+        let mut m = Measured::default();
         // As a schedule tick runs them: reference lists, then every stream at once.
         let options = PassOptions {
             full,

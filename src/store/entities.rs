@@ -481,35 +481,26 @@ pub fn person_link(table: &str) -> Option<PersonLink> {
     PERSON_LINKS.iter().find(|l| l.table == table).copied()
 }
 
-/// Inserts rows (JSON objects keyed by column name) into an append-only table in one
-/// statement; columns the table does not have are ignored.
-pub async fn insert_rows(
+/// Inserts rows (objects keyed by column name, as JSON values or any type that
+/// serialises to one) into an append-only table in one statement; columns the
+/// table does not have are ignored. The columns are the first row's keys.
+pub async fn insert_rows<T: serde::Serialize>(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
     table: &str,
-    rows: &[Value],
-) -> Result<u64, sqlx::Error> {
-    let Some(Value::Object(first)) = rows.first() else {
-        return Ok(0);
-    };
-    let keys: Vec<&str> = first.keys().map(String::as_str).collect();
-    insert_serialized(conn, columns, table, &keys, rows).await
-}
-
-/// [`insert_rows`] for rows of any serialisable type, whose keys are `keys`.
-pub async fn insert_serialized<T: serde::Serialize>(
-    conn: &mut PgConnection,
-    columns: &SchemaColumns,
-    table: &str,
-    keys: &[&str],
     rows: &[T],
 ) -> Result<u64, sqlx::Error> {
-    if rows.is_empty() {
+    let Some(first) = rows.first() else {
         return Ok(0);
-    }
-    let cols: Vec<&str> = keys
-        .iter()
-        .copied()
+    };
+    let Value::Object(first) =
+        serde_json::to_value(first).map_err(|e| sqlx::Error::Encode(Box::new(e)))?
+    else {
+        return Ok(0);
+    };
+    let cols: Vec<&str> = first
+        .keys()
+        .map(String::as_str)
         .filter(|c| columns.has(table, c))
         .collect();
     let col_list = cols.join(", ");
