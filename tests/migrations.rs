@@ -23,6 +23,23 @@ const EXPECTED_TABLES: &[&str] = &[
     "delivery_holds",
 ];
 
+/// Applies the migrations older than `version`: the schema an upgrade starts from.
+async fn migrate_before(pool: &sqlx::PgPool, version: i64) {
+    let mut before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            store::MIGRATOR
+                .migrations
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect(),
+        ),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.set_ignore_missing(true);
+    before.run(pool).await.unwrap();
+}
+
 #[tokio::test]
 async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     let db = support::test_db().await;
@@ -115,20 +132,7 @@ async fn schema_enforces_canonical_values_and_uniqueness() {
 async fn an_existing_delivery_queue_becomes_cursors_and_holds() {
     // The schema as it was before sinks read the log by cursor.
     let db = support::test_db().await;
-    let cursor_log = 20261201000001;
-    let mut before = sqlx::migrate::Migrator {
-        migrations: std::borrow::Cow::Owned(
-            store::MIGRATOR
-                .migrations
-                .iter()
-                .filter(|m| m.version < cursor_log)
-                .cloned()
-                .collect(),
-        ),
-        ..sqlx::migrate::Migrator::DEFAULT
-    };
-    before.set_ignore_missing(true);
-    before.run(&db.pool).await.unwrap();
+    migrate_before(&db.pool, 20261201000001).await;
     sqlx::raw_sql(
         "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
          select 'evt_' || g, 'application.created', 'application', gen_random_uuid(), 'system', now(), '{}'
@@ -203,20 +207,7 @@ async fn an_existing_delivery_queue_becomes_cursors_and_holds() {
 #[tokio::test]
 async fn an_upgrade_lists_the_tables_that_still_hold_random_ids() {
     let db = support::test_db().await;
-    let listing = 20261207000001;
-    let mut before = sqlx::migrate::Migrator {
-        migrations: std::borrow::Cow::Owned(
-            store::MIGRATOR
-                .migrations
-                .iter()
-                .filter(|m| m.version < listing)
-                .cloned()
-                .collect(),
-        ),
-        ..sqlx::migrate::Migrator::DEFAULT
-    };
-    before.set_ignore_missing(true);
-    before.run(&db.pool).await.unwrap();
+    migrate_before(&db.pool, 20261207000001).await;
     sqlx::raw_sql(
         "-- A candidate with a random id (written before ids were derived) ...
          insert into hiring.candidates (connector_id, remote_id, content_hash) values ('c', 'old', 'h');
