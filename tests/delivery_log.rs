@@ -26,7 +26,7 @@ async fn insert_events<'e>(
     age_secs: f64,
 ) {
     sqlx::query(
-        "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload, created_at)
+        "insert into hiring.event_log (id, type, entity_type, entity_id, via, occurred_at, payload, created_at)
          select $1 || '_' || g, 'application.created', 'application', coalesce($3, gen_random_uuid()),
                 'system', now(), jsonb_build_object('id', $1 || '_' || g, 'type', 'application.created', 'n', g),
                 now() - $4 * interval '1 second'
@@ -395,7 +395,7 @@ async fn jetstream_gets_each_event_once_in_entity_order() {
                 "stage_changed"
             };
             sqlx::query(
-                "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
+                "insert into hiring.event_log (id, type, entity_type, entity_id, via, occurred_at, payload)
                  values ($1, 'application.' || $2, 'application', $3, 'system', now(),
                          jsonb_build_object('id', $1, 'type', 'application.' || $2, 'round', $4::int, 'entity', $3::text))",
             )
@@ -487,7 +487,7 @@ async fn a_connector_filter_passes_events_without_a_connector() {
     // An event of no connector (a system event), then one of `kit`.
     insert_events(&d.pool, "none", 1, None, 0.0).await;
     sqlx::query(
-        "insert into hiring.events (id, type, connector_id, entity_type, entity_id, via, occurred_at, payload)
+        "insert into hiring.event_log (id, type, connector_id, entity_type, entity_id, via, occurred_at, payload)
          values ('kit_1', 'application.created', 'kit', 'application', gen_random_uuid(), 'webhook', now(),
                  '{\"id\": \"kit_1\"}')",
     )

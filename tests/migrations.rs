@@ -2,7 +2,12 @@
 
 mod support;
 
-use hirebridge::store;
+use chrono::{TimeZone, Utc};
+use hirebridge::engine::events::{NewEvent, Via, WriteContext};
+use hirebridge::engine::writer;
+use hirebridge::store::{self, entities::SchemaColumns};
+use serde_json::{json, Value};
+use uuid::Uuid;
 
 const EXPECTED_TABLES: &[&str] = &[
     "persons",
@@ -18,6 +23,7 @@ const EXPECTED_TABLES: &[&str] = &[
     "background_checks",
     "sync_state",
     "inbox",
+    "event_log",
     "events",
     "sink_cursors",
     "delivery_holds",
@@ -193,7 +199,7 @@ async fn an_existing_delivery_queue_becomes_cursors_and_holds() {
     );
     // A new event comes after the cursors.
     sqlx::query(
-        "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
+        "insert into hiring.event_log (id, type, entity_type, entity_id, via, occurred_at, payload)
          values ('evt_6', 'application.created', 'application', gen_random_uuid(), 'system', now(), '{}')",
     )
     .execute(&db.pool)
@@ -241,4 +247,88 @@ async fn an_upgrade_lists_the_tables_that_still_hold_random_ids() {
         .unwrap();
     assert!(noted.is_empty(), "{noted:?}");
     assert!(listed().await.is_empty());
+}
+
+/// Events keep their data once: the view `hiring.events` rebuilds each envelope
+/// exactly as the daemon builds it (the same jsonb, so the same bytes to sinks),
+/// and events stored before the change keep their stored envelope.
+#[tokio::test]
+async fn the_event_log_rebuilds_each_envelope_exactly() {
+    let db = support::test_db().await;
+    migrate_before(&db.pool, 20261208000001).await;
+    let stored = json!({"id": "evt_old", "type": "candidate.created", "timestamp": "2026-01-01T00:00:00.000Z",
+        "source": {"connector": "kit", "provider": "kit", "remote_id": "9", "via": "webhook"},
+        "data": {"email": "ada@example.com"}, "changes": null, "extra": "kept as stored"});
+    sqlx::query(
+        "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
+         values ('evt_old', 'candidate.created', 'candidate', gen_random_uuid(), 'webhook', now(), $1)",
+    )
+    .bind(&stored)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    store::migrate(&db.pool).await.unwrap();
+
+    let columns = SchemaColumns::load(&db.pool).await.unwrap();
+    let source = WriteContext {
+        connector_id: "ashby-main",
+        provider: "ashby",
+        via: Via::Webhook,
+    };
+    // Microseconds the envelope's milliseconds truncate.
+    let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+        + chrono::Duration::microseconds(999_999);
+    let entity = Uuid::new_v4();
+    let data = json!({"id": entity, "stage_name": "Offer", "score": 4.5, "big": 12345678901234567890u64,
+        "tags": ["a", "ü"], "hiring_team": [{"name": "Jamie", "email": null}], "quote": "\"x\"\n"});
+    let created = NewEvent::new(
+        &source,
+        "application.created".into(),
+        "application",
+        entity,
+        "app_1",
+        at,
+        data.clone(),
+    );
+    let changed = NewEvent::new(
+        &source,
+        "application.stage_changed".into(),
+        "application",
+        entity,
+        "app_1",
+        at,
+        data,
+    )
+    .with_changes(Some(
+        json!({"stage_name": {"from": "Screen", "to": "Offer"}}),
+    ));
+    let mut conn = db.pool.acquire().await.unwrap();
+    writer::insert_events(&mut conn, &columns, &[created.clone(), changed.clone()])
+        .await
+        .unwrap();
+    drop(conn);
+
+    for event in [&created, &changed] {
+        let (payload, equal, kept): (Value, bool, Option<Value>) = sqlx::query_as(
+            "select e.payload, e.payload = $2, l.payload
+               from hiring.events e join hiring.event_log l on l.seq = e.seq where e.id = $1",
+        )
+        .bind(event.id())
+        .bind(event.envelope())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(payload, event.envelope());
+        assert!(equal, "the rebuilt jsonb equals the daemon's envelope");
+        assert_eq!(kept, None, "new events store no envelope");
+        assert_eq!(payload["timestamp"], "2026-01-02T03:04:05.999Z");
+    }
+    let old: Value = sqlx::query_scalar("select payload from hiring.events where id = 'evt_old'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        old, stored,
+        "an envelope stored before the upgrade is read as it was"
+    );
 }

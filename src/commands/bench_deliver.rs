@@ -87,12 +87,9 @@ async fn insert_events(
     count: u64,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "insert into hiring.events (id, type, entity_type, entity_id, via, occurred_at, payload)
+        "insert into hiring.event_log (id, type, entity_type, entity_id, remote_id, via, occurred_at, data)
          select 'evt_' || $1 || '_' || g, 'application.created', 'application', gen_random_uuid(),
-                'system', now(),
-                jsonb_build_object('id', 'evt_' || $1 || '_' || g, 'type', 'application.created',
-                    'source', jsonb_build_object('remote_id', $1 || '_' || g),
-                    'data', jsonb_build_object('note', repeat('x', 400)))
+                $1 || '_' || g, 'system', now(), jsonb_build_object('note', repeat('x', 400))
            from generate_series($2::bigint + 1, $2::bigint + $3::bigint) g",
     )
     .bind(tag)
@@ -113,7 +110,9 @@ async fn fill_history(pool: &sqlx::PgPool, n: u64) -> anyhow::Result<Duration> {
         insert_events(pool, &tag, done, chunk).await?;
         done += chunk;
     }
-    sqlx::query("analyze hiring.events").execute(pool).await?;
+    sqlx::query("analyze hiring.event_log")
+        .execute(pool)
+        .await?;
     Ok(started.elapsed())
 }
 

@@ -172,12 +172,15 @@ pub async fn erase(pool: &PgPool, email: &str, requested_by: &str) -> Result<Era
     .await?
     .rows_affected();
     count("background_checks", n);
-    // Event payloads: the entities' own events, and any other that names them.
+    // Events: the entities' own, and any other whose envelope names them (the
+    // data of new events; the stored payload of events from before 20261208).
     let n = sqlx::query(
-        "update hiring.events
-            set payload = (payload - 'changes') || jsonb_build_object('data', jsonb_build_object('erased', true), 'changes', null),
+        "update hiring.event_log l
+            set data = jsonb_build_object('erased', true),
+                payload = (l.payload - 'changes') || jsonb_build_object('data', jsonb_build_object('erased', true), 'changes', null),
                 changes = null
-          where entity_id = any($1) or lower(payload::text) like any($2)",
+           from hiring.events e
+          where e.seq = l.seq and (e.entity_id = any($1) or lower(e.payload::text) like any($2))",
     )
     .bind(
         candidate_ids

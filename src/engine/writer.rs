@@ -541,7 +541,7 @@ pub async fn insert_events(
     new_events: &[NewEvent],
 ) -> Result<u64, sqlx::Error> {
     let rows: Vec<events::EventRow<'_>> = new_events.iter().map(NewEvent::row).collect();
-    entities::insert_rows(conn, columns, "events", &rows).await
+    entities::insert_rows(conn, columns, "event_log", &rows).await
 }
 
 /// Soft-deletes records by remote id and emits `<kind>.deleted` for each.

@@ -565,8 +565,8 @@ pub async fn delete_expired(
                 select c.xid, c.seq from hiring.sink_cursors c
                  where c.part = $2
                  order by c.xid, c.seq limit 1)
-             delete from hiring.events where seq in (
-                select x.seq from hiring.events x
+             delete from hiring.event_log where seq in (
+                select x.seq from hiring.event_log x
                  where x.part = $2
                    and (not exists (select 1 from slowest)
                         or (x.xid, x.seq) <= (select s.xid, s.seq from slowest s))
