@@ -3,9 +3,9 @@
 mod support;
 
 use chrono::{TimeZone, Utc};
-use hirebridge::engine::events::{NewEvent, Via, WriteContext};
+use hirebridge::engine::events::{self, NewEvent, Via, WriteContext};
 use hirebridge::engine::writer;
-use hirebridge::store::{self, entities::SchemaColumns};
+use hirebridge::store::{self, deliveries::StoredEnvelope, entities::SchemaColumns};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -319,9 +319,14 @@ async fn the_event_log_rebuilds_each_envelope_exactly() {
         .await
         .unwrap();
         assert_eq!(payload, event.envelope());
-        assert!(equal, "the rebuilt jsonb equals the daemon's envelope");
+        assert!(equal, "the view's jsonb equals the daemon's envelope");
         assert_eq!(kept, None, "new events store no envelope");
         assert_eq!(payload["timestamp"], "2026-01-02T03:04:05.999Z");
+        // What the sinks are sent: the same envelope, put together by the daemon.
+        assert_eq!(
+            events::stored_envelope(&log_row(&db.pool, event.id()).await),
+            payload
+        );
     }
     let old: Value = sqlx::query_scalar("select payload from hiring.events where id = 'evt_old'")
         .fetch_one(&db.pool)
@@ -331,4 +336,17 @@ async fn the_event_log_rebuilds_each_envelope_exactly() {
         old, stored,
         "an envelope stored before the upgrade is read as it was"
     );
+    assert_eq!(
+        events::stored_envelope(&log_row(&db.pool, "evt_old").await),
+        stored
+    );
+}
+
+/// An event's row of the log, as the sinks read it.
+async fn log_row(pool: &sqlx::PgPool, id: &str) -> StoredEnvelope {
+    sqlx::query_as("select * from hiring.event_log where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }

@@ -14,7 +14,8 @@ pub mod signing;
 mod transport;
 
 use crate::config::{EventsConfig, SinkConfig};
-use crate::store::deliveries::{self, LogEvent, NewHold};
+use crate::engine::events;
+use crate::store::deliveries::{self, LogEvent, NewHold, StoredEnvelope};
 use crate::store::partition::SINK_CURSORS;
 use rand::Rng;
 use sqlx::PgPool;
@@ -354,7 +355,10 @@ impl Worker {
         if due.is_empty() {
             return Ok(0);
         }
-        let items: Vec<Item> = due.iter().map(|h| item(&h.event_id, &h.payload)).collect();
+        let items: Vec<Item> = due
+            .iter()
+            .map(|h| item(&h.event_id, Some(&h.envelope)))
+            .collect();
         let chains: Vec<Vec<Item>> = if self.transport.one_chain() {
             vec![items]
         } else {
@@ -478,10 +482,7 @@ impl Worker {
                 c.iter()
                     .map(|&i| {
                         let e = &events[i];
-                        item(
-                            &e.id,
-                            e.payload.as_ref().unwrap_or(&serde_json::Value::Null),
-                        )
+                        item(&e.id, e.envelope.as_ref())
                     })
                     .collect()
             })
@@ -575,11 +576,13 @@ fn waiting(e: &LogEvent) -> NewHold {
     }
 }
 
-fn item(event_id: &str, payload: &serde_json::Value) -> Item {
+/// What a sink is sent for an event: its envelope, put together from the log.
+fn item(event_id: &str, stored: Option<&StoredEnvelope>) -> Item {
+    let envelope = stored.map_or(serde_json::Value::Null, events::stored_envelope);
     Item {
         event_id: event_id.to_string(),
-        event_type: payload["type"].as_str().unwrap_or("unknown").to_string(),
-        body: serde_json::to_vec(payload).unwrap_or_default(),
+        event_type: envelope["type"].as_str().unwrap_or("unknown").to_string(),
+        body: serde_json::to_vec(&envelope).unwrap_or_default(),
     }
 }
 

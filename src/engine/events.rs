@@ -2,6 +2,7 @@
 //! builder of new events ([`NewEvent::new`], from the writer's [`WriteContext`]),
 //! and the envelope every downstream consumer receives.
 
+use crate::store::deliveries::StoredEnvelope;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hirebridge_sdk::{
     ApplicationStatus, AssessmentStatus, EntityKind, InterviewStatus, JobStatus, OfferStatus,
@@ -104,28 +105,24 @@ impl NewEvent {
         self.occurred_at
     }
 
-    /// The envelope, exactly as sinks deliver it.
+    /// The envelope, exactly as sinks deliver it. The log stores its parts
+    /// ([`NewEvent::row`]); [`stored_envelope`] and the view `hiring.events` put
+    /// them together again.
     pub fn envelope(&self) -> Value {
-        serde_json::to_value(self.envelope_ref()).unwrap_or(Value::Null)
-    }
-
-    /// The envelope, borrowing the event's data and changes.
-    fn envelope_ref(&self) -> Envelope<'_> {
-        Envelope {
+        let envelope = Envelope {
             id: &self.id,
             event_type: &self.event_type,
-            timestamp: self
-                .occurred_at
-                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            timestamp: timestamp(self.occurred_at),
             source: Source {
-                connector: &self.connector_id,
-                provider: self.provider,
+                connector: Some(&self.connector_id),
+                provider: Some(self.provider),
                 remote_id: self.remote_id.as_deref(),
                 via: self.via.as_str(),
             },
-            data: &self.data,
+            data: Some(&self.data),
             changes: self.changes.as_ref(),
-        }
+        };
+        serde_json::to_value(envelope).unwrap_or(Value::Null)
     }
 
     /// The row for `hiring.event_log` (keys are its column names), borrowing the
@@ -149,6 +146,35 @@ impl NewEvent {
     }
 }
 
+/// The envelope of an event read back from the log, as sinks receive it: put
+/// together from its parts as [`NewEvent::envelope`] builds it, or the envelope
+/// stored whole by versions before 20261208000001.
+pub fn stored_envelope(stored: &StoredEnvelope) -> Value {
+    if let Some(payload) = &stored.payload {
+        return payload.clone();
+    }
+    let envelope = Envelope {
+        id: &stored.id,
+        event_type: &stored.event_type,
+        timestamp: timestamp(stored.occurred_at),
+        source: Source {
+            connector: stored.connector_id.as_deref(),
+            provider: stored.provider.as_deref(),
+            remote_id: stored.remote_id.as_deref(),
+            via: &stored.via,
+        },
+        data: stored.data.as_ref(),
+        changes: stored.changes.as_ref(),
+    };
+    serde_json::to_value(envelope).unwrap_or(Value::Null)
+}
+
+/// The envelope's `timestamp`: UTC to the millisecond, truncated (as the view
+/// `hiring.events` formats `occurred_at`).
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// The envelope every consumer receives (DESIGN.md §5).
 #[derive(Debug, serde::Serialize)]
 struct Envelope<'a> {
@@ -157,14 +183,14 @@ struct Envelope<'a> {
     event_type: &'a str,
     timestamp: String,
     source: Source<'a>,
-    data: &'a Value,
+    data: Option<&'a Value>,
     changes: Option<&'a Value>,
 }
 
 #[derive(Debug, serde::Serialize)]
 struct Source<'a> {
-    connector: &'a str,
-    provider: &'a str,
+    connector: Option<&'a str>,
+    provider: Option<&'a str>,
     remote_id: Option<&'a str>,
     via: &'a str,
 }

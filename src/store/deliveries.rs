@@ -1,4 +1,4 @@
-//! Delivery bookkeeping: each sink reads `hiring.events` (the log) by cursor,
+//! Delivery bookkeeping: each sink reads `hiring.event_log` (the log) by cursor,
 //! one cursor per partition (`hiring.sink_cursors`, leased through
 //! `store::partition`), and writes rows only for what it could not deliver
 //! (`hiring.delivery_holds`).
@@ -13,8 +13,9 @@
 
 use crate::config::SinkStart;
 use crate::store::partition::PARTITIONS;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{PgPool, Row};
+use sqlx::{FromRow, PgPool, Row};
 use std::time::Duration;
 
 /// SQL: the entity key of the event aliased `e`.
@@ -42,7 +43,7 @@ pub async fn init_cursors(
         .execute(&mut *tx)
         .await?;
     // Per partition: the position just before the first event to deliver.
-    const NOW: &str = "(select array[e.xid::text, e.seq::text] from hiring.events e
+    const NOW: &str = "(select array[e.xid::text, e.seq::text] from hiring.event_log e
           where e.part = p and e.xid < pg_snapshot_xmin(pg_current_snapshot())
           order by e.xid desc, e.seq desc limit 1)";
     let (position, at) = match start {
@@ -53,7 +54,7 @@ pub async fn init_cursors(
         // when there is none yet).
         SinkStart::At(t) => (
             format!(
-                "coalesce((select array[e.xid::text, (e.seq - 1)::text] from hiring.events e
+                "coalesce((select array[e.xid::text, (e.seq - 1)::text] from hiring.event_log e
                             where e.part = p and e.created_at >= $2
                             order by e.xid, e.seq limit 1), {NOW})"
             ),
@@ -92,7 +93,25 @@ pub struct LogEvent {
     pub held: bool,
     /// An earlier event of its entity comes later in the log: it waits for it.
     pub waits_for_earlier: bool,
-    /// The envelope, for wanted events.
+    /// The envelope's parts, for wanted events.
+    pub envelope: Option<StoredEnvelope>,
+}
+
+/// An event's envelope as the log keeps it: its parts (the columns of
+/// `hiring.event_log`; `events::stored_envelope` puts them together) or, for
+/// events stored before 20261208000001, the envelope itself (`payload`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEnvelope {
+    pub id: String,
+    #[sqlx(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub connector_id: Option<String>,
+    pub provider: Option<String>,
+    pub remote_id: Option<String>,
+    pub via: String,
+    pub data: Option<Value>,
+    pub changes: Option<Value>,
     pub payload: Option<Value>,
 }
 
@@ -115,18 +134,22 @@ pub async fn read(
                 e.wanted and exists (select 1 from hiring.delivery_holds h
                      where h.sink_id = $1 and h.part = c.part and h.entity_key = e.key
                        and h.status <> 'dead') as held,
-                e.wanted and exists (select 1 from hiring.events o
+                e.wanted and exists (select 1 from hiring.event_log o
                      where o.entity_type = e.entity_type and o.entity_id = e.entity_id
                        and o.seq < e.seq and o.xid > e.xid) as waits_for_earlier,
+                e.type, e.occurred_at, e.connector_id, e.provider, e.remote_id, e.via,
+                case when e.wanted then e.data end as data,
+                case when e.wanted then e.changes end as changes,
                 case when e.wanted then e.payload end as payload
            from hiring.sink_cursors c
            cross join lateral (
-                select l.xid, l.seq, l.id, l.entity_type, l.entity_id, l.payload, ",
+                select l.xid, l.seq, l.id, l.entity_type, l.entity_id, l.type, l.occurred_at,
+                       l.connector_id, l.provider, l.remote_id, l.via, l.data, l.changes, l.payload, ",
         entity_key!("l"),
         " as key,
                        coalesce((cardinality($5::text[]) = 0 or l.type like any($5))
                            and (cardinality($6::text[]) = 0 or l.connector_id = any($6)), false) as wanted
-                  from hiring.events l
+                  from hiring.event_log l
                  where l.part = c.part and (l.xid, l.seq) > (c.xid, c.seq)
                    and l.xid < (select xmin from snap)
                  order by l.xid, l.seq
@@ -153,7 +176,11 @@ pub async fn read(
                 wanted: r.try_get("wanted")?,
                 held: r.try_get("held")?,
                 waits_for_earlier: r.try_get("waits_for_earlier")?,
-                payload: r.try_get("payload")?,
+                envelope: if r.try_get("wanted")? {
+                    Some(StoredEnvelope::from_row(&r)?)
+                } else {
+                    None
+                },
             })
         })
         .collect()
@@ -270,7 +297,7 @@ pub struct HeldEvent {
     pub event_id: String,
     /// Attempts before this one.
     pub attempts: i32,
-    pub payload: Value,
+    pub envelope: StoredEnvelope,
 }
 
 /// The held events of `parts` due now, one per entity (its oldest), and only
@@ -282,15 +309,16 @@ pub async fn due_holds(
     limit: i64,
 ) -> Result<Vec<HeldEvent>, sqlx::Error> {
     let rows = sqlx::query(
-        "select h.event_seq, h.event_id, h.attempts, e.payload
+        "select h.event_seq, h.event_id, h.attempts, e.id, e.type, e.occurred_at, e.connector_id,
+                e.provider, e.remote_id, e.via, e.data, e.changes, e.payload
            from (select distinct on (entity_key) event_seq, event_id, attempts, part, next_attempt_at
                    from hiring.delivery_holds
                   where sink_id = $1 and part = any($2) and status <> 'dead'
                   order by entity_key, event_seq) h
-           join hiring.events e on e.seq = h.event_seq
+           join hiring.event_log e on e.seq = h.event_seq
            join hiring.sink_cursors c on c.sink_id = $1 and c.part = h.part
           where h.next_attempt_at <= now()
-            and not exists (select 1 from hiring.events o
+            and not exists (select 1 from hiring.event_log o
                              where o.entity_type = e.entity_type and o.entity_id = e.entity_id
                                and o.seq < e.seq and (o.xid, o.seq) > (c.xid, c.seq))
           order by h.event_seq
@@ -307,7 +335,7 @@ pub async fn due_holds(
                 seq: r.try_get("event_seq")?,
                 event_id: r.try_get("event_id")?,
                 attempts: r.try_get("attempts")?,
-                payload: r.try_get("payload")?,
+                envelope: StoredEnvelope::from_row(&r)?,
             })
         })
         .collect()
@@ -405,7 +433,7 @@ pub async fn replay(
 ) -> Result<u64, sqlx::Error> {
     let sql = format!(
         "insert into hiring.delivery_holds (sink_id, event_seq, event_id, entity_key, part)
-         select $1, e.seq, e.id, {key}, e.part from hiring.events e where {where_sql}
+         select $1, e.seq, e.id, {key}, e.part from hiring.event_log e where {where_sql}
          on conflict (sink_id, event_seq) do update
             set status = 'waiting', attempts = 0, next_attempt_at = now(), last_error = null",
         key = entity_key!("e"),
@@ -428,13 +456,13 @@ pub async fn sink_status(pool: &PgPool) -> Result<Vec<Value>, sqlx::Error> {
                 (select min(c.seq) from hiring.sink_cursors c where c.sink_id = s.sink_id) as position,
                 (select coalesce(sum(n), 0)::bigint from hiring.sink_cursors c
                    cross join lateral (select count(*) as n from (
-                        select 1 from hiring.events e
+                        select 1 from hiring.event_log e
                          where e.part = c.part and (e.xid, e.seq) > (c.xid, c.seq)
                          limit {LAG_COUNT_LIMIT}) behind) b
                   where c.sink_id = s.sink_id) as behind,
                 (select extract(epoch from now() - min(first.created_at))::float8
                    from hiring.sink_cursors c
-                   cross join lateral (select e.created_at from hiring.events e
+                   cross join lateral (select e.created_at from hiring.event_log e
                          where e.part = c.part and (e.xid, e.seq) > (c.xid, c.seq)
                          order by e.xid, e.seq limit 1) first
                   where c.sink_id = s.sink_id) as behind_seconds,
@@ -537,7 +565,7 @@ pub async fn oldest_pending_age(pool: &PgPool, sink_id: &str) -> Result<f64, sql
                 (select min(h.created_at) from hiring.delivery_holds h
                   where h.sink_id = $1 and h.status <> 'dead'),
                 (select min(first.created_at) from hiring.sink_cursors c
-                   cross join lateral (select e.created_at from hiring.events e
+                   cross join lateral (select e.created_at from hiring.event_log e
                          where e.part = c.part and (e.xid, e.seq) > (c.xid, c.seq)
                            and e.xid < pg_snapshot_xmin(pg_current_snapshot())
                          order by e.xid, e.seq limit 1) first
