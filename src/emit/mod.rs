@@ -578,11 +578,10 @@ fn waiting(e: &LogEvent) -> NewHold {
 
 /// What a sink is sent for an event: its envelope, put together from the log.
 fn item(event_id: &str, stored: Option<&StoredEnvelope>) -> Item {
-    let envelope = stored.map_or(serde_json::Value::Null, events::stored_envelope);
     Item {
         event_id: event_id.to_string(),
-        event_type: envelope["type"].as_str().unwrap_or("unknown").to_string(),
-        body: serde_json::to_vec(&envelope).unwrap_or_default(),
+        event_type: stored.map_or("unknown", |s| &s.event_type).to_string(),
+        body: stored.map(events::stored_envelope_body).unwrap_or_default(),
     }
 }
 

@@ -146,27 +146,28 @@ impl NewEvent {
     }
 }
 
-/// The envelope of an event read back from the log, as sinks receive it: put
-/// together from its parts as [`NewEvent::envelope`] builds it, or the envelope
-/// stored whole by versions before 20261208000001.
-pub fn stored_envelope(stored: &StoredEnvelope) -> Value {
-    if let Some(payload) = &stored.payload {
-        return payload.clone();
-    }
-    let envelope = Envelope {
-        id: &stored.id,
-        event_type: &stored.event_type,
-        timestamp: timestamp(stored.occurred_at),
-        source: Source {
-            connector: stored.connector_id.as_deref(),
-            provider: stored.provider.as_deref(),
-            remote_id: stored.remote_id.as_deref(),
-            via: &stored.via,
-        },
-        data: stored.data.as_ref(),
-        changes: stored.changes.as_ref(),
+/// The body a sink is sent for an event read back from the log: its envelope,
+/// put together from its parts as [`NewEvent::envelope`] builds it, or the
+/// envelope stored whole by versions before 20261208000001. The bytes are those
+/// of the envelope as a JSON value (keys sorted), without building one.
+pub fn stored_envelope_body(stored: &StoredEnvelope) -> Vec<u8> {
+    let body = match &stored.payload {
+        Some(payload) => serde_json::to_vec(payload),
+        None => serde_json::to_vec(&Envelope {
+            id: &stored.id,
+            event_type: &stored.event_type,
+            timestamp: timestamp(stored.occurred_at),
+            source: Source {
+                connector: stored.connector_id.as_deref(),
+                provider: stored.provider.as_deref(),
+                remote_id: stored.remote_id.as_deref(),
+                via: &stored.via,
+            },
+            data: stored.data.as_ref(),
+            changes: stored.changes.as_ref(),
+        }),
     };
-    serde_json::to_value(envelope).unwrap_or(Value::Null)
+    body.unwrap_or_default()
 }
 
 /// The envelope's `timestamp`: UTC to the millisecond, truncated (as the view
@@ -175,16 +176,19 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The envelope every consumer receives (DESIGN.md §5).
+/// The envelope every consumer receives (DESIGN.md §5). Its fields (and
+/// `Source`'s) are declared in the order of their JSON keys sorted, the order of
+/// a `serde_json` map, so the struct serialises to the same bytes as the
+/// envelope as a value (a test holds this).
 #[derive(Debug, serde::Serialize)]
 struct Envelope<'a> {
+    changes: Option<&'a Value>,
+    data: Option<&'a Value>,
     id: &'a str,
+    source: Source<'a>,
+    timestamp: String,
     #[serde(rename = "type")]
     event_type: &'a str,
-    timestamp: String,
-    source: Source<'a>,
-    data: Option<&'a Value>,
-    changes: Option<&'a Value>,
 }
 
 #[derive(Debug, serde::Serialize)]
