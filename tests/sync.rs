@@ -642,7 +642,9 @@ async fn a_raw_only_change_refreshes_remote_data_without_an_event_and_a_repoll_w
     older["updatedAt"] = (expected_updated - chrono::Duration::hours(1))
         .to_rfc3339()
         .into();
-    let record = hirebridge_ashby::map::candidate(&older).unwrap();
+    let record =
+        hirebridge_ashby::connector::map_object("candidates", older.clone(), &Default::default())
+            .unwrap();
     let ctx = WriteContext {
         connector_id: &rig.handle.id,
         provider: rig.handle.provider,
@@ -800,7 +802,9 @@ async fn a_record_written_by_a_webhook_during_a_full_pass_is_not_swept() {
     fresh["id"] = "b9f1c2de-0000-4000-8000-00000000feed".into();
     fresh["primaryEmailAddress"] =
         serde_json::json!({"value": "mid.pass@example.com", "type": "Work", "isPrimary": true});
-    let record = hirebridge_ashby::map::candidate(&fresh).unwrap();
+    let record =
+        hirebridge_ashby::connector::map_object("candidates", fresh.clone(), &Default::default())
+            .unwrap();
     let fresh_id = record.meta().remote_id.clone();
 
     let written = Arc::new(AtomicBool::new(false));

@@ -614,17 +614,25 @@ fn cache_stages(r: &mut References, list: &[Value]) {
     }
 }
 
-/// Maps one object of `stream` to its canonical record.
-pub fn map_object(stream: &str, raw: &Value, refs: &References) -> Result<Record, String> {
-    match stream {
-        "candidates" => map::candidate(raw),
-        "jobs" => map::job(raw, refs),
-        "job_postings" => map::job_posting(raw),
-        "applications" => map::application(raw, refs),
-        "interview_schedules" => map::interview(raw, refs),
-        "offers" => map::offer(raw),
-        "application_feedback" => map::review(raw),
+/// Maps one object of `stream` to its canonical record, which keeps the object
+/// as its raw data; an object that does not map comes back with the reason.
+pub fn map_object(stream: &str, raw: Value, refs: &References) -> Result<Record, (Value, String)> {
+    let mapped = match stream {
+        "candidates" => map::candidate(&raw),
+        "jobs" => map::job(&raw, refs),
+        "job_postings" => map::job_posting(&raw),
+        "applications" => map::application(&raw, refs),
+        "interview_schedules" => map::interview(&raw, refs),
+        "offers" => map::offer(&raw),
+        "application_feedback" => map::review(&raw),
         other => Err(format!("Ashby stream {other:?} has no canonical entity")),
+    };
+    match mapped {
+        Ok(mut record) => {
+            record.meta_mut().remote_data = raw;
+            Ok(record)
+        }
+        Err(reason) => Err((raw, reason)),
     }
 }
 
@@ -655,7 +663,7 @@ impl Connector for AshbyConnector {
         objects
             .iter()
             .map(|bytes| match serde_json::from_slice::<Value>(bytes) {
-                Ok(raw) => map_object(stream, &raw, &refs).map_err(|reason| (raw, reason)),
+                Ok(raw) => map_object(stream, raw, &refs),
                 Err(e) => Err((
                     Value::String(String::from_utf8_lossy(bytes).into_owned()),
                     format!("a listed object is not JSON ({e})"),
@@ -741,9 +749,9 @@ impl Connector for AshbyConnector {
         else {
             return Ok(None);
         };
-        map_object(stream, &raw, &self.refs())
+        map_object(stream, raw, &self.refs())
             .map(Some)
-            .map_err(ConnectorError::bad_payload)
+            .map_err(|(_, reason)| ConnectorError::bad_payload(reason))
     }
 }
 
@@ -768,9 +776,9 @@ pub fn parse_webhook(value: &Value, refs: &References) -> Result<Vec<Inbound>, C
             .ok_or_else(|| ConnectorError::bad_payload(format!("{action}: `{what}.id` is missing")))
     };
     let upsert = |stream: &str, raw: &Value| {
-        map_object(stream, raw, refs)
+        map_object(stream, raw.clone(), refs)
             .map(|r| Inbound::Upsert(Box::new(r)))
-            .map_err(ConnectorError::bad_payload)
+            .map_err(|(_, reason)| ConnectorError::bad_payload(reason))
     };
     Ok(match action {
         "applicationSubmit" | "applicationUpdate" | "candidateStageChange" | "pushToHRIS" => {

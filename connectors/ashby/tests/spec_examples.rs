@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hirebridge_ashby::api;
-use hirebridge_ashby::map::{self, References};
+use hirebridge_ashby::connector::map_object;
+use hirebridge_ashby::map::References;
 use hirebridge_sdk::{
     ApplicationStatus, EmploymentType, InterviewStatus, JobStatus, OfferStatus, Record,
     StageCategory, WorkplaceType,
@@ -51,7 +52,9 @@ fn references() -> References {
 fn candidate_info_example() {
     // #/paths/~1candidate.info/.../results
     let raw = fixture(include_str!("fixtures/candidate.json"));
-    let Record::Candidate(c) = map::candidate(&raw).unwrap() else {
+    let Record::Candidate(c) =
+        map_object("candidates", raw.clone(), &References::default()).unwrap()
+    else {
         panic!("not a candidate")
     };
     assert_eq!(c.meta.remote_id, ID);
@@ -88,7 +91,7 @@ fn candidate_location_reads_location_then_primary_location() {
     let location = |edit: &dyn Fn(&mut Value)| {
         let mut raw = base.clone();
         edit(&mut raw);
-        match map::candidate(&raw).unwrap() {
+        match map_object("candidates", raw.clone(), &References::default()).unwrap() {
             Record::Candidate(c) => c.location,
             _ => panic!("not a candidate"),
         }
@@ -133,7 +136,9 @@ fn candidate_location_reads_location_then_primary_location() {
 fn application_list_example() {
     // #/paths/~1application.list/.../results/items
     let raw = fixture(include_str!("fixtures/application.json"));
-    let Record::Application(a) = map::application(&raw, &References::default()).unwrap() else {
+    let Record::Application(a) =
+        map_object("applications", raw.clone(), &References::default()).unwrap()
+    else {
         panic!("not an application")
     };
     assert_eq!(a.meta.remote_id, ID);
@@ -168,7 +173,7 @@ fn job_list_example() {
     // #/paths/~1job.list/.../results/items; the spec has no example title.
     let mut raw = fixture(include_str!("fixtures/job.json"));
     raw["title"] = json!("First Designer");
-    let Record::Job(j) = map::job(&raw, &references()).unwrap() else {
+    let Record::Job(j) = map_object("jobs", raw.clone(), &references()).unwrap() else {
         panic!("not a job")
     };
     assert_eq!(j.meta.remote_id, ID);
@@ -189,7 +194,7 @@ fn job_list_example() {
     assert_eq!(j.hiring_team[0].role.as_deref(), Some("Hiring Manager"));
 
     // Without cached references, the expanded `location` still names the place.
-    let Record::Job(j) = map::job(&raw, &References::default()).unwrap() else {
+    let Record::Job(j) = map_object("jobs", raw.clone(), &References::default()).unwrap() else {
         panic!("not a job")
     };
     assert_eq!(j.location.as_deref(), Some("San Francisco Office"));
@@ -201,7 +206,9 @@ fn job_list_example() {
 fn job_posting_list_example() {
     // #/paths/~1jobPosting.list/.../results/items
     let raw = fixture(include_str!("fixtures/job_posting.json"));
-    let Record::JobPosting(p) = map::job_posting(&raw).unwrap() else {
+    let Record::JobPosting(p) =
+        map_object("job_postings", raw.clone(), &References::default()).unwrap()
+    else {
         panic!("not a job posting")
     };
     let link = "https://jobs.ashbyhq.com/6eec82ac-9713-512d-ac2e-405618935375/d5a6bc97-4259-4bc5-b3fe-6d3edfd538e3";
@@ -227,7 +234,9 @@ fn interview_schedule_list_example() {
     raw["id"] = json!("9d34f544-c150-4d70-91c4-e8b0b4a72846");
     raw["applicationId"] = json!(ID);
     raw["interviewStageId"] = json!(ID);
-    let Record::Interview(i) = map::interview(&raw, &references()).unwrap() else {
+    let Record::Interview(i) =
+        map_object("interview_schedules", raw.clone(), &references()).unwrap()
+    else {
         panic!("not an interview")
     };
     assert_eq!(i.meta.remote_id, "9d34f544-c150-4d70-91c4-e8b0b4a72846");
@@ -247,7 +256,9 @@ fn interview_schedule_list_example() {
     assert_eq!(i.interviewers[0].email.as_deref(), Some("test@ashbyhq.com"));
 
     // Without the stage cached (interviewPlan.list refused) only the name is lost.
-    let Record::Interview(i) = map::interview(&raw, &References::default()).unwrap() else {
+    let Record::Interview(i) =
+        map_object("interview_schedules", raw.clone(), &References::default()).unwrap()
+    else {
         panic!("not an interview")
     };
     assert_eq!(i.stage_name, None);
@@ -258,7 +269,8 @@ fn interview_schedule_list_example() {
 fn offer_list_example() {
     // #/paths/~1offer.list/.../results/items
     let raw = fixture(include_str!("fixtures/offer.json"));
-    let Record::Offer(o) = map::offer(&raw).unwrap() else {
+    let Record::Offer(o) = map_object("offers", raw.clone(), &References::default()).unwrap()
+    else {
         panic!("not an offer")
     };
     assert_eq!(o.meta.remote_id, ID);
@@ -278,7 +290,7 @@ fn offer_list_example() {
         raw["offerStatus"] = json!(offer);
         raw["acceptanceStatus"] = json!(acceptance);
         raw["latestVersion"]["approvalStatus"] = json!(approval);
-        match map::offer(&raw).unwrap() {
+        match map_object("offers", raw.clone(), &References::default()).unwrap() {
             Record::Offer(o) => o.status,
             _ => panic!("not an offer"),
         }
@@ -346,7 +358,9 @@ fn offer_list_example() {
 fn application_feedback_list_example() {
     // #/paths/~1applicationFeedback.list/.../results/items
     let raw = fixture(include_str!("fixtures/application_feedback.json"));
-    let Record::Review(r) = map::review(&raw).unwrap() else {
+    let Record::Review(r) =
+        map_object("application_feedback", raw.clone(), &References::default()).unwrap()
+    else {
         panic!("not a review")
     };
     assert_eq!(r.meta.remote_id, ID);
