@@ -349,3 +349,72 @@ async fn log_row(pool: &sqlx::PgPool, id: &str) -> StoredEnvelope {
         .await
         .unwrap()
 }
+
+/// The re-poll's fingerprint lookup probes the unique index once per id even
+/// where the planner would rather scan the table (stale statistics during a
+/// backfill; here, index pages made to look dear).
+#[tokio::test]
+async fn the_fingerprint_lookup_probes_the_index_whatever_the_planner_thinks() {
+    let db = support::TestDb::migrated().await;
+    sqlx::raw_sql(
+        "insert into hiring.jobs (connector_id, remote_id, title, status, content_hash, remote_data_hash, deleted_at)
+         select 'c', 'j' || g, 'Engineer', 'open', 'h', 'fp' || g, case when g = 2 then now() end
+           from generate_series(1, 2000) g;
+         insert into hiring.jobs (connector_id, remote_id, title, status, content_hash, remote_data_hash)
+         values ('other', 'j1', 'Engineer', 'open', 'h', 'theirs'), ('c', 'j3000', 'Engineer', 'open', 'h', null);
+         analyze hiring.jobs;",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let ids: Vec<String> = ["j1", "j2", "j3", "j3000", "missing"]
+        .map(String::from)
+        .to_vec();
+
+    // Live rows of this connector with a fingerprint; deleted, unknown and
+    // fingerprint-less rows are absent.
+    let found = store::entities::live_fingerprints(&db.pool, "jobs", "c", &ids)
+        .await
+        .unwrap();
+    let mut found: Vec<(String, String)> = found.into_iter().collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [("j1".into(), "fp1".into()), ("j3".into(), "fp3".into())]
+    );
+
+    // Scans of hiring.jobs in one transaction where index pages look dear.
+    let scans = |sql: &'static str| {
+        let (pool, ids) = (db.pool.clone(), ids.clone());
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("set local random_page_cost = 1000")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query(sql)
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            let counts: (i64, i64) = sqlx::query_as(
+                "select seq_scan, coalesce(idx_scan, 0) from pg_stat_xact_user_tables
+                  where schemaname = 'hiring' and relname = 'jobs'",
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            tx.rollback().await.unwrap();
+            counts
+        }
+    };
+    let (seq, _) = scans(
+        "select t.remote_id from unnest($1::text[]) as r(remote_id)
+           cross join lateral (select t.remote_id from hiring.jobs t
+                                where t.connector_id = 'c' and t.remote_id = r.remote_id limit 1) t",
+    )
+    .await;
+    assert!(seq > 0, "the same lookup, planned freely, scans the table");
+    let (seq, idx) = scans("select * from hiring.live_fingerprints('jobs', 'c', $1)").await;
+    assert_eq!((seq, idx), (0, 5), "one index probe per id, no scan");
+}

@@ -103,23 +103,20 @@ pub async fn live_fingerprints(
     connector_id: &str,
     remote_ids: &[String],
 ) -> Result<HashMap<String, String>, sqlx::Error> {
-    let sql = format!(
-        "select t.remote_id, t.remote_data_hash, t.deleted_at is null as live
-           from unnest($2::text[]) as r(remote_id)
-           cross join lateral (select t.remote_id, t.remote_data_hash, t.deleted_at from hiring.{table} t
-                                where t.connector_id = $1 and t.remote_id = r.remote_id limit 1) t"
-    );
-    let mut tx = super::begin(pool).await?;
-    let rows = by_index_probes(&mut tx, &sql, connector_id, remote_ids).await?;
-    tx.commit().await?;
-    let mut out = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let hash: Option<String> = row.try_get("remote_data_hash")?;
-        if let (true, Some(hash)) = (row.try_get::<bool, _>("live")?, hash) {
-            out.insert(row.try_get("remote_id")?, hash);
-        }
-    }
-    Ok(out)
+    // One index probe per id, planned as [`by_index_probes`] plans it, in one
+    // round trip (the function sets the planner paths itself).
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select remote_id, remote_data_hash from hiring.live_fingerprints($1, $2, $3)",
+    )
+    .bind(table)
+    .bind(connector_id)
+    .bind(remote_ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, hash)| Some((id, hash?)))
+        .collect())
 }
 
 /// Runs `sql`, a lookup of rows by remote id (`$1` the connector, `$2` the
