@@ -44,6 +44,45 @@ create view hiring.events as
 comment on view hiring.events is
     'The event log with each event''s envelope (payload) as sinks deliver it.';
 
+-- A rename keeps what was attached to the table with the table: its grants stay
+-- on hiring.event_log. Whoever could read the event table can read the view.
+do $$
+declare r record;
+begin
+  for r in select distinct a.grantee
+             from pg_class c, aclexplode(c.relacl) a
+            where c.oid = 'hiring.event_log'::regclass and a.privilege_type = 'SELECT'
+  loop
+    execute format('grant select on hiring.events to %s',
+                   case when r.grantee = 0 then 'public' else quote_ident(pg_get_userbyid(r.grantee)) end);
+  end loop;
+end $$;
+
+-- Triggers, publications and views an operator built on the old table follow it
+-- too, and there new events have a null payload: say so, by name.
+do $$
+declare dependents text;
+begin
+  select string_agg(what, ', ') into dependents from (
+      select format('trigger %I', t.tgname) as what
+        from pg_trigger t
+       where t.tgrelid = 'hiring.event_log'::regclass and not t.tgisinternal
+      union
+      select format('publication %I', p.pubname)
+        from pg_publication_rel pr join pg_publication p on p.oid = pr.prpubid
+       where pr.prrelid = 'hiring.event_log'::regclass
+      union
+      select format('view %s', rw.ev_class::regclass)
+        from pg_depend d join pg_rewrite rw on rw.oid = d.objid
+       where d.classid = 'pg_rewrite'::regclass
+         and d.refobjid = 'hiring.event_log'::regclass
+         and rw.ev_class <> 'hiring.events'::regclass
+  ) x;
+  if dependents is not null then
+    raise warning 'hiring.events is now a view over the table hiring.event_log, where new events keep their data in "data" and a null "payload"; these follow the table and may need to read the view instead: %', dependents;
+  end if;
+end $$;
+
 -- Like the payload it replaces (20261204000001): lz4 where the server has it.
 do $$
 begin
