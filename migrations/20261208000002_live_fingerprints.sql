@@ -14,6 +14,7 @@ set enable_seqscan = off
 set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     return query execute format(
