@@ -56,18 +56,30 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     store::migrate(&db.pool).await.unwrap();
     assert_eq!(store::pending_migrations(&db.pool).await.unwrap(), 0);
 
-    let tables: Vec<String> = sqlx::query_scalar(
-        "select table_name::text from information_schema.tables where table_schema = 'hiring'",
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "select table_name::text, table_type::text from information_schema.tables where table_schema = 'hiring'",
     )
     .fetch_all(&db.pool)
     .await
     .unwrap();
     for t in EXPECTED_TABLES {
         assert!(
-            tables.iter().any(|x| x == t),
+            tables.iter().any(|(x, _)| x == t),
             "missing table hiring.{t}: {tables:?}"
         );
     }
+    let kind = |name: &str| {
+        tables
+            .iter()
+            .find(|(x, _)| x == name)
+            .map(|(_, k)| k.as_str())
+    };
+    assert_eq!(
+        kind("events"),
+        Some("VIEW"),
+        "hiring.events is the log's view"
+    );
+    assert_eq!(kind("event_log"), Some("BASE TABLE"));
 }
 
 #[tokio::test]
@@ -256,6 +268,16 @@ async fn an_upgrade_lists_the_tables_that_still_hold_random_ids() {
 async fn the_event_log_rebuilds_each_envelope_exactly() {
     let db = support::test_db().await;
     migrate_before(&db.pool, 20261208000001).await;
+    // A reader role (roles belong to the cluster: a name of its own) keeps its
+    // reading of hiring.events across the upgrade.
+    let reader = format!("reader_{}", Uuid::new_v4().simple());
+    for statement in [
+        format!("create role {reader}"),
+        format!("grant usage on schema hiring to {reader}"),
+        format!("grant select on hiring.events to {reader}"),
+    ] {
+        sqlx::query(&statement).execute(&db.pool).await.unwrap();
+    }
     let stored = json!({"id": "evt_old", "type": "candidate.created", "timestamp": "2026-01-01T00:00:00.000Z",
         "source": {"connector": "kit", "provider": "kit", "remote_id": "9", "via": "webhook"},
         "data": {"email": "ada@example.com"}, "changes": null, "extra": "kept as stored"});
@@ -268,6 +290,19 @@ async fn the_event_log_rebuilds_each_envelope_exactly() {
     .await
     .unwrap();
     store::migrate(&db.pool).await.unwrap();
+    let can_read: bool =
+        sqlx::query_scalar("select has_table_privilege($1, 'hiring.events', 'select')")
+            .bind(&reader)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(can_read, "the view keeps the table's readers");
+    for statement in [
+        format!("drop owned by {reader}"),
+        format!("drop role {reader}"),
+    ] {
+        sqlx::query(&statement).execute(&db.pool).await.unwrap();
+    }
 
     let columns = SchemaColumns::load(&db.pool).await.unwrap();
     let source = WriteContext {
@@ -275,9 +310,10 @@ async fn the_event_log_rebuilds_each_envelope_exactly() {
         provider: "ashby",
         via: Via::Webhook,
     };
-    // Microseconds the envelope's milliseconds truncate.
+    // Nanoseconds: PostgreSQL would round them up to the next millisecond, the
+    // envelope's milliseconds truncate them; the event keeps microseconds.
     let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
-        + chrono::Duration::microseconds(999_999);
+        + chrono::Duration::nanoseconds(999_999_600);
     let entity = Uuid::new_v4();
     let data = json!({"id": entity, "stage_name": "Offer", "score": 4.5, "big": 12345678901234567890u64,
         "tags": ["a", "ü"], "hiring_team": [{"name": "Jamie", "email": null}], "quote": "\"x\"\n"});
@@ -383,11 +419,16 @@ async fn the_fingerprint_lookup_probes_the_index_whatever_the_planner_thinks() {
         [("j1".into(), "fp1".into()), ("j3".into(), "fp3".into())]
     );
 
-    // Scans of hiring.jobs in one transaction where index pages look dear.
+    // Scans of hiring.jobs in one transaction where index pages look dear, on a
+    // connection of its own: a backend sends its counts to the shared statistics
+    // at most once a second, and until then pg_stat_xact_user_tables adds an
+    // earlier transaction's scans to this one's.
     let scans = |sql: &'static str| {
-        let (pool, ids) = (db.pool.clone(), ids.clone());
+        let (url, ids) = (db.url.clone(), ids.clone());
         async move {
-            let mut tx = pool.begin().await.unwrap();
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut tx = conn.begin().await.unwrap();
             sqlx::query("set local random_page_cost = 1000")
                 .execute(&mut *tx)
                 .await

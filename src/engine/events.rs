@@ -3,7 +3,7 @@
 //! and the envelope every downstream consumer receives.
 
 use crate::store::deliveries::StoredEnvelope;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use hirebridge_sdk::{
     ApplicationStatus, AssessmentStatus, EntityKind, InterviewStatus, JobStatus, OfferStatus,
     Record,
@@ -83,7 +83,10 @@ impl NewEvent {
             entity_id,
             remote_id: Some(remote_id.to_string()),
             via: source.via,
-            occurred_at,
+            // PostgreSQL keeps microseconds (rounding the rest), and the envelope's
+            // timestamp is the stored one's, truncated to the millisecond: cut the
+            // nanoseconds here so this event's own envelope is that same one.
+            occurred_at: occurred_at.trunc_subsecs(6),
             data,
             changes: None,
         }
@@ -106,8 +109,8 @@ impl NewEvent {
     }
 
     /// The envelope, exactly as sinks deliver it. The log stores its parts
-    /// ([`NewEvent::row`]); [`stored_envelope`] and the view `hiring.events` put
-    /// them together again.
+    /// ([`NewEvent::row`]); [`stored_envelope_body`] and the view `hiring.events`
+    /// put them together again.
     pub fn envelope(&self) -> Value {
         let envelope = Envelope {
             id: &self.id,
@@ -128,7 +131,8 @@ impl NewEvent {
     /// The row for `hiring.event_log` (keys are its column names), borrowing the
     /// event's data and changes: a copy of them was a tenth of the daemon's
     /// backfill samples (perf). The envelope is not stored: its other parts are
-    /// the row's columns, and `hiring.event_envelope` rebuilds it exactly.
+    /// the row's columns, from which sinks ([`stored_envelope_body`]) and the
+    /// view `hiring.events` rebuild it exactly.
     pub fn row(&self) -> EventRow<'_> {
         EventRow {
             id: &self.id,
