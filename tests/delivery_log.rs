@@ -395,9 +395,10 @@ async fn jetstream_gets_each_event_once_in_entity_order() {
                 "stage_changed"
             };
             sqlx::query(
-                "insert into hiring.event_log (id, type, entity_type, entity_id, via, occurred_at, payload)
+                // As the daemon writes them: the data, the envelope rebuilt on delivery.
+                "insert into hiring.event_log (id, type, entity_type, entity_id, via, occurred_at, data)
                  values ($1, 'application.' || $2, 'application', $3, 'system', now(),
-                         jsonb_build_object('id', $1, 'type', 'application.' || $2, 'round', $4::int, 'entity', $3::text))",
+                         jsonb_build_object('round', $4::int, 'entity', $3::text))",
             )
             .bind(format!("evt_{n}_{round}"))
             .bind(kind)
@@ -461,10 +462,11 @@ async fn jetstream_gets_each_event_once_in_entity_order() {
             .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
             .map(|v| v.as_str().to_string());
         assert_eq!(id.as_deref(), body["id"].as_str());
+        assert_eq!(body["source"]["via"], "system");
         rounds
-            .entry(body["entity"].as_str().unwrap().to_string())
+            .entry(body["data"]["entity"].as_str().unwrap().to_string())
             .or_default()
-            .push(body["round"].as_i64().unwrap());
+            .push(body["data"]["round"].as_i64().unwrap());
     }
     assert_eq!(rounds.len(), 3);
     for (entity, seen) in rounds {

@@ -1,4 +1,4 @@
-//! Downstream delivery: each sink reads the event log (`hiring.events`) by
+//! Downstream delivery: each sink reads the event log (`hiring.event_log`) by
 //! cursor and delivers what it wants, at least once, in log order per entity.
 //! Webhook sinks are signed per Standard Webhooks, jsonl sinks append to a
 //! file, nats sinks publish to JetStream.

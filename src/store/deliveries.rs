@@ -98,7 +98,7 @@ pub struct LogEvent {
 }
 
 /// An event's envelope as the log keeps it: its parts (the columns of
-/// `hiring.event_log`; `events::stored_envelope` puts them together) or, for
+/// `hiring.event_log`; `events::stored_envelope_body` puts them together) or, for
 /// events stored before 20261208000001, the envelope itself (`payload`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredEnvelope {
