@@ -458,4 +458,23 @@ async fn the_fingerprint_lookup_probes_the_index_whatever_the_planner_thinks() {
     assert!(seq > 0, "the same lookup, planned freely, scans the table");
     let (seq, idx) = scans("select * from hiring.live_fingerprints('jobs', 'c', $1)").await;
     assert_eq!((seq, idx), (0, 5), "one index probe per id, no scan");
+
+    // Every table that keeps fingerprints has its branch in the function.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select table_name::text from information_schema.columns
+          where table_schema = 'hiring' and column_name = 'remote_data_hash'",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 9, "{tables:?}");
+    for table in &tables {
+        let found = store::entities::live_fingerprints(&db.pool, table, "c", &ids).await;
+        assert!(found.is_ok(), "hiring.{table}: {found:?}");
+    }
+    let unknown = store::entities::live_fingerprints(&db.pool, "persons", "c", &ids).await;
+    assert!(
+        unknown.is_err_and(|e| e.to_string().contains("no branch for the table persons")),
+        "a table without a branch is an error that names it"
+    );
 }
