@@ -167,16 +167,17 @@ pub async fn read(
     .await?;
     rows.into_iter()
         .map(|r| {
+            let wanted: bool = r.try_get("wanted")?;
             Ok(LogEvent {
                 part: r.try_get("part")?,
                 xid: r.try_get("xid")?,
                 seq: r.try_get("seq")?,
                 id: r.try_get("id")?,
                 entity_key: r.try_get("entity_key")?,
-                wanted: r.try_get("wanted")?,
+                wanted,
                 held: r.try_get("held")?,
                 waits_for_earlier: r.try_get("waits_for_earlier")?,
-                envelope: if r.try_get("wanted")? {
+                envelope: if wanted {
                     Some(StoredEnvelope::from_row(&r)?)
                 } else {
                     None
