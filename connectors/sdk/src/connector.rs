@@ -176,16 +176,131 @@ pub struct Delivery {
 /// The first of `pointers` (JSON pointers, tried in order) that names a string
 /// or number in `body`, as `pointer=value`: what most connectors' [`Connector::entity_key`]
 /// is. `None` when the body is not JSON or names none of them.
+///
+/// It runs on the acknowledgement path, so it reads the body as it streams past
+/// and keeps only the id: building the whole body as a `Value` cost as much as
+/// verifying its signature. It answers what `Value::pointer` answers (a repeated key
+/// counts by its last occurrence, as in a parsed object).
 pub fn entity_key_at(body: &[u8], pointers: &[&str]) -> Option<String> {
-    let value: Value = serde_json::from_slice(body).ok()?;
+    use serde::de::DeserializeSeed;
     pointers.iter().find_map(|pointer| {
-        let id = match value.pointer(pointer)? {
-            Value::String(s) if !s.is_empty() => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return None,
+        let tokens: Vec<String> = match pointer.strip_prefix('/') {
+            Some(rest) => rest
+                .split('/')
+                .map(|t| t.replace("~1", "/").replace("~0", "~"))
+                .collect(),
+            None if pointer.is_empty() => Vec::new(),
+            None => return None,
         };
-        Some(format!("{pointer}={id}"))
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let id = PointerSeed(&tokens).deserialize(&mut json).ok()?;
+        json.end().ok()?;
+        Some(format!("{pointer}={}", id?))
     })
+}
+
+/// Reads one JSON value and returns the non-empty string or the number at the
+/// reference tokens it holds, skipping everything else without keeping it.
+struct PointerSeed<'p>(&'p [String]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PointerSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PointerSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((self.0.is_empty() && !v.is_empty()).then(|| v.to_string()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(self.0.is_empty().then(|| v.to_string()))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(self.0.is_empty().then(|| v.to_string()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(self
+            .0
+            .is_empty()
+            .then(|| serde_json::Number::from_f64(v).map(|n| n.to_string()))
+            .flatten())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(wanted) = map.next_key_seed(KeyIs(self.0.first()))? {
+            if wanted {
+                found = map.next_value_seed(PointerSeed(&self.0[1..]))?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // An array index as `Value::pointer` reads one: no sign, no leading zero.
+        let wanted = self
+            .0
+            .first()
+            .filter(|t| !t.starts_with('+') && (t.len() == 1 || !t.starts_with('0')))
+            .and_then(|t| t.parse::<usize>().ok());
+        let mut found = None;
+        for i in 0.. {
+            if wanted == Some(i) {
+                match seq.next_element_seed(PointerSeed(&self.0[1..]))? {
+                    Some(id) => found = id,
+                    None => break,
+                }
+            } else if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Whether an object's key is the reference token (read without keeping it).
+struct KeyIs<'p>(Option<&'p String>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+        Ok(self.0.is_some_and(|t| t == v))
+    }
 }
 
 /// What a verified delivery means for the unified schema.
@@ -317,5 +432,67 @@ mod tests {
         );
         assert_eq!(entity_key_at(body, &["/data/offer/id"]), None);
         assert_eq!(entity_key_at(b"not json", &["/data/id"]), None);
+    }
+
+    /// What `entity_key_at` answered when it parsed the whole body first.
+    fn by_value(body: &[u8], pointers: &[&str]) -> Option<String> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        pointers.iter().find_map(|pointer| {
+            let id = match value.pointer(pointer)? {
+                Value::String(s) if !s.is_empty() => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some(format!("{pointer}={id}"))
+        })
+    }
+
+    #[test]
+    fn entity_keys_read_while_streaming_match_those_of_the_parsed_body() {
+        let bodies: &[&[u8]] = &[
+            br#"{"data": {"id": 7, "candidate": {"id": "c_1"}}}"#,
+            br#"{"data": {"id": -7}}"#,
+            br#"{"data": {"id": 7.5e3}}"#,
+            br#"{"data": {"id": 1.0}}"#,
+            br#"{"data": {"id": 18446744073709551615}}"#,
+            br#"{"data": {"id": "x", "id": "y"}}"#,
+            br#"{"data": {"id": "x"}, "data": {"other": 1}}"#,
+            br#"{"data": {"id": ""}}"#,
+            br#"{"data": {"id": null, "candidate": {"id": true}}}"#,
+            br#"{"data": {"id": {"id": 3}}}"#,
+            br#"{"data": [{"id": "a"}, {"id": "b"}]}"#,
+            br#"{"data": {"a/b": {"m~n": "esc"}}}"#,
+            br#"{"d\u0061ta": {"id": "escaped key"}}"#,
+            br#"{"data": {"id": "tab\tand \u00e9"}}"#,
+            br#"{"data": {"id": 7}} trailing"#,
+            br#"{"data": {"id": 7}"#,
+            br#"[1, 2, "three"]"#,
+            br#""top""#,
+            br#"42"#,
+            b"",
+        ];
+        let pointers: &[&[&str]] = &[
+            &["/data/id"],
+            &["/data/candidate/id", "/data/id"],
+            &["/data/0/id"],
+            &["/data/1/id"],
+            &["/data/01/id"],
+            &["/data/+1/id"],
+            &["/data/a~1b/m~0n"],
+            &["/2"],
+            &[""],
+            &["data/id"],
+            &["/data/id/id"],
+        ];
+        for body in bodies {
+            for p in pointers {
+                assert_eq!(
+                    entity_key_at(body, p),
+                    by_value(body, p),
+                    "{} at {p:?}",
+                    String::from_utf8_lossy(body)
+                );
+            }
+        }
     }
 }
