@@ -107,14 +107,16 @@ pub async fn count_rejection(
     Ok(())
 }
 
-/// SQL: the inbox row `c` is a due delivery of the partition `q.part`:
-/// pending, or failed and due for a retry, or marked 'processing' by an older
-/// daemon whose lease lapsed; and no delivery of its partition is marked
-/// 'processing' under a lease that holds (that older daemon's fence).
+/// SQL: the inbox row `c` is a due delivery of the partition `$part` (an SQL
+/// expression): pending, or failed and due for a retry, or marked 'processing'
+/// by an older daemon whose lease lapsed; and no delivery of its partition is
+/// marked 'processing' under a lease that holds (that older daemon's fence).
 macro_rules! due_in_partition {
-    () => {
+    ($part:literal) => {
         concat!(
-            "c.part = q.part
+            "c.part = ",
+            $part,
+            "
                and c.status in ('pending', 'failed', 'processing')
                and ((c.status in ('pending', 'failed') and c.next_attempt_at <= now())
                     or (c.status = 'processing' and ",
@@ -122,12 +124,39 @@ macro_rules! due_in_partition {
             "))
                and not exists (
                     select 1 from hiring.inbox p
-                     where p.part = q.part and p.status = 'processing' and ",
+                     where p.part = ",
+            $part,
+            " and p.status = 'processing' and ",
             crate::lease_held!("p"),
             ")"
         )
     };
 }
+
+/// The claim's read: the oldest `$2` due deliveries of the partitions `$1`
+/// (at most [`PARTITIONS`](super::partition::PARTITIONS), a partition per
+/// branch; a branch past the array's end reads nothing). Each branch reads its
+/// partition in id order by the `(part, id)` index, and PostgreSQL merges the
+/// branches and stops at `$2` rows: about `$2` rows read, where reading each
+/// partition's `$2` oldest and sorting them read `$2` times the partitions.
+static CLAIM_READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let branch = concat!(
+        "(select c.id, c.part, c.connector_id, c.event_type, c.body, c.attempts + 1 as attempts, c.received_at
+            from hiring.inbox c
+           where ",
+        due_in_partition!("{part}"),
+        "
+           order by c.id
+           limit $2)"
+    );
+    let branches: Vec<String> = (1..=super::partition::PARTITIONS)
+        .map(|k| branch.replace("{part}", &format!("($1::smallint[])[{k}]")))
+        .collect();
+    format!(
+        "{}\n order by id\n limit $2",
+        branches.join("\n union all\n")
+    )
+});
 
 /// A delivery claimed for processing.
 #[derive(Debug, Clone)]
@@ -170,7 +199,7 @@ pub async fn claim(
     let busy: Vec<i16> = sqlx::query_scalar(concat!(
         "select q.part from unnest($1::smallint[]) as q(part)
           where exists (select 1 from hiring.inbox c where ",
-        due_in_partition!(),
+        due_in_partition!("q.part"),
         ")"
     ))
     .bind(parts)
@@ -218,25 +247,16 @@ pub async fn claim(
     .bind(&free)
     .execute(&mut *tx)
     .await?;
-    let rows = sqlx::query(concat!(
-        "select d.id, d.part, d.connector_id, d.event_type, d.body, d.attempts + 1 as attempts, d.received_at
-           from unnest($1::smallint[]) as q(part)
-          cross join lateral (
-                -- Per partition, its oldest due deliveries by the (part, id) index.
-                select c.id, c.part, c.connector_id, c.event_type, c.body, c.attempts, c.received_at
-                  from hiring.inbox c
-                 where ",
-        due_in_partition!(),
-        "
-                 order by c.id
-                 limit $2) d
-          order by d.id
-          limit $2"
-    ))
-    .bind(&free)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
+    // A plan made for the parameters would cost more to make (several ms for
+    // the branches) than the read itself; the generic plan suits every call.
+    sqlx::query("set local plan_cache_mode = force_generic_plan")
+        .execute(&mut *tx)
+        .await?;
+    let rows = sqlx::query(CLAIM_READ.as_str())
+        .bind(&free)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
     let batch = Uuid::now_v7();
     let claimed: Vec<Claimed> = rows
         .into_iter()
