@@ -63,7 +63,8 @@ impl Drop for InFlight {
 
 /// A verified delivery waiting for its commit, with whom to tell.
 struct Pending {
-    delivery: OwnedDelivery,
+    /// Shared with the request, which spools it if the commit does not come in time.
+    delivery: Arc<OwnedDelivery>,
     stored: oneshot::Sender<Result<bool, String>>,
 }
 
@@ -134,7 +135,7 @@ async fn write_inbox(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
         let pool = pool.clone();
         let last_heard = last_heard.clone();
         tokio::spawn(async move {
-            let (deliveries, replies): (Vec<OwnedDelivery>, Vec<_>) =
+            let (deliveries, replies): (Vec<Arc<OwnedDelivery>>, Vec<_>) =
                 group.into_iter().map(|p| (p.delivery, p.stored)).unzip();
             let stored = inbox::store_batch(&pool, &deliveries).await;
             match &stored {
@@ -308,21 +309,21 @@ async fn receive(
         ),
     };
     let entity_key = handle.connector.entity_key(&delivery, &body);
-    let owned = OwnedDelivery {
+    let owned = Arc::new(OwnedDelivery {
         connector_id: connector_id.clone(),
         dedup_key,
         event_type: delivery.event_type.clone(),
         headers: kept_headers(&headers),
         body,
         entity_key,
-    };
+    });
     // While the spool holds deliveries, new ones follow them (arrival order);
     // while the database is known to be down, nobody waits for it.
     let writer = inner.writer.get();
     let spooling = inner.spool.as_ref().is_some_and(spool::Spool::is_active);
     let direct = match writer {
         Some(writer) if !spooling && pool.is_some() && inner.health.is_up() => {
-            store_in_time(writer, owned.clone(), inner.budget).await
+            store_in_time(writer, Arc::clone(&owned), inner.budget).await
         }
         _ => Err("the database is not available".to_string()),
     };
@@ -347,7 +348,7 @@ async fn receive(
 /// meets it in the inbox's unique key and only one is kept.
 async fn store_in_time(
     writer: &mpsc::Sender<Pending>,
-    delivery: OwnedDelivery,
+    delivery: Arc<OwnedDelivery>,
     budget: Duration,
 ) -> Result<bool, String> {
     let (reply, stored) = oneshot::channel();

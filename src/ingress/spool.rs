@@ -523,7 +523,7 @@ pub async fn drain_once(spool: &Spool, pool: &PgPool) -> Result<u64, DrainError>
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))??;
         for chunk in read.deliveries.chunks(DRAIN_BATCH) {
-            let batch: Vec<OwnedDelivery> = chunk.iter().map(|(d, _)| d.clone()).collect();
+            let batch: Vec<&OwnedDelivery> = chunk.iter().map(|(d, _)| d).collect();
             inbox::store_batch(pool, &batch).await?;
         }
         if read.corrupt {

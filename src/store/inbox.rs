@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Row};
+use std::borrow::Borrow;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -29,10 +30,13 @@ pub struct OwnedDelivery {
 /// Rows are inserted in (connector_id, dedup_key) order: two daemons storing the
 /// same deliveries at once then take the unique index's locks in the same order,
 /// so one waits for the other instead of both deadlocking.
-pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<bool>, sqlx::Error> {
+pub async fn store_batch<D: std::borrow::Borrow<OwnedDelivery>>(
+    pool: &PgPool,
+    batch: &[D],
+) -> Result<Vec<bool>, sqlx::Error> {
     let mut tx = super::begin(pool).await?;
     // A stable sort: of identical deliveries, the first in the batch is inserted.
-    let mut sorted: Vec<&OwnedDelivery> = batch.iter().collect();
+    let mut sorted: Vec<&OwnedDelivery> = batch.iter().map(Borrow::borrow).collect();
     sorted.sort_by(|a, b| {
         (a.connector_id.as_str(), a.dedup_key.as_str())
             .cmp(&(b.connector_id.as_str(), b.dedup_key.as_str()))
@@ -65,7 +69,8 @@ pub async fn store_batch(pool: &PgPool, batch: &[OwnedDelivery]) -> Result<Vec<b
     // The first of several identical deliveries in one batch is the new one.
     Ok(batch
         .iter()
-        .map(|d| fresh.remove(&(d.connector_id.clone(), d.dedup_key.clone())))
+        .map(Borrow::borrow)
+        .map(|d: &OwnedDelivery| fresh.remove(&(d.connector_id.clone(), d.dedup_key.clone())))
         .collect())
 }
 
