@@ -408,3 +408,40 @@ async fn a_failed_delivery_leaves_its_batch_and_is_not_counted_again_when_the_ba
     // The failure counted once; the delivery that died with the worker counts that attempt.
     assert_eq!(attempts, vec![(failing, 2), (dies, 2)]);
 }
+
+#[tokio::test]
+async fn a_claim_takes_the_oldest_deliveries_of_its_partitions_up_to_its_limit() {
+    let db = support::TestDb::migrated().await;
+    let lease = std::time::Duration::from_secs(20);
+    heartbeating(&db.pool, &["me"]).await;
+    // Five deliveries in each of the eight partitions, their ids interleaved.
+    let mut by_part: Vec<Vec<i64>> = vec![Vec::new(); 8];
+    for n in 0..40 {
+        let part = (n * 3 % 8) as i16;
+        by_part[part as usize].push(pending_in(&db.pool, &format!("d{n}"), part).await);
+    }
+
+    // Two partitions, named out of order: their seven oldest, oldest first,
+    // whatever the partition (the claim merges the partitions by id).
+    let first = inbox::claim(&db.pool, "me", lease, 7, &[6, 2])
+        .await
+        .unwrap();
+    let mut expected: Vec<i64> = by_part[2].iter().chain(&by_part[6]).copied().collect();
+    expected.sort_unstable();
+    let ids: Vec<i64> = first.iter().map(|c| c.id).collect();
+    assert_eq!(ids, expected[..7]);
+
+    // Every partition: the two whose slots that claim holds are skipped, and
+    // the limit is larger than what the other six hold, so all of theirs come.
+    let second = inbox::claim(&db.pool, "me", lease, 100, &[0, 1, 2, 3, 4, 5, 6, 7])
+        .await
+        .unwrap();
+    let mut expected: Vec<i64> = [0, 1, 3, 4, 5, 7]
+        .iter()
+        .flat_map(|p| by_part[*p].iter().copied())
+        .collect();
+    expected.sort_unstable();
+    let ids: Vec<i64> = second.iter().map(|c| c.id).collect();
+    assert_eq!(ids, expected);
+    assert!(second.iter().all(|c| c.part != 2 && c.part != 6));
+}
