@@ -30,7 +30,7 @@ pub struct OwnedDelivery {
 /// Rows are inserted in (connector_id, dedup_key) order: two daemons storing the
 /// same deliveries at once then take the unique index's locks in the same order,
 /// so one waits for the other instead of both deadlocking.
-pub async fn store_batch<D: std::borrow::Borrow<OwnedDelivery>>(
+pub async fn store_batch<D: Borrow<OwnedDelivery>>(
     pool: &PgPool,
     batch: &[D],
 ) -> Result<Vec<bool>, sqlx::Error> {
@@ -142,8 +142,8 @@ macro_rules! due_in_partition {
 /// (at most [`PARTITIONS`](super::partition::PARTITIONS), a partition per
 /// branch; a branch past the array's end reads nothing). Each branch reads its
 /// partition in id order by the `(part, id)` index, and PostgreSQL merges the
-/// branches and stops at `$2` rows: about `$2` rows read, where reading each
-/// partition's `$2` oldest and sorting them read `$2` times the partitions.
+/// branches and stops at `$2` rows, so the read touches about `$2` rows (taking
+/// each partition's `$2` oldest and sorting them read up to eight times that).
 static CLAIM_READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let branch = concat!(
         "(select c.id, c.part, c.connector_id, c.event_type, c.body, c.attempts + 1 as attempts, c.received_at
