@@ -81,6 +81,9 @@ pub fn build(config: &ConnectorConfig) -> Result<Arc<ConnectorHandle>, BuildErro
         stream_schedules,
         disabled_streams,
         fingerprint: fingerprint(config),
+        pages_ahead: Arc::new(tokio::sync::Semaphore::new(
+            crate::engine::poller::PAGES_AHEAD,
+        )),
     }))
 }
 

@@ -38,6 +38,9 @@ pub struct ConnectorHandle {
     /// A hash of the settings the connector was built from: a pause for refused
     /// credentials lifts when it changes.
     pub fingerprint: String,
+    /// Pages fetched ahead of their writers, shared by all the connector's
+    /// streams (see [`poller::PAGES_AHEAD`]).
+    pub pages_ahead: Arc<tokio::sync::Semaphore>,
 }
 
 impl ConnectorHandle {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 /// How many times one pass may start over after the provider rejected its cursor
@@ -327,13 +328,19 @@ async fn page_loop(
                         .collect()
                 }
             };
-            refresh_pages(handle.connector.clone(), kind, ids)
+            refresh_pages(
+                handle.connector.clone(),
+                kind,
+                ids,
+                handle.pages_ahead.clone(),
+            )
         }
         _ => fetch_pages(
             handle.connector.clone(),
             stream.name,
             cursor.clone(),
             held_rows(engine, handle, stream),
+            handle.pages_ahead.clone(),
         ),
     };
     // Pages fetched but not yet committed.
@@ -342,8 +349,9 @@ async fn page_loop(
     let mut last_flush = Instant::now();
 
     loop {
+        // The page leaves the read-ahead budget as its writer takes it.
         let fetched = match pages.recv().await {
-            Some(result) => result,
+            Some(ahead) => ahead.fetched,
             None => {
                 return Err(PassError::Connector(ConnectorError::retryable(
                     "the page fetcher stopped",
@@ -367,6 +375,7 @@ async fn page_loop(
                     stream.name,
                     cursor.clone(),
                     held_rows(engine, handle, stream),
+                    handle.pages_ahead.clone(),
                 );
                 continue;
             }
@@ -383,6 +392,7 @@ async fn page_loop(
                     stream.name,
                     cursor.clone(),
                     held_rows(engine, handle, stream),
+                    handle.pages_ahead.clone(),
                 );
                 continue;
             }
@@ -454,7 +464,8 @@ fn refresh_pages(
     connector: Arc<dyn Connector>,
     kind: EntityKind,
     ids: Vec<String>,
-) -> tokio::sync::mpsc::Receiver<Result<Fetched, PassError>> {
+    budget: Arc<Semaphore>,
+) -> tokio::sync::mpsc::Receiver<Ahead> {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
     tokio::spawn(async move {
         let total = ids.len();
@@ -465,6 +476,7 @@ fn refresh_pages(
             ids.chunks(REFRESH_PAGE).collect()
         };
         for chunk in chunks {
+            let place = budget.clone().acquire_owned().await.ok();
             let mut records = Vec::new();
             for id in chunk {
                 let remote = RemoteRef {
@@ -480,7 +492,12 @@ fn refresh_pages(
                         tracing::info!(%kind, remote_id = %id, error = %e, "no longer at the provider; kept as it was")
                     }
                     Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
+                        let _ = tx
+                            .send(Ahead {
+                                fetched: Err(e.into()),
+                                _place: place,
+                            })
+                            .await;
                         return;
                     }
                 }
@@ -498,7 +515,11 @@ fn refresh_pages(
                 page,
                 unchanged: Vec::new(),
             };
-            if tx.send(Ok(page)).await.is_err() {
+            let ahead = Ahead {
+                fetched: Ok(page),
+                _place: place,
+            };
+            if tx.send(ahead).await.is_err() {
                 return;
             }
         }
@@ -506,8 +527,23 @@ fn refresh_pages(
     rx
 }
 
-/// How many pages the fetcher may read ahead of the writer.
+/// How many pages one stream's fetcher may read ahead of its writer.
 const READ_AHEAD: usize = 2;
+
+/// How many pages a connector's streams may hold fetched, or being fetched,
+/// ahead of their writers, all streams together. A backfill passes every entity
+/// stream at once, so read-ahead bounded only per stream grew with the number of
+/// streams (Ashby: seven, each with up to three pages of a few MB once mapped).
+/// Eight keep a slow provider's requests overlapping (`bench sync --latency`)
+/// and every writer fed.
+pub const PAGES_AHEAD: usize = 8;
+
+/// A fetched page, or the error that stopped its fetcher, holding its place in
+/// the connector's read-ahead budget ([`PAGES_AHEAD`]) until its writer takes it.
+struct Ahead {
+    fetched: Result<Fetched, PassError>,
+    _place: Option<OwnedSemaphorePermit>,
+}
 
 /// When a pass began, by the database's clock (rows' `updated_at` go by it),
 /// and when the database server had last started then.
@@ -549,10 +585,12 @@ fn fetch_pages(
     stream: &'static str,
     mut cursor: Option<Cursor>,
     held: Option<HeldRows>,
-) -> tokio::sync::mpsc::Receiver<Result<Fetched, PassError>> {
+    budget: Arc<Semaphore>,
+) -> tokio::sync::mpsc::Receiver<Ahead> {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
     tokio::spawn(async move {
         loop {
+            let place = budget.clone().acquire_owned().await.ok();
             let result = match connector.poll(stream, cursor.as_ref()).await {
                 Ok(page) => map_changed(connector.as_ref(), stream, held.as_ref(), page).await,
                 Err(e) => Err(e.into()),
@@ -564,7 +602,11 @@ fn fetch_pages(
                 }
                 Err(_) => true,
             };
-            if tx.send(result).await.is_err() || stop {
+            let ahead = Ahead {
+                fetched: result,
+                _place: place,
+            };
+            if tx.send(ahead).await.is_err() || stop {
                 return;
             }
         }
