@@ -1417,3 +1417,63 @@ async fn a_full_pass_across_a_database_crash_deletes_nothing_and_the_next_one_sw
     pool.close().await;
     cluster.stop().await.unwrap();
 }
+
+/// Every entity stream passes at once (as a schedule tick runs them) while the
+/// connector's read-ahead budget is a single page: the streams share it, and a
+/// writer gives a page's place back as it takes the page, even while it gathers
+/// several pages into one commit (a re-poll gathers up to twenty). Were a place
+/// kept until the commit, the second pass would wait for itself.
+#[tokio::test]
+async fn all_streams_pass_at_once_within_a_read_ahead_budget_of_one_page() {
+    let db = support::TestDb::migrated().await;
+    let sim = Simulator::new(SimConfig {
+        api_key: "test-key".into(),
+        seed: 11,
+        records: 1_500,
+        ..SimConfig::default()
+    });
+    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let Ok(mut handle) = Arc::try_unwrap(handle_for(&server, "ashby-budget")) else {
+        panic!("a new handle has one owner");
+    };
+    handle.pages_ahead = Arc::new(tokio::sync::Semaphore::new(1));
+    let handle = Arc::new(handle);
+    let engine = Arc::new(
+        Engine::new(db.pool.clone(), vec![handle.clone()])
+            .await
+            .unwrap(),
+    );
+    let streams = handle.enabled_streams();
+    for full in [false, true] {
+        let options = PassOptions {
+            full,
+            ..PassOptions::default()
+        };
+        let reports = tokio::time::timeout(
+            Duration::from_secs(120),
+            poller::run_passes(&engine, &handle, &streams, &options),
+        )
+        .await
+        .expect("the passes finish within the budget");
+        for (spec, report) in &reports {
+            assert_eq!(
+                report.outcome,
+                PassOutcome::Completed,
+                "{}: {report:?}",
+                spec.name
+            );
+        }
+        let seen: u64 = reports.iter().map(|(_, r)| r.seen).sum();
+        assert!(seen >= 1_500, "{seen} records seen");
+        assert_eq!(
+            handle.pages_ahead.available_permits(),
+            1,
+            "every place given back"
+        );
+    }
+    let candidates: i64 = sqlx::query_scalar("select count(*) from hiring.candidates")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(candidates > 0);
+}
