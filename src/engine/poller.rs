@@ -533,8 +533,8 @@ const READ_AHEAD: usize = 2;
 /// How many pages a connector's streams may hold fetched, or being fetched,
 /// ahead of their writers, all streams together. A backfill passes every entity
 /// stream at once, so read-ahead bounded only per stream grew with the number of
-/// streams (Ashby: seven, each with up to three pages of a few MB once mapped).
-/// Eight keep a slow provider's requests overlapping (`bench sync --latency`)
+/// streams (seven in the bench, each with up to three pages of a few MB once
+/// mapped). Eight keep a slow provider's requests overlapping (`bench sync --latency`)
 /// and every writer fed.
 pub const PAGES_AHEAD: usize = 8;
 
