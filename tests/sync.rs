@@ -19,12 +19,17 @@ struct Rig {
     sim: Simulator,
     _server: SimServer,
     handle: Arc<ConnectorHandle>,
-    engine: Engine,
+    engine: Arc<Engine>,
     pool: PgPool,
     _db: support::TestDb,
 }
 
 async fn rig(records: usize, seed: u64) -> Rig {
+    rig_with(records, seed, |_| {}).await
+}
+
+/// A rig whose connector handle `adjust` changes before the engine takes it.
+async fn rig_with(records: usize, seed: u64, adjust: impl FnOnce(&mut ConnectorHandle)) -> Rig {
     let db = support::TestDb::migrated().await;
     let sim = Simulator::new(SimConfig {
         api_key: "test-key".into(),
@@ -33,10 +38,16 @@ async fn rig(records: usize, seed: u64) -> Rig {
         ..SimConfig::default()
     });
     let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let handle = handle_for(&server, "ashby-test");
-    let engine = Engine::new(db.pool.clone(), vec![handle.clone()])
-        .await
-        .unwrap();
+    let Ok(mut handle) = Arc::try_unwrap(handle_for(&server, "ashby-test")) else {
+        panic!("a new handle has one owner");
+    };
+    adjust(&mut handle);
+    let handle = Arc::new(handle);
+    let engine = Arc::new(
+        Engine::new(db.pool.clone(), vec![handle.clone()])
+            .await
+            .unwrap(),
+    );
     Rig {
         sim,
         _server: server,
@@ -1425,24 +1436,11 @@ async fn a_full_pass_across_a_database_crash_deletes_nothing_and_the_next_one_sw
 /// kept until the commit, the second pass would wait for itself.
 #[tokio::test]
 async fn all_streams_pass_at_once_within_a_read_ahead_budget_of_one_page() {
-    let db = support::TestDb::migrated().await;
-    let sim = Simulator::new(SimConfig {
-        api_key: "test-key".into(),
-        seed: 11,
-        records: 1_500,
-        ..SimConfig::default()
-    });
-    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let Ok(mut handle) = Arc::try_unwrap(handle_for(&server, "ashby-budget")) else {
-        panic!("a new handle has one owner");
-    };
-    handle.pages_ahead = Arc::new(tokio::sync::Semaphore::new(1));
-    let handle = Arc::new(handle);
-    let engine = Arc::new(
-        Engine::new(db.pool.clone(), vec![handle.clone()])
-            .await
-            .unwrap(),
-    );
+    let rig = rig_with(1_500, 11, |handle| {
+        handle.pages_ahead = Arc::new(tokio::sync::Semaphore::new(1));
+    })
+    .await;
+    let (engine, handle) = (&rig.engine, &rig.handle);
     let streams = handle.enabled_streams();
     for full in [false, true] {
         let options = PassOptions {
@@ -1451,7 +1449,7 @@ async fn all_streams_pass_at_once_within_a_read_ahead_budget_of_one_page() {
         };
         let reports = tokio::time::timeout(
             Duration::from_secs(120),
-            poller::run_passes(&engine, &handle, &streams, &options),
+            poller::run_passes(engine, handle, &streams, &options),
         )
         .await
         .expect("the passes finish within the budget");
@@ -1471,9 +1469,5 @@ async fn all_streams_pass_at_once_within_a_read_ahead_budget_of_one_page() {
             "every place given back"
         );
     }
-    let candidates: i64 = sqlx::query_scalar("select count(*) from hiring.candidates")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert!(candidates > 0);
+    assert!(rig.count("select count(*) from hiring.candidates").await > 0);
 }
