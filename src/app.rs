@@ -215,6 +215,22 @@ impl App {
             engine.owner.clone(),
             stop_rx.clone(),
         )));
+        if let Some(keep) = self.config.inbox.retention {
+            let pool = db.pool.clone();
+            workers.push(tokio::spawn(crate::retention::run(
+                crate::retention::Retention {
+                    what: "processed webhook deliveries",
+                    keep,
+                    passes_metric: "hirebridge_inbox_retention_passes_total",
+                    deleted_metric: "hirebridge_inbox_deliveries_deleted_total",
+                },
+                stop_rx.clone(),
+                move || {
+                    let pool = pool.clone();
+                    async move { crate::store::inbox::delete_processed(&pool, keep, 10_000).await }
+                },
+            )));
+        }
         workers.push(tokio::spawn(normalizer::run(
             engine.clone(),
             normalizer::Workers {

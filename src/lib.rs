@@ -13,5 +13,6 @@ pub mod connectors;
 pub mod emit;
 pub mod engine;
 pub mod ingress;
+pub mod retention;
 pub mod store;
 pub mod telemetry;

@@ -445,3 +445,128 @@ async fn a_claim_takes_the_oldest_deliveries_of_its_partitions_up_to_its_limit()
     assert_eq!(ids, expected);
     assert!(second.iter().all(|c| c.part != 2 && c.part != 6));
 }
+
+/// Stores delivery `key` of connector `kit-a` and sets its status and age.
+async fn delivery_aged(pool: &sqlx::PgPool, key: &str, status: &str, days_ago: i32) {
+    let d = OwnedDelivery {
+        connector_id: "kit-a".into(),
+        dedup_key: key.into(),
+        event_type: Some("subscriber.created".into()),
+        headers: json!({}),
+        body: b"{}".to_vec(),
+        entity_key: Some(format!("/data/id={key}")),
+    };
+    assert_eq!(store_batch(pool, &[d]).await.unwrap(), vec![true], "{key}");
+    sqlx::query(
+        "update hiring.inbox set status = $2, received_at = now() - $3 * interval '1 day'
+          where dedup_key = $1",
+    )
+    .bind(key)
+    .bind(status)
+    .bind(days_ago)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+async fn kept_keys(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar("select dedup_key from hiring.inbox order by id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn retention_deletes_processed_deliveries_past_the_window_in_batches_and_nothing_else() {
+    let db = support::TestDb::migrated().await;
+    let pool = &db.pool;
+    let window = std::time::Duration::from_secs(14 * 86400);
+    // Old and processed: deleted. Old but dead-lettered, retrying or not yet
+    // processed: kept. Processed within the window: kept.
+    delivery_aged(pool, "old-done-1", "done", 30).await;
+    delivery_aged(pool, "old-dead", "dead", 30).await;
+    delivery_aged(pool, "old-done-2", "done", 20).await;
+    delivery_aged(pool, "old-failed", "failed", 20).await;
+    delivery_aged(pool, "old-pending", "pending", 20).await;
+    delivery_aged(pool, "old-done-3", "done", 15).await;
+    delivery_aged(pool, "recent-done", "done", 13).await;
+    // Received long ago but stored after a recent one (ids out of arrival
+    // order): the walk stops at the first recent id, so this waits for it.
+    delivery_aged(pool, "late-old-done", "done", 20).await;
+    delivery_aged(pool, "new-pending", "pending", 0).await;
+
+    assert_eq!(inbox::delete_processed(pool, window, 2).await.unwrap(), 2);
+    assert_eq!(inbox::delete_processed(pool, window, 2).await.unwrap(), 1);
+    assert_eq!(inbox::delete_processed(pool, window, 2).await.unwrap(), 0);
+    assert_eq!(
+        kept_keys(pool).await,
+        [
+            "old-dead",
+            "old-failed",
+            "old-pending",
+            "recent-done",
+            "late-old-done",
+            "new-pending"
+        ]
+    );
+
+    // A redelivery of a kept delivery is still recognised; one of a deleted
+    // delivery is stored again as new.
+    let again = |key: &str| OwnedDelivery {
+        connector_id: "kit-a".into(),
+        dedup_key: key.into(),
+        event_type: None,
+        headers: json!({}),
+        body: b"{}".to_vec(),
+        entity_key: None,
+    };
+    assert_eq!(
+        store_batch(pool, &[again("recent-done"), again("old-done-1")])
+            .await
+            .unwrap(),
+        vec![false, true]
+    );
+
+    // Once the recent delivery before it ages out too, the late one goes with it.
+    sqlx::query(
+        "update hiring.inbox set received_at = now() - interval '15 days' where dedup_key = 'recent-done'",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    assert_eq!(inbox::delete_processed(pool, window, 100).await.unwrap(), 2);
+    assert_eq!(
+        kept_keys(pool).await,
+        [
+            "old-dead",
+            "old-failed",
+            "old-pending",
+            "new-pending",
+            "old-done-1"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_daemon_deletes_processed_deliveries_older_than_two_weeks_by_default() {
+    let db = support::TestDb::migrated().await;
+    delivery_aged(&db.pool, "month-old", "done", 30).await;
+    delivery_aged(&db.pool, "month-old-dead", "dead", 30).await;
+    delivery_aged(&db.pool, "week-old", "done", 7).await;
+    let d = support::daemon::spawn_daemon_on(support::daemon::DaemonConfig::default(), db).await;
+    // The first retention pass runs as the daemon starts; its count comes
+    // after its deletes.
+    support::daemon::wait_until(
+        "a retention pass that deleted one delivery",
+        std::time::Duration::from_secs(30),
+        || async {
+            d.metrics()
+                .await
+                .lines()
+                .any(|l| l == "hirebridge_inbox_deliveries_deleted_total 1")
+        },
+    )
+    .await;
+    assert_eq!(kept_keys(&d.pool).await, ["month-old-dead", "week-old"]);
+    d.stop().await;
+}

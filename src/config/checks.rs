@@ -91,6 +91,12 @@ struct RawEvents {
     retention: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct RawInbox {
+    retention: Option<String>,
+}
+
 fn yes() -> bool {
     true
 }
@@ -116,6 +122,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "connectors",
     "sinks",
     "events",
+    "inbox",
 ];
 
 /// Collects errors while validating, pointing each at its place in the original text.
@@ -321,6 +328,12 @@ pub(super) fn build(c: &mut Checker<'_>, path: &Path) -> Option<Config> {
             .and_then(|raw| events(c, &root.key("events"), raw)),
         None => Some(EventsConfig::default()),
     };
+    let inbox = match doc.get("inbox") {
+        Some(item) => c
+            .section::<RawInbox>(&root.key("inbox"), item)
+            .and_then(|raw| inbox(c, &root.key("inbox"), raw)),
+        None => Some(InboxConfig::default()),
+    };
 
     Some(Config {
         source_path: path.to_path_buf(),
@@ -331,6 +344,7 @@ pub(super) fn build(c: &mut Checker<'_>, path: &Path) -> Option<Config> {
         connectors,
         sinks,
         events: events?,
+        inbox: inbox?,
     })
 }
 
@@ -350,6 +364,32 @@ fn events(c: &mut Checker<'_>, path: &KeyPath, raw: RawEvents) -> Option<EventsC
         },
     };
     Some(EventsConfig { retention })
+}
+
+/// The shortest inbox retention accepted: below it a provider's ordinary
+/// retries could outlive the record that recognises them.
+const MIN_INBOX_RETENTION: Duration = Duration::from_secs(3600);
+
+fn inbox(c: &mut Checker<'_>, path: &KeyPath, raw: RawInbox) -> Option<InboxConfig> {
+    let retention = match raw.retention.as_deref() {
+        None => Some(DEFAULT_INBOX_RETENTION),
+        Some("keep") => None,
+        Some(text) => match parse_duration(text) {
+            Ok(d) if d >= MIN_INBOX_RETENTION => Some(d),
+            Ok(_) => {
+                c.at(
+                    &path.key("retention"),
+                    "must be at least 1h, longer than every provider's retry schedule (or \"keep\")",
+                );
+                return None;
+            }
+            Err(e) => {
+                c.at(&path.key("retention"), format!("{e}, or \"keep\""));
+                return None;
+            }
+        },
+    };
+    Some(InboxConfig { retention })
 }
 
 fn check_database(c: &mut Checker<'_>, db: &DatabaseConfig) {

@@ -664,6 +664,34 @@ path = "/srv/hb/events.jsonl"
             .to_string();
         assert!(e.contains(":2:") && e.contains("events.retention"), "{e}");
 
+        assert_eq!(
+            c.inbox.retention,
+            Some(DEFAULT_INBOX_RETENTION),
+            "processed deliveries are kept two weeks by default"
+        );
+        let c = load("[inbox]\nretention = \"keep\"\n").unwrap();
+        assert_eq!(c.inbox.retention, None);
+        let c = load("[inbox]\nretention = \"36h\"\n").unwrap();
+        assert_eq!(
+            c.inbox.retention,
+            Some(std::time::Duration::from_secs(36 * 3600))
+        );
+        let e = load("[inbox]\n\nretention = \"5m\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":3:") && e.contains("inbox.retention") && e.contains("retry schedule"),
+            "{e}"
+        );
+        let e = load("[inbox]\nretention = \"a fortnight\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":2:") && e.contains("inbox.retention"), "{e}");
+        let e = load("[inbox]\nkeep_done = \"14d\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":2:") && e.contains("keep_done"), "{e}");
+
         let c = load("[[sinks]]\nid = \"n\"\nkind = \"nats\"\nurl = \"nats://user:hunter2@127.0.0.1:4222\"\n").unwrap();
         match &c.sinks[0].target {
             SinkTarget::Nats {

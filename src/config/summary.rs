@@ -67,6 +67,13 @@ impl Config {
                 },
             ));
         }
+        match self.inbox.retention {
+            Some(r) => lines.push(format!(
+                "processed webhook deliveries kept {} (redeliveries recognised for as long)",
+                humantime::format_duration(r)
+            )),
+            None => lines.push("processed webhook deliveries kept forever".to_string()),
+        }
         if let Some(r) = self.events.retention {
             lines.push(format!(
                 "events kept {} (once every sink has passed them)",

@@ -21,6 +21,31 @@ pub struct Config {
     pub connectors: Vec<ConnectorConfig>,
     pub sinks: Vec<SinkConfig>,
     pub events: EventsConfig,
+    pub inbox: InboxConfig,
+}
+
+/// The webhook inbox (`[inbox]`).
+#[derive(Debug, Clone)]
+pub struct InboxConfig {
+    /// Processed deliveries received longer ago than this are deleted; until
+    /// then a redelivery of one is recognised and not processed again, so this
+    /// must outlast every provider's retry schedule. `None` (`"keep"`) keeps
+    /// them all. Deliveries not yet processed, retrying or dead-lettered are
+    /// kept whatever their age.
+    pub retention: Option<Duration>,
+}
+
+/// The default retention of processed deliveries: a week and more beyond the
+/// longest documented retry schedule (ITManagerJobs: about four days and
+/// seven hours from the first attempt to the last).
+pub const DEFAULT_INBOX_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        InboxConfig {
+            retention: Some(DEFAULT_INBOX_RETENTION),
+        }
+    }
 }
 
 /// The event log (`[events]`).

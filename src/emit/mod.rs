@@ -93,7 +93,20 @@ pub async fn run(
         ));
     }
     if let Some(retention) = events.retention {
-        tasks.spawn(retain(pool.clone(), retention, stop.clone()));
+        let pool = pool.clone();
+        tasks.spawn(crate::retention::run(
+            crate::retention::Retention {
+                what: "expired events (every sink has passed them and none holds them)",
+                keep: retention,
+                passes_metric: "hirebridge_retention_passes_total",
+                deleted_metric: "hirebridge_events_expired_total",
+            },
+            stop.clone(),
+            move || {
+                let pool = pool.clone();
+                async move { deliveries::delete_expired(&pool, retention, 10_000).await }
+            },
+        ));
     }
     while tasks.join_next().await.is_some() {}
 }
@@ -582,37 +595,6 @@ fn item(event_id: &str, stored: Option<&StoredEnvelope>) -> Item {
         event_id: event_id.to_string(),
         event_type: stored.map_or("unknown", |s| &s.event_type).to_string(),
         body: stored.map(events::stored_envelope_body).unwrap_or_default(),
-    }
-}
-
-/// Deletes events older than `retention` that every sink has passed and none
-/// holds, in batches, every so often.
-async fn retain(pool: PgPool, retention: Duration, mut stop: watch::Receiver<bool>) {
-    let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
-    loop {
-        let mut deleted = 0u64;
-        loop {
-            match deliveries::delete_expired(&pool, retention, 10_000).await {
-                Ok(0) => break,
-                Ok(n) => deleted += n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "deleting expired events failed; retried later");
-                    break;
-                }
-            }
-            if *stop.borrow() {
-                return;
-            }
-        }
-        metrics::counter!("hirebridge_retention_passes_total").increment(1);
-        if deleted > 0 {
-            metrics::counter!("hirebridge_events_expired_total").increment(deleted);
-            tracing::info!(deleted, "expired events deleted from the log");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
     }
 }
 

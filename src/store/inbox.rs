@@ -312,6 +312,44 @@ pub async fn claim(
     Ok(claimed)
 }
 
+/// Deletes up to `batch` processed deliveries received more than `older_than`
+/// ago, oldest first; returns how many. Deliveries not yet processed, retrying
+/// or dead-lettered stay whatever their age.
+///
+/// It needs no index of its own (one on `received_at` would cost every
+/// delivery an index entry when it is marked done): ids grow with arrival, so
+/// the first id received within the window, found by walking the primary key
+/// from its start, bounds the walk that picks the rows to delete. That walk
+/// passes only the old deliveries still kept (dead letters, mostly) and those
+/// it deletes; `received_at` is still compared row by row, since concurrent
+/// commits can take their ids slightly out of order.
+pub async fn delete_processed(
+    pool: &PgPool,
+    older_than: Duration,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "with bound as (
+            select coalesce(
+                (select id from hiring.inbox
+                  where received_at >= now() - $1 * interval '1 millisecond'
+                  order by id limit 1),
+                9223372036854775807) as id)
+         delete from hiring.inbox where id in (
+            select i.id from hiring.inbox i
+             where i.id < (select id from bound)
+               and i.status = 'done'
+               and i.received_at < now() - $1 * interval '1 millisecond'
+             order by i.id
+             limit $2)",
+    )
+    .bind(older_than.as_millis() as f64)
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 /// Marks claimed deliveries done in the transaction that wrote their records,
 /// if the batch slots of their partitions `parts` still name this claim
 /// (`owner`'s `batch`; locked until the transaction ends, so nobody takes them
