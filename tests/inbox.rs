@@ -570,3 +570,60 @@ async fn a_daemon_deletes_processed_deliveries_older_than_two_weeks_by_default()
     assert_eq!(kept_keys(&d.pool).await, ["month-old-dead", "week-old"]);
     d.stop().await;
 }
+
+/// The generic plan PostgreSQL makes for `sql` with `value` bound as `$1`, as text.
+async fn plan_of<T>(pool: &sqlx::PgPool, sql: &str, value: T) -> String
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
+{
+    // The daemon's statements are prepared, and PostgreSQL may go on with
+    // their generic plan: that is the plan that must read by index.
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("set local plan_cache_mode = force_generic_plan")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let explain = format!("explain (costs off) {sql}");
+    let lines: Vec<String> = sqlx::query_scalar(&explain)
+        .bind(value)
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    lines.join("\n")
+}
+
+#[tokio::test]
+async fn with_statistics_that_saw_no_due_delivery_marking_a_batch_done_still_reads_by_primary_key()
+{
+    // Statistics taken while the inbox held only processed deliveries say the
+    // claim's partial index is empty; then a burst arrives.
+    let db = support::TestDb::migrated().await;
+    let pool = &db.pool;
+    sqlx::query(
+        "insert into hiring.inbox (connector_id, dedup_key, body, part, status)
+         select 'kit-a', 'old-' || g, '\\x7b7d', (g % 8)::smallint, 'done'
+           from generate_series(1, 50000) g",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("analyze hiring.inbox")
+        .execute(pool)
+        .await
+        .unwrap();
+    let burst: Vec<OwnedDelivery> = (0..2000).map(|n| delivery(9, n, "{}")).collect();
+    store_batch(pool, &burst).await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "select id from hiring.inbox where status = 'pending' order by id limit 256",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+
+    // Marking a batch done probes the primary key for its ids.
+    let plan = plan_of(pool, inbox::MARK_DONE, ids).await;
+    assert!(
+        plan.contains("inbox_pkey") && !plan.contains("inbox_part_due"),
+        "{plan}"
+    );
+}

@@ -163,6 +163,14 @@ static CLAIM_READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// The partitions of `$1` with a due delivery (see [`claim`]).
+const BUSY_PARTITIONS: &str = concat!(
+    "select q.part from unnest($1::smallint[]) as q(part)
+          cross join lateral (select 1 from hiring.inbox c where ",
+    due_in_partition!("q.part"),
+    " limit 1) as due"
+);
+
 /// A delivery claimed for processing.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -201,15 +209,17 @@ pub async fn claim(
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     // Which partitions have work, read without locking anything: an idle
     // worker's look then commits nothing (a lock would cost a WAL flush).
-    let busy: Vec<i16> = sqlx::query_scalar(concat!(
-        "select q.part from unnest($1::smallint[]) as q(part)
-          where exists (select 1 from hiring.inbox c where ",
-        due_in_partition!("q.part"),
-        ")"
-    ))
-    .bind(parts)
-    .fetch_all(pool)
-    .await?;
+    // Each partition is probed on its own (a lateral subquery with a limit is
+    // run once per partition, by the `(part, id)` index, and stops at the
+    // first due delivery). Written as `exists`, with statistics taken while
+    // the inbox held millions of processed deliveries and no due ones, the
+    // planner read every partition's due deliveries in one scan and matched
+    // them to the partitions afterwards: 7 ms a look during a burst, a fifth
+    // of the drain's statement time.
+    let busy: Vec<i16> = sqlx::query_scalar(BUSY_PARTITIONS)
+        .bind(parts)
+        .fetch_all(pool)
+        .await?;
     if busy.is_empty() {
         return Ok(Vec::new());
     }
@@ -235,8 +245,9 @@ pub async fn claim(
         .collect();
     if !died.is_empty() {
         sqlx::query(
+            // By id (the status test as in `complete_many`, which says why).
             "update hiring.inbox set attempts = attempts + 1
-              where id = any($1) and status in ('pending', 'failed')",
+              where id = any($1) and status not in ('done', 'dead', 'processing')",
         )
         .bind(&died)
         .execute(&mut *tx)
@@ -387,16 +398,22 @@ pub async fn complete_many(
     if held != parts.len() as u64 {
         return Ok(false);
     }
-    sqlx::query(
-        "update hiring.inbox set status = 'done', processed_at = now(), lease_owner = null,
-                lease_expires_at = null, last_error = null, attempts = attempts + 1
-          where id = any($1) and status in ('pending', 'failed')",
-    )
-    .bind(ids)
-    .execute(&mut *conn)
-    .await?;
+    // By id, through the primary key. The status test is written so that it
+    // does not imply the predicate of the claim's partial index: as
+    // `status in ('pending', 'failed')` it did, and with statistics that said
+    // the index held almost nothing the planner scanned all of it for the ids
+    // (10 ms for 256 deliveries, 89-110 µs a delivery, with 3 million
+    // processed deliveries in the inbox).
+    sqlx::query(MARK_DONE).bind(ids).execute(&mut *conn).await?;
     Ok(true)
 }
+
+/// Marks the deliveries `$1` done (see [`complete_many`]).
+#[doc(hidden)]
+pub const MARK_DONE: &str =
+    "update hiring.inbox set status = 'done', processed_at = now(), lease_owner = null,
+        lease_expires_at = null, last_error = null, attempts = attempts + 1
+  where id = any($1) and status not in ('done', 'dead', 'processing')";
 
 /// Gives back the batch slots of `parts` that still name this claim (its
 /// batch is finished: done, failed or left to another worker).
@@ -433,6 +450,7 @@ pub async fn fail(
     dead: bool,
     refund_attempt: bool,
 ) -> Result<(), sqlx::Error> {
+    // By id (the status test as in `complete_many`, which says why).
     sqlx::query(
         "with slot as (
                 update hiring.inbox_batches set ids = array_remove(ids, $1)
@@ -442,7 +460,8 @@ pub async fn fail(
                 next_attempt_at = now() + $2 * interval '1 millisecond', last_error = $4,
                 lease_owner = null, lease_expires_at = null,
                 attempts = attempts + case when $5 then 0 else 1 end
-          where id = $1 and status in ('pending', 'failed') and exists (select 1 from slot)",
+          where id = $1 and status not in ('done', 'dead', 'processing')
+            and exists (select 1 from slot)",
     )
     .bind(claimed.id)
     .bind(retry_in.as_millis() as f64)
