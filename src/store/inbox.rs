@@ -214,7 +214,7 @@ pub async fn claim(
     // first due delivery). Written as `exists`, with statistics taken while
     // the inbox held millions of processed deliveries and no due ones, the
     // planner read every partition's due deliveries in one scan and matched
-    // them to the partitions afterwards: 7 ms a look during a burst, a fifth
+    // them to the partitions afterwards: 7.5-12 ms a look during a burst, a fifth
     // of the drain's statement time.
     let busy: Vec<i16> = sqlx::query_scalar(BUSY_PARTITIONS)
         .bind(parts)
