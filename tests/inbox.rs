@@ -593,8 +593,7 @@ where
 }
 
 #[tokio::test]
-async fn with_statistics_that_saw_no_due_delivery_marking_a_batch_done_still_reads_by_primary_key()
-{
+async fn with_statistics_that_saw_no_due_delivery_the_drain_still_reads_by_index_keys() {
     // Statistics taken while the inbox held only processed deliveries say the
     // claim's partial index is empty; then a burst arrives.
     let db = support::TestDb::migrated().await;
@@ -624,6 +623,22 @@ async fn with_statistics_that_saw_no_due_delivery_marking_a_batch_done_still_rea
     let plan = plan_of(pool, inbox::MARK_DONE, ids).await;
     assert!(
         plan.contains("inbox_pkey") && !plan.contains("inbox_part_due"),
+        "{plan}"
+    );
+
+    // The look for partitions with work probes the claim's index once per
+    // partition, by its key; written as `exists` it read the whole index once
+    // and matched rows to partitions in a join filter.
+    let parts: Vec<i16> = (0..8).collect();
+    let plan = plan_of(pool, inbox::BUSY_PARTITIONS, parts).await;
+    let lines: Vec<&str> = plan.lines().map(str::trim).collect();
+    let scan = lines
+        .iter()
+        .position(|l| l.contains("using inbox_part_due on inbox c"))
+        .unwrap_or_else(|| panic!("no scan of the claim's index: {plan}"));
+    assert_eq!(
+        lines.get(scan + 1).copied(),
+        Some("Index Cond: (part = q.part)"),
         "{plan}"
     );
 }

@@ -164,7 +164,8 @@ static CLAIM_READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 });
 
 /// The partitions of `$1` with a due delivery (see [`claim`]).
-const BUSY_PARTITIONS: &str = concat!(
+#[doc(hidden)]
+pub const BUSY_PARTITIONS: &str = concat!(
     "select q.part from unnest($1::smallint[]) as q(part)
           cross join lateral (select 1 from hiring.inbox c where ",
     due_in_partition!("q.part"),
