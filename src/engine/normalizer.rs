@@ -53,7 +53,7 @@ const MAX_SIT_OUT: Duration = Duration::from_secs(1);
 /// a burst is then acknowledged with the whole machine (its deliveries wait in
 /// the inbox), except for one batch every [`MAX_SIT_OUT`]. In `bench ingest`
 /// (50,000 webhooks from 64 connections), with the first worker running
-/// throughout, acknowledgements ran at 13,414-14,263/s; with it sitting out,
+/// throughout, acknowledgements ran at 13,414-14,263/s; with it sitting out the whole burst,
 /// 19,188-22,626/s.
 fn sits_out(index: usize, workers: usize, in_flight: usize, sat_out: Duration) -> bool {
     if index > 0 {
