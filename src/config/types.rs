@@ -36,8 +36,8 @@ pub struct InboxConfig {
 }
 
 /// The default retention of processed deliveries: a week and more beyond the
-/// longest documented retry schedule (ITManagerJobs: about four days and
-/// seven hours from the first attempt to the last).
+/// longest retry schedule in the providers' documents (about four days and
+/// seven hours from the first attempt to the last; README, "Webhooks").
 pub const DEFAULT_INBOX_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
 
 impl Default for InboxConfig {
