@@ -85,15 +85,10 @@ struct RawSink {
     stream: Option<String>,
 }
 
+/// A section whose one key is `retention` (`[events]`, `[inbox]`).
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
-struct RawEvents {
-    retention: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-struct RawInbox {
+struct RawRetention {
     retention: Option<String>,
 }
 
@@ -324,13 +319,13 @@ pub(super) fn build(c: &mut Checker<'_>, path: &Path) -> Option<Config> {
     let sinks = sinks(c, &root.key("sinks"), &connector_ids);
     let events = match doc.get("events") {
         Some(item) => c
-            .section::<RawEvents>(&root.key("events"), item)
+            .section::<RawRetention>(&root.key("events"), item)
             .and_then(|raw| events(c, &root.key("events"), raw)),
         None => Some(EventsConfig::default()),
     };
     let inbox = match doc.get("inbox") {
         Some(item) => c
-            .section::<RawInbox>(&root.key("inbox"), item)
+            .section::<RawRetention>(&root.key("inbox"), item)
             .and_then(|raw| inbox(c, &root.key("inbox"), raw)),
         None => Some(InboxConfig::default()),
     };
@@ -348,21 +343,42 @@ pub(super) fn build(c: &mut Checker<'_>, path: &Path) -> Option<Config> {
     })
 }
 
-fn events(c: &mut Checker<'_>, path: &KeyPath, raw: RawEvents) -> Option<EventsConfig> {
-    let retention = match raw.retention.as_deref() {
-        None | Some("keep") => None,
+/// A `retention` key: absent (`default`), `"keep"` (no limit) or a duration of
+/// at least `min`, else an error at the key (`too_short` says why) and `None`.
+fn retention(
+    c: &mut Checker<'_>,
+    path: &KeyPath,
+    text: Option<&str>,
+    default: Option<Duration>,
+    min: Duration,
+    too_short: &str,
+) -> Option<Option<Duration>> {
+    match text {
+        None => Some(default),
+        Some("keep") => Some(None),
         Some(text) => match parse_duration(text) {
-            Ok(d) if d >= Duration::from_secs(1) => Some(d),
+            Ok(d) if d >= min => Some(Some(d)),
             Ok(_) => {
-                c.at(&path.key("retention"), "must be at least 1s (or \"keep\")");
-                return None;
+                c.at(&path.key("retention"), too_short);
+                None
             }
             Err(e) => {
                 c.at(&path.key("retention"), format!("{e}, or \"keep\""));
-                return None;
+                None
             }
         },
-    };
+    }
+}
+
+fn events(c: &mut Checker<'_>, path: &KeyPath, raw: RawRetention) -> Option<EventsConfig> {
+    let retention = retention(
+        c,
+        path,
+        raw.retention.as_deref(),
+        None,
+        Duration::from_secs(1),
+        "must be at least 1s (or \"keep\")",
+    )?;
     Some(EventsConfig { retention })
 }
 
@@ -370,25 +386,15 @@ fn events(c: &mut Checker<'_>, path: &KeyPath, raw: RawEvents) -> Option<EventsC
 /// retries could outlive the record that recognises them.
 const MIN_INBOX_RETENTION: Duration = Duration::from_secs(3600);
 
-fn inbox(c: &mut Checker<'_>, path: &KeyPath, raw: RawInbox) -> Option<InboxConfig> {
-    let retention = match raw.retention.as_deref() {
-        None => Some(DEFAULT_INBOX_RETENTION),
-        Some("keep") => None,
-        Some(text) => match parse_duration(text) {
-            Ok(d) if d >= MIN_INBOX_RETENTION => Some(d),
-            Ok(_) => {
-                c.at(
-                    &path.key("retention"),
-                    "must be at least 1h, longer than every provider's retry schedule (or \"keep\")",
-                );
-                return None;
-            }
-            Err(e) => {
-                c.at(&path.key("retention"), format!("{e}, or \"keep\""));
-                return None;
-            }
-        },
-    };
+fn inbox(c: &mut Checker<'_>, path: &KeyPath, raw: RawRetention) -> Option<InboxConfig> {
+    let retention = retention(
+        c,
+        path,
+        raw.retention.as_deref(),
+        Some(DEFAULT_INBOX_RETENTION),
+        MIN_INBOX_RETENTION,
+        "must be at least 1h, longer than every provider's retry schedule (or \"keep\")",
+    )?;
     Some(InboxConfig { retention })
 }
 
