@@ -21,6 +21,18 @@ fn delivery(round: usize, n: usize, body: &str) -> OwnedDelivery {
     }
 }
 
+/// Delivery `key` of connector `kit-a`.
+fn keyed(key: &str) -> OwnedDelivery {
+    OwnedDelivery {
+        connector_id: "kit-a".into(),
+        dedup_key: key.into(),
+        event_type: Some("subscriber.created".into()),
+        headers: json!({}),
+        body: b"{}".to_vec(),
+        entity_key: Some(format!("/data/id={key}")),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn identical_batches_in_opposite_orders_on_two_pools_neither_fail_nor_duplicate() {
     const ROUNDS: usize = 50;
@@ -446,17 +458,13 @@ async fn a_claim_takes_the_oldest_deliveries_of_its_partitions_up_to_its_limit()
     assert!(second.iter().all(|c| c.part != 2 && c.part != 6));
 }
 
-/// Stores delivery `key` of connector `kit-a` and sets its status and age.
+/// Stores delivery `key` ([`keyed`]) and sets its status and age.
 async fn delivery_aged(pool: &sqlx::PgPool, key: &str, status: &str, days_ago: i32) {
-    let d = OwnedDelivery {
-        connector_id: "kit-a".into(),
-        dedup_key: key.into(),
-        event_type: Some("subscriber.created".into()),
-        headers: json!({}),
-        body: b"{}".to_vec(),
-        entity_key: Some(format!("/data/id={key}")),
-    };
-    assert_eq!(store_batch(pool, &[d]).await.unwrap(), vec![true], "{key}");
+    assert_eq!(
+        store_batch(pool, &[keyed(key)]).await.unwrap(),
+        vec![true],
+        "{key}"
+    );
     sqlx::query(
         "update hiring.inbox set status = $2, received_at = now() - $3 * interval '1 day'
           where dedup_key = $1",
@@ -512,16 +520,8 @@ async fn retention_deletes_processed_deliveries_past_the_window_in_batches_and_n
 
     // A redelivery of a kept delivery is still recognised; one of a deleted
     // delivery is stored again as new.
-    let again = |key: &str| OwnedDelivery {
-        connector_id: "kit-a".into(),
-        dedup_key: key.into(),
-        event_type: None,
-        headers: json!({}),
-        body: b"{}".to_vec(),
-        entity_key: None,
-    };
     assert_eq!(
-        store_batch(pool, &[again("recent-done"), again("old-done-1")])
+        store_batch(pool, &[keyed("recent-done"), keyed("old-done-1")])
             .await
             .unwrap(),
         vec![false, true]
