@@ -421,6 +421,90 @@ async fn a_failed_delivery_leaves_its_batch_and_is_not_counted_again_when_the_ba
     assert_eq!(attempts, vec![(failing, 2), (dies, 2)]);
 }
 
+/// A processed delivery keeps what recognises a redelivery (its key, times and
+/// status) but not the payload: its records hold the data, and the body and
+/// headers (personal data, most of the row) would otherwise stay for the whole
+/// retention window. A dead letter keeps both, for `dlq` and its retry.
+#[tokio::test]
+async fn a_processed_delivery_keeps_its_key_but_not_its_payload_and_a_dead_letter_keeps_both() {
+    let db = support::TestDb::migrated().await;
+    let lease = std::time::Duration::from_secs(20);
+    heartbeating(&db.pool, &["me"]).await;
+    let with_payload = |key: &str| OwnedDelivery {
+        headers: json!({"x-kit-id": key, "user-agent": "Kit"}),
+        body: format!(r#"{{"subscriber":{{"email":"{key}@example.com"}}}}"#).into_bytes(),
+        ..keyed(key)
+    };
+    let batch = [with_payload("processed"), with_payload("dead")];
+    assert_eq!(store_batch(&db.pool, &batch).await.unwrap(), [true, true]);
+    let parts: Vec<i16> = (0..8).collect();
+    let claimed = inbox::claim(&db.pool, "me", lease, 100, &parts)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let carrying = |key: &str| {
+        claimed
+            .iter()
+            .find(|c| String::from_utf8_lossy(&c.body).contains(key))
+            .expect("claimed")
+    };
+    let processed = carrying("processed@");
+    let (done_id, done_part) = (processed.id, processed.part);
+    let dead = carrying("dead@");
+    inbox::fail(
+        &db.pool,
+        dead,
+        "me",
+        "cannot be normalised",
+        std::time::Duration::ZERO,
+        true,
+        false,
+    )
+    .await
+    .unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(inbox::complete_many(
+        &mut tx,
+        &[done_id],
+        &[done_part],
+        "me",
+        claimed[0].batch,
+        true
+    )
+    .await
+    .unwrap());
+    tx.commit().await.unwrap();
+
+    let rows: Vec<(String, String, serde_json::Value, Vec<u8>, bool)> = sqlx::query_as(
+        "select dedup_key, status, headers, body, processed_at is not null
+           from hiring.inbox order by dedup_key",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                "dead".to_string(),
+                "dead".to_string(),
+                json!({"x-kit-id": "dead", "user-agent": "Kit"}),
+                br#"{"subscriber":{"email":"dead@example.com"}}"#.to_vec(),
+                false
+            ),
+            (
+                "processed".to_string(),
+                "done".to_string(),
+                json!({}),
+                Vec::new(),
+                true
+            ),
+        ]
+    );
+    // Both are still recognised when the provider sends them again.
+    assert_eq!(store_batch(&db.pool, &batch).await.unwrap(), [false, false]);
+}
+
 #[tokio::test]
 async fn a_claim_takes_the_oldest_deliveries_of_its_partitions_up_to_its_limit() {
     let db = support::TestDb::migrated().await;
