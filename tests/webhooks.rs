@@ -467,6 +467,123 @@ async fn a_crashed_workers_delivery_is_finished_by_another_after_its_lease() {
     d.stop().await;
 }
 
+/// A batch that takes longer than its lease (here one thin Goodfit webhook
+/// whose candidate takes seconds to fetch) keeps its slot: the normaliser
+/// renews the lease while it works, so nobody takes the batch over, does it
+/// again and counts the attempt as one that died. Before, a backlog of thin
+/// webhooks behind a rate-limited API (Goodfit: ten requests a second, so a
+/// batch of 256 takes 26 s against a 20 s lease) could be taken over again and
+/// again until its deliveries were dead-lettered.
+#[tokio::test]
+async fn a_batch_that_outlasts_its_lease_is_renewed_and_not_taken_over() {
+    use hirebridge::engine::{normalizer, Engine};
+    use hirebridge::store::inbox::{self, OwnedDelivery};
+    use hirebridge_goodfit::sim::{GoodfitSim, SimConfig as GoodfitConfig};
+
+    let sim = GoodfitSim::new(GoodfitConfig {
+        api_key: "gf-key".into(),
+        ..GoodfitConfig::default()
+    });
+    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let db = support::TestDb::migrated().await;
+    let config = DaemonConfig::default()
+        .connector(json!({
+            "id": "gf", "provider": "goodfit", "base_url": server.base_url(),
+            "credentials": {"api_key": "gf-key"}, "webhook_secrets": ["gf-secret"],
+        }))
+        .parse(&db.url);
+    let (handles, errors) = hirebridge::connectors::build_all(&config.connectors);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut engine = Engine::new(db.pool.clone(), handles).await.unwrap();
+    let lease = Duration::from_secs(1);
+    engine.batch_lease = lease;
+    let engine = std::sync::Arc::new(engine);
+
+    let candidate = sim.ids("candidates")[0].clone();
+    let thin = json!({"id": "evt_thin", "type": "candidate.updated",
+                      "created_at": Utc::now().to_rfc3339(), "data": {"id": candidate}});
+    inbox::store_batch(
+        &db.pool,
+        &[OwnedDelivery {
+            connector_id: "gf".into(),
+            dedup_key: "evt_thin".into(),
+            event_type: Some("candidate.updated".into()),
+            headers: json!({}),
+            body: serde_json::to_vec(&thin).unwrap(),
+            entity_key: Some(candidate.clone()),
+        }],
+    )
+    .await
+    .unwrap();
+    // Fetching the candidate takes four leases.
+    sim.faults().set_latency(lease * 4);
+    let parts: Vec<i16> = (0..8).collect();
+    let working = tokio::spawn({
+        let (engine, parts) = (engine.clone(), parts.clone());
+        async move {
+            let claims = tokio::sync::Mutex::new(());
+            normalizer::drain_once(&engine, &engine.owner, &parts, &claims).await
+        }
+    });
+
+    let expiry = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<Utc>>(
+            "select lease_expires_at from hiring.inbox_batches where batch is not null",
+        )
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap()
+    };
+    wait_until("the batch is claimed", Duration::from_secs(10), || async {
+        expiry().await.is_some()
+    })
+    .await;
+    let first = expiry().await.unwrap();
+    wait_until("its lease is renewed", Duration::from_secs(10), || async {
+        expiry().await.is_some_and(|e| e > first)
+    })
+    .await;
+    let past_first = || async {
+        sqlx::query_scalar::<_, bool>("select now() > $1")
+            .bind(first)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    wait_until(
+        "the first lease would have lapsed",
+        Duration::from_secs(10),
+        past_first,
+    )
+    .await;
+    let again = inbox::claim(&db.pool, &engine.owner, lease, 100, &parts)
+        .await
+        .unwrap();
+    assert!(!working.is_finished(), "the batch is still being worked on");
+    assert!(
+        again.is_empty(),
+        "the batch was taken over while it was worked on"
+    );
+
+    assert_eq!(working.await.unwrap().unwrap(), 1);
+    let (status, attempts): (String, i32) =
+        sqlx::query_as("select status, attempts from hiring.inbox where dedup_key = 'evt_thin'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("done", 1));
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from hiring.inbox_batches where batch is not null"
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap(),
+        0,
+        "the finished batch gave its slot back"
+    );
+}
+
 /// One poll pass of `stream` against the daemon's simulator, through the engine.
 async fn poll(d: &Daemon, stream: &str) -> hirebridge::engine::poller::PassReport {
     let text = format!(

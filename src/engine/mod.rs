@@ -65,6 +65,9 @@ pub struct Engine {
     /// The backstop of a stream lease: how long it lasts without a committed
     /// page renewing it, even while this daemon heartbeats (a hung pass).
     pub lease_ttl: Duration,
+    /// How long a normaliser's claim on an inbox batch lasts without being
+    /// renewed; renewed every quarter of it while the batch is processed.
+    pub batch_lease: Duration,
     pub connectors: Vec<Arc<ConnectorHandle>>,
     /// Ends the heartbeat that keeps this owner's leases (dropping the engine
     /// ends it too); see [`Engine::release_leases`].
@@ -93,6 +96,7 @@ impl Engine {
             columns,
             owner,
             lease_ttl: Duration::from_secs(120),
+            batch_lease: normalizer::LEASE,
             connectors,
             heartbeat_stop,
             heartbeat: std::sync::Mutex::new(Some(heartbeat)),

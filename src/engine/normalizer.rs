@@ -21,7 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// How long a claimed delivery stays ours without being finished.
+/// How long a claimed batch stays ours without its lease being renewed (the
+/// default of [`Engine::batch_lease`]).
 pub const LEASE: Duration = Duration::from_secs(20);
 /// Attempts before a delivery is dead-lettered.
 pub const MAX_ATTEMPTS: i32 = 6;
@@ -230,7 +231,8 @@ async fn work(engine: Arc<Engine>, workers: Workers, lane: Lane, mut stop: watch
 /// were claimed. The batch is
 /// written in one transaction (in delivery order, see [`write_batch`]); if that
 /// fails, each delivery is retried on its own so one bad delivery cannot hold
-/// back the others. The batch's partitions are free again once it is finished.
+/// back the others. The batch's partitions are free again once it is finished;
+/// until then their slots' leases are renewed, however long the batch takes.
 pub async fn drain_once(
     engine: &Engine,
     owner: &str,
@@ -239,7 +241,7 @@ pub async fn drain_once(
 ) -> Result<usize, sqlx::Error> {
     let claimed = {
         let _one_at_a_time = claims.lock().await;
-        inbox::claim(&engine.pool, owner, LEASE, BATCH, parts).await?
+        inbox::claim(&engine.pool, owner, engine.batch_lease, BATCH, parts).await?
     };
     let n = claimed.len();
     if n == 0 {
@@ -249,6 +251,42 @@ pub async fn drain_once(
     let mut batch_parts: Vec<i16> = claimed.iter().map(|c| c.part).collect();
     batch_parts.sort_unstable();
     batch_parts.dedup();
+    tokio::select! {
+        () = process_batch(engine, owner, claimed, &batch_parts, batch) => {}
+        never = keep_leased(engine, owner, &batch_parts, batch) => match never {},
+    }
+    Ok(n)
+}
+
+/// Renews the leases of a batch's slots every quarter lease, for as long as
+/// it is processed (the caller drops this when the batch is finished).
+async fn keep_leased(
+    engine: &Engine,
+    owner: &str,
+    parts: &[i16],
+    batch: uuid::Uuid,
+) -> std::convert::Infallible {
+    let every = engine.batch_lease / 4;
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) =
+            inbox::renew_batch(&engine.pool, parts, owner, batch, engine.batch_lease).await
+        {
+            tracing::debug!(error = %e, "renewing the batch's lease failed; trying again");
+        }
+    }
+}
+
+/// Processes the claim `batch` (on the partitions `batch_parts`) and gives its
+/// slots back.
+async fn process_batch(
+    engine: &Engine,
+    owner: &str,
+    claimed: Vec<Claimed>,
+    batch_parts: &[i16],
+    batch: uuid::Uuid,
+) {
+    let n = claimed.len();
     // Parse (and fetch thin payloads) outside any transaction.
     let mut ready: Vec<(Claimed, Vec<Inbound>)> = Vec::with_capacity(n);
     for delivery in claimed {
@@ -259,7 +297,7 @@ pub async fn drain_once(
     }
     // The whole batch written at once gives its partitions back in its commit.
     let finished = !ready.is_empty()
-        && match write_batch(engine, owner, &batch_parts, &ready, true).await {
+        && match write_batch(engine, owner, batch_parts, &ready, true).await {
             Ok(()) => {
                 for (d, _) in &ready {
                     metrics::counter!("hirebridge_inbox_processed_total", "connector" => d.connector_id.clone(), "outcome" => "done")
@@ -295,11 +333,10 @@ pub async fn drain_once(
             }
         };
     if !finished {
-        if let Err(e) = inbox::release_batch(&engine.pool, &batch_parts, owner, batch).await {
+        if let Err(e) = inbox::release_batch(&engine.pool, batch_parts, owner, batch).await {
             tracing::warn!(error = %e, "giving back the batch's partitions failed; they are free when its lease lapses");
         }
     }
-    Ok(n)
 }
 
 async fn fail(engine: &Engine, owner: &str, d: &Claimed, e: ProcessError) {

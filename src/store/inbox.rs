@@ -433,6 +433,37 @@ pub const MARK_DONE: &str = concat!(
     open_by_id!()
 );
 
+/// Extends, to `lease` from now, the leases of the batch slots of `parts` that
+/// still name this claim: a batch that takes longer than its lease (thin
+/// webhooks whose objects are fetched from a rate-limited API, one by one)
+/// stays its claim's, instead of being taken over, done again and counted as
+/// an attempt that died. A slot locked right now is skipped: the only one that
+/// locks a held slot is the claim's own commit, which is finishing the batch.
+/// Returns how many slots it extended.
+pub async fn renew_batch(
+    pool: &PgPool,
+    parts: &[i16],
+    owner: &str,
+    batch: Uuid,
+    lease: Duration,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update hiring.inbox_batches b
+            set lease_expires_at = now() + $4 * interval '1 millisecond'
+           from (select part from hiring.inbox_batches
+                  where part = any($1) and lease_owner = $2 and batch = $3
+                  for update skip locked) held
+          where b.part = held.part",
+    )
+    .bind(parts)
+    .bind(owner)
+    .bind(batch)
+    .bind(lease.as_millis() as f64)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 /// Gives back the batch slots of `parts` that still name this claim (its
 /// batch is finished: done, failed or left to another worker).
 pub async fn release_batch(
