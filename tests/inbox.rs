@@ -505,6 +505,55 @@ async fn a_processed_delivery_keeps_its_key_but_not_its_payload_and_a_dead_lette
     assert_eq!(store_batch(&db.pool, &batch).await.unwrap(), [false, false]);
 }
 
+/// A claim holds at most `CLAIM_BYTES` of bodies, and always one delivery
+/// however large: a worker's batch stays within bounds whatever providers send.
+#[tokio::test]
+async fn a_claim_stops_at_its_byte_budget_but_always_takes_one() {
+    let db = support::TestDb::migrated().await;
+    let lease = std::time::Duration::from_secs(20);
+    heartbeating(&db.pool, &["me"]).await;
+    let quarter = (inbox::CLAIM_BYTES / 4) as usize;
+    let sized = |key: &str, bytes: usize| OwnedDelivery {
+        body: vec![b' '; bytes],
+        ..keyed(key)
+    };
+    // 1/4 + 1/4 + 1/4 fit; the fourth quarter and a bit would not.
+    let batch = [
+        sized("a", quarter),
+        sized("b", quarter),
+        sized("c", quarter),
+        sized("d", quarter + 1),
+        sized("e", 10),
+    ];
+    for one in batch.chunks(1) {
+        store_batch(&db.pool, one).await.unwrap();
+    }
+    let parts: Vec<i16> = (0..8).collect();
+    let sizes = |claimed: &[inbox::Claimed]| -> Vec<usize> {
+        claimed.iter().map(|c| c.body.len()).collect()
+    };
+    let first = inbox::claim(&db.pool, "me", lease, 100, &parts)
+        .await
+        .unwrap();
+    assert_eq!(sizes(&first), [quarter, quarter, quarter]);
+    lapse_batches(&db.pool).await;
+    sqlx::query("update hiring.inbox set status = 'done' where id = any($1)")
+        .bind(first.iter().map(|c| c.id).collect::<Vec<_>>())
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // One larger than the whole budget is still taken, alone.
+    sqlx::query("update hiring.inbox set body = $1 where dedup_key = 'd'")
+        .bind(vec![b' '; inbox::CLAIM_BYTES as usize + 1])
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let second = inbox::claim(&db.pool, "me", lease, 100, &parts)
+        .await
+        .unwrap();
+    assert_eq!(sizes(&second), [inbox::CLAIM_BYTES as usize + 1]);
+}
+
 #[tokio::test]
 async fn a_claim_takes_the_oldest_deliveries_of_its_partitions_up_to_its_limit() {
     let db = support::TestDb::migrated().await;

@@ -467,6 +467,93 @@ async fn a_crashed_workers_delivery_is_finished_by_another_after_its_lease() {
     d.stop().await;
 }
 
+/// A Goodfit simulator and an engine (no daemon) whose connector `gf`
+/// fetches the objects of thin webhooks from it, with a batch lease of `lease`.
+struct GoodfitRig {
+    sim: hirebridge_goodfit::sim::GoodfitSim,
+    _server: hirebridge_goodfit::sim::SimServer,
+    db: support::TestDb,
+    engine: std::sync::Arc<hirebridge::engine::Engine>,
+}
+
+impl GoodfitRig {
+    async fn start(lease: Duration) -> GoodfitRig {
+        use hirebridge_goodfit::sim::{GoodfitSim, SimConfig as GoodfitConfig};
+        let sim = GoodfitSim::new(GoodfitConfig {
+            api_key: "gf-key".into(),
+            records: 300,
+            ..GoodfitConfig::default()
+        });
+        let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let db = support::TestDb::migrated().await;
+        let config = DaemonConfig::default()
+            .connector(json!({
+                "id": "gf", "provider": "goodfit", "base_url": server.base_url(),
+                "credentials": {"api_key": "gf-key"}, "webhook_secrets": ["gf-secret"],
+                "rate_limit": {"requests": 1000, "per": "1s", "burst": 1000},
+            }))
+            .parse(&db.url);
+        let (handles, errors) = hirebridge::connectors::build_all(&config.connectors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut engine = hirebridge::engine::Engine::new(db.pool.clone(), handles)
+            .await
+            .unwrap();
+        engine.batch_lease = lease;
+        GoodfitRig {
+            sim,
+            _server: server,
+            db,
+            engine: std::sync::Arc::new(engine),
+        }
+    }
+
+    /// Stores a thin `candidate.updated` webhook for each of the simulator's
+    /// first `n` candidates, in that order.
+    async fn store_thin(&self, n: usize) {
+        use hirebridge::store::inbox::{self, OwnedDelivery};
+        let deliveries: Vec<OwnedDelivery> = self.sim.ids("candidates")[..n]
+            .iter()
+            .map(|candidate| OwnedDelivery {
+                connector_id: "gf".into(),
+                dedup_key: format!("evt_{candidate}"),
+                event_type: Some("candidate.updated".into()),
+                headers: json!({}),
+                body: serde_json::to_vec(&json!({
+                    "id": format!("evt_{candidate}"), "type": "candidate.updated",
+                    "created_at": Utc::now().to_rfc3339(), "data": {"id": candidate},
+                }))
+                .unwrap(),
+                entity_key: Some(candidate.clone()),
+            })
+            .collect();
+        // One at a time, so that ids follow the order given.
+        for one in deliveries.chunks(1) {
+            inbox::store_batch(&self.db.pool, one).await.unwrap();
+        }
+    }
+
+    /// One claim and its batch, as a worker over every partition does it.
+    async fn drain_once(&self) -> usize {
+        let claims = tokio::sync::Mutex::new(());
+        let parts: Vec<i16> = (0..8).collect();
+        hirebridge::engine::normalizer::drain_once(
+            &self.engine,
+            &self.engine.owner,
+            &parts,
+            &claims,
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+}
+
 /// A batch that takes longer than its lease (here one thin Goodfit webhook
 /// whose candidate takes seconds to fetch) keeps its slot: the normaliser
 /// renews the lease while it works, so nobody takes the batch over, does it
@@ -476,61 +563,22 @@ async fn a_crashed_workers_delivery_is_finished_by_another_after_its_lease() {
 /// again until its deliveries were dead-lettered.
 #[tokio::test]
 async fn a_batch_that_outlasts_its_lease_is_renewed_and_not_taken_over() {
-    use hirebridge::engine::{normalizer, Engine};
-    use hirebridge::store::inbox::{self, OwnedDelivery};
-    use hirebridge_goodfit::sim::{GoodfitSim, SimConfig as GoodfitConfig};
-
-    let sim = GoodfitSim::new(GoodfitConfig {
-        api_key: "gf-key".into(),
-        ..GoodfitConfig::default()
-    });
-    let server = sim.serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let db = support::TestDb::migrated().await;
-    let config = DaemonConfig::default()
-        .connector(json!({
-            "id": "gf", "provider": "goodfit", "base_url": server.base_url(),
-            "credentials": {"api_key": "gf-key"}, "webhook_secrets": ["gf-secret"],
-        }))
-        .parse(&db.url);
-    let (handles, errors) = hirebridge::connectors::build_all(&config.connectors);
-    assert!(errors.is_empty(), "{errors:?}");
-    let mut engine = Engine::new(db.pool.clone(), handles).await.unwrap();
+    use hirebridge::store::inbox;
     let lease = Duration::from_secs(1);
-    engine.batch_lease = lease;
-    let engine = std::sync::Arc::new(engine);
-
-    let candidate = sim.ids("candidates")[0].clone();
-    let thin = json!({"id": "evt_thin", "type": "candidate.updated",
-                      "created_at": Utc::now().to_rfc3339(), "data": {"id": candidate}});
-    inbox::store_batch(
-        &db.pool,
-        &[OwnedDelivery {
-            connector_id: "gf".into(),
-            dedup_key: "evt_thin".into(),
-            event_type: Some("candidate.updated".into()),
-            headers: json!({}),
-            body: serde_json::to_vec(&thin).unwrap(),
-            entity_key: Some(candidate.clone()),
-        }],
-    )
-    .await
-    .unwrap();
+    let rig = std::sync::Arc::new(GoodfitRig::start(lease).await);
+    rig.store_thin(1).await;
     // Fetching the candidate takes four leases.
-    sim.faults().set_latency(lease * 4);
-    let parts: Vec<i16> = (0..8).collect();
+    rig.sim.faults().set_latency(lease * 4);
     let working = tokio::spawn({
-        let (engine, parts) = (engine.clone(), parts.clone());
-        async move {
-            let claims = tokio::sync::Mutex::new(());
-            normalizer::drain_once(&engine, &engine.owner, &parts, &claims).await
-        }
+        let rig = rig.clone();
+        async move { rig.drain_once().await }
     });
 
     let expiry = || async {
         sqlx::query_scalar::<_, chrono::DateTime<Utc>>(
             "select lease_expires_at from hiring.inbox_batches where batch is not null",
         )
-        .fetch_optional(&db.pool)
+        .fetch_optional(&rig.db.pool)
         .await
         .unwrap()
     };
@@ -543,20 +591,20 @@ async fn a_batch_that_outlasts_its_lease_is_renewed_and_not_taken_over() {
         expiry().await.is_some_and(|e| e > first)
     })
     .await;
-    let past_first = || async {
-        sqlx::query_scalar::<_, bool>("select now() > $1")
-            .bind(first)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap()
-    };
     wait_until(
         "the first lease would have lapsed",
         Duration::from_secs(10),
-        past_first,
+        || async {
+            sqlx::query_scalar::<_, bool>("select now() > $1")
+                .bind(first)
+                .fetch_one(&rig.db.pool)
+                .await
+                .unwrap()
+        },
     )
     .await;
-    let again = inbox::claim(&db.pool, &engine.owner, lease, 100, &parts)
+    let parts: Vec<i16> = (0..8).collect();
+    let again = inbox::claim(&rig.db.pool, &rig.engine.owner, lease, 100, &parts)
         .await
         .unwrap();
     assert!(!working.is_finished(), "the batch is still being worked on");
@@ -565,22 +613,69 @@ async fn a_batch_that_outlasts_its_lease_is_renewed_and_not_taken_over() {
         "the batch was taken over while it was worked on"
     );
 
-    assert_eq!(working.await.unwrap().unwrap(), 1);
+    assert_eq!(working.await.unwrap(), 1);
     let (status, attempts): (String, i32) =
-        sqlx::query_as("select status, attempts from hiring.inbox where dedup_key = 'evt_thin'")
-            .fetch_one(&db.pool)
+        sqlx::query_as("select status, attempts from hiring.inbox")
+            .fetch_one(&rig.db.pool)
             .await
             .unwrap();
     assert_eq!((status.as_str(), attempts), ("done", 1));
     assert_eq!(
-        sqlx::query_scalar::<_, i64>(
-            "select count(*) from hiring.inbox_batches where batch is not null"
-        )
-        .fetch_one(&db.pool)
-        .await
-        .unwrap(),
+        rig.count("select count(*) from hiring.inbox_batches where batch is not null")
+            .await,
         0,
         "the finished batch gave its slot back"
+    );
+}
+
+/// A batch stops fetching after [`normalizer::FETCHES_PER_BATCH`] thin
+/// webhooks: it writes what it fetched, and the rest stay pending, not
+/// counted as attempted, first in line for the next claim.
+#[tokio::test]
+async fn a_batch_of_thin_webhooks_writes_after_its_fetch_budget_and_leaves_the_rest_pending() {
+    use hirebridge::engine::normalizer::FETCHES_PER_BATCH;
+    let rig = GoodfitRig::start(Duration::from_secs(20)).await;
+    rig.store_thin(FETCHES_PER_BATCH + 6).await;
+    let requests = rig.sim.request_count();
+
+    assert_eq!(rig.drain_once().await, FETCHES_PER_BATCH + 6, "claimed");
+    assert_eq!(rig.sim.request_count() - requests, FETCHES_PER_BATCH as u64);
+    let by_status = |status: &'static str| {
+        let rig = &rig;
+        async move {
+            rig.count(&format!(
+                "select count(*) from hiring.inbox where status = '{status}'"
+            ))
+            .await
+        }
+    };
+    assert_eq!(by_status("done").await, FETCHES_PER_BATCH as i64);
+    assert_eq!(
+        rig.count("select count(*) from hiring.inbox where status = 'pending' and attempts = 0")
+            .await,
+        6
+    );
+    // The first fetched are the first written.
+    assert_eq!(
+        rig.count(
+            "select count(*) from hiring.inbox d join hiring.inbox p
+                on d.status = 'done' and p.status = 'pending' and d.id > p.id"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        rig.count("select count(*) from hiring.inbox_batches where batch is not null")
+            .await,
+        0
+    );
+
+    rig.drain_once().await;
+    assert_eq!(by_status("done").await, FETCHES_PER_BATCH as i64 + 6);
+    assert_eq!(
+        rig.count("select count(*) from hiring.candidates where connector_id = 'gf'")
+            .await,
+        FETCHES_PER_BATCH as i64 + 6
     );
 }
 

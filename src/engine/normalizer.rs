@@ -26,7 +26,17 @@ use tokio::sync::watch;
 pub const LEASE: Duration = Duration::from_secs(20);
 /// Attempts before a delivery is dead-lettered.
 pub const MAX_ATTEMPTS: i32 = 6;
-const BATCH: i64 = 256;
+/// Deliveries a worker claims at once. In `bench ingest`, 1,024 drained the
+/// inbox 20-30 % faster than 256 once acknowledging was over (fewer claims and
+/// commits per delivery), with a hot set of 100 records as with 100,000; the
+/// claim also stops at [`inbox::CLAIM_BYTES`] of bodies.
+const BATCH: i64 = 1024;
+/// Provider requests (objects of thin webhooks fetched) one batch makes: a
+/// batch stops preparing deliveries there and writes what it has, and the rest
+/// stay pending, first in line for the next claim. Behind a rate-limited API
+/// (Goodfit: ten requests a second) a batch then commits within seconds, and a
+/// crash costs that much fetching again, not a whole batch's.
+pub const FETCHES_PER_BATCH: usize = 64;
 /// How often a delivery of a paused connector is looked at again.
 const PAUSED_RETRY: Duration = Duration::from_secs(60);
 
@@ -289,8 +299,12 @@ async fn process_batch(
     let n = claimed.len();
     // Parse (and fetch thin payloads) outside any transaction.
     let mut ready: Vec<(Claimed, Vec<Inbound>)> = Vec::with_capacity(n);
+    let mut fetched = 0;
     for delivery in claimed {
-        match prepare(engine, &delivery).await {
+        if fetched >= FETCHES_PER_BATCH {
+            break; // the rest stay pending, in order
+        }
+        match prepare(engine, &delivery, &mut fetched).await {
             Ok(items) => ready.push((delivery, items)),
             Err(e) => fail(engine, owner, &delivery, e).await,
         }
@@ -369,8 +383,13 @@ async fn fail(engine: &Engine, owner: &str, d: &Claimed, e: ProcessError) {
     }
 }
 
-/// Parses a delivery through its connector and fetches the objects of thin payloads.
-async fn prepare(engine: &Engine, claimed: &Claimed) -> Result<Vec<Inbound>, ProcessError> {
+/// Parses a delivery through its connector and fetches the objects of thin
+/// payloads, counting the fetches in `fetched`.
+async fn prepare(
+    engine: &Engine,
+    claimed: &Claimed,
+    fetched: &mut usize,
+) -> Result<Vec<Inbound>, ProcessError> {
     let handle: &Arc<ConnectorHandle> = engine
         .connector(&claimed.connector_id)
         .ok_or_else(|| ProcessError::UnknownConnector(claimed.connector_id.clone()))?;
@@ -388,12 +407,15 @@ async fn prepare(engine: &Engine, claimed: &Claimed) -> Result<Vec<Inbound>, Pro
                 let merged = merge_with_stored(engine, &handle.id, *patch).await?;
                 resolved.push(Inbound::Upsert(Box::new(merged)));
             }
-            Inbound::Fetch(remote) => match handle.connector.fetch(&remote).await {
-                Ok(Some(record)) => resolved.push(Inbound::Upsert(Box::new(record))),
-                Ok(None) => resolved.push(Inbound::Deleted(remote)),
-                Err(e) if e.action() == Action::Gone => resolved.push(Inbound::Deleted(remote)),
-                Err(e) => return Err(e.into()),
-            },
+            Inbound::Fetch(remote) => {
+                *fetched += 1;
+                match handle.connector.fetch(&remote).await {
+                    Ok(Some(record)) => resolved.push(Inbound::Upsert(Box::new(record))),
+                    Ok(None) => resolved.push(Inbound::Deleted(remote)),
+                    Err(e) if e.action() == Action::Gone => resolved.push(Inbound::Deleted(remote)),
+                    Err(e) => return Err(e.into()),
+                }
+            }
             other => resolved.push(other),
         }
     }

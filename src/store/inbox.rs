@@ -153,7 +153,8 @@ macro_rules! open_by_id {
 
 /// The claim's read: the oldest `$2` due deliveries of the partitions `$1`
 /// (at most [`PARTITIONS`](super::partition::PARTITIONS), a partition per
-/// branch; a branch past the array's end reads nothing). Each branch reads its
+/// branch; a branch past the array's end reads nothing), as many of them as
+/// fit in `$3` bytes of bodies (at least one). Each branch reads its
 /// partition in id order by the `(part, id)` index, and PostgreSQL merges the
 /// branches and stops at `$2` rows, so the read touches about `$2` rows (taking
 /// each partition's `$2` oldest and sorting them read up to eight times that).
@@ -171,10 +172,19 @@ static CLAIM_READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .map(|k| branch.replace("{part}", &format!("($1::smallint[])[{k}]")))
         .collect();
     format!(
-        "{}\n order by id\n limit $2",
+        "select id, part, connector_id, event_type, body, attempts, received_at
+           from (select r.*, row_number() over (order by r.id) as n,
+                        sum(octet_length(r.body)) over (order by r.id) as upto
+                   from ({}\n order by id\n limit $2) r) w
+          where w.n = 1 or w.upto <= $3
+          order by w.id",
         branches.join("\n union all\n")
     )
 });
+
+/// The most body bytes a claim takes (and at least one delivery): what a
+/// batch holds in memory, whatever the size of the deliveries.
+pub const CLAIM_BYTES: i64 = 8 << 20;
 
 /// The partitions of `$1` with a due delivery (see [`claim`]).
 #[doc(hidden)]
@@ -203,7 +213,8 @@ pub struct Claimed {
 }
 
 /// Claims up to `limit` due deliveries (pending, or failed and due for a
-/// retry) of the partitions `parts` (leased to this worker), oldest first.
+/// retry) of the partitions `parts` (leased to this worker), oldest first, and
+/// no more than [`CLAIM_BYTES`] of bodies but for the first.
 ///
 /// The claim leases the batch slot (`hiring.inbox_batches`) of each partition
 /// it takes deliveries from and leaves the deliveries' rows alone: marking each
@@ -285,6 +296,7 @@ pub async fn claim(
     let rows = sqlx::query(CLAIM_READ.as_str())
         .bind(&free)
         .bind(limit)
+        .bind(CLAIM_BYTES)
         .fetch_all(&mut *tx)
         .await?;
     let batch = Uuid::now_v7();
