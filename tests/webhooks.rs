@@ -541,6 +541,7 @@ impl GoodfitRig {
             &self.engine.owner,
             &parts,
             &claims,
+            hirebridge::engine::normalizer::BATCH,
         )
         .await
         .unwrap()

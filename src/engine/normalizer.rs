@@ -30,7 +30,12 @@ pub const MAX_ATTEMPTS: i32 = 6;
 /// inbox 20-30 % faster than 256 once acknowledging was over (fewer claims and
 /// commits per delivery), with a hot set of 100 records as with 100,000; the
 /// claim also stops at [`inbox::CLAIM_BYTES`] of bodies.
-const BATCH: i64 = 1024;
+pub const BATCH: i64 = 1024;
+/// Deliveries the first worker claims at once while webhooks are arriving: a
+/// batch is written in one go, and a smaller one leaves the acknowledgements
+/// their CPU sooner (with 1,024 throughout, the p99 of `bench ingest`'s
+/// acknowledgements rose from 13.5 to 17.4 ms, medians of six).
+const BATCH_WHILE_ARRIVING: i64 = 256;
 /// Provider requests (objects of thin webhooks fetched) one batch makes: a
 /// batch stops preparing deliveries there and writes what it has, and the rest
 /// stay pending, first in line for the next claim. Behind a rate-limited API
@@ -211,7 +216,12 @@ async fn work(engine: Arc<Engine>, workers: Workers, lane: Lane, mut stop: watch
         let drained = if parts.is_empty() || sit_out {
             Ok(0)
         } else {
-            drain_once(&engine, &engine.owner, &parts, &lane.claims).await
+            let limit = if in_flight > 0 {
+                BATCH_WHILE_ARRIVING
+            } else {
+                BATCH
+            };
+            drain_once(&engine, &engine.owner, &parts, &lane.claims, limit).await
         };
         let processed = match drained {
             Ok(n) => {
@@ -237,8 +247,8 @@ async fn work(engine: Arc<Engine>, workers: Workers, lane: Lane, mut stop: watch
     }
 }
 
-/// Claims and processes one batch of the partitions `parts`; returns how many
-/// were claimed. The batch is
+/// Claims and processes one batch of at most `limit` deliveries of the
+/// partitions `parts`; returns how many were claimed. The batch is
 /// written in one transaction (in delivery order, see [`write_batch`]); if that
 /// fails, each delivery is retried on its own so one bad delivery cannot hold
 /// back the others. The batch's partitions are free again once it is finished;
@@ -248,10 +258,11 @@ pub async fn drain_once(
     owner: &str,
     parts: &[i16],
     claims: &tokio::sync::Mutex<()>,
+    limit: i64,
 ) -> Result<usize, sqlx::Error> {
     let claimed = {
         let _one_at_a_time = claims.lock().await;
-        inbox::claim(&engine.pool, owner, engine.batch_lease, BATCH, parts).await?
+        inbox::claim(&engine.pool, owner, engine.batch_lease, limit, parts).await?
     };
     let n = claimed.len();
     if n == 0 {
