@@ -33,10 +33,11 @@ pub const BATCH: i64 = 256;
 /// Deliveries a worker claims at once behind a backlog (its last claim came
 /// back full) while no webhooks are arriving. In `bench ingest`, draining
 /// 50,000 after a burst took 17-22 % less time than with [`BATCH`] (fewer
-/// claims and commits per delivery). Not while webhooks arrive: with 1,024
-/// throughout, the acknowledgements' p99 rose from 13.5 to 17.4 ms, and the
-/// p99 end to end at 1,000 webhooks a second from 110-160 to 130-200 ms (a
-/// hiccup's backlog then waited for one long batch). The claim also stops at
+/// claims and commits per delivery). Only behind a backlog and while no
+/// webhook arrives: with 1,024 throughout, the acknowledgements' p99 rose from
+/// 13.5 to 17.4 ms; with 1,024 whenever none arrived, the p99 end to end at
+/// 1,000 webhooks a second rose from 110-160 to 129-204 ms (a hiccup's backlog
+/// then waited for one long batch). The claim also stops at
 /// [`inbox::CLAIM_BYTES`] of bodies.
 pub const BACKLOG_BATCH: i64 = 1024;
 /// Provider requests (objects of thin webhooks fetched) one batch makes: a
