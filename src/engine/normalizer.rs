@@ -39,7 +39,7 @@ pub const BATCH: i64 = 256;
 /// 1,000 webhooks a second rose from 110-160 to 129-204 ms (a hiccup's backlog
 /// then waited for one long batch). The claim also stops at
 /// [`inbox::CLAIM_BYTES`] of bodies.
-pub const BACKLOG_BATCH: i64 = 1024;
+const BACKLOG_BATCH: i64 = 1024;
 /// Provider requests (objects of thin webhooks fetched) one batch makes: a
 /// batch stops preparing deliveries there and writes what it has, and the rest
 /// stay pending, first in line for the next claim. Behind a rate-limited API

@@ -449,8 +449,9 @@ pub const MARK_DONE: &str = concat!(
 /// still name this claim: a batch that takes longer than its lease (thin
 /// webhooks whose objects are fetched from a rate-limited API, one by one)
 /// stays its claim's, instead of being taken over, done again and counted as
-/// an attempt that died. A slot locked right now is skipped: the only one that
-/// locks a held slot is the claim's own commit, which is finishing the batch.
+/// an attempt that died. A slot locked right now is skipped, so a renewal
+/// never waits: only the claim's own writes lock a held slot (a failed
+/// delivery leaving it, or the commit that finishes the batch).
 /// Returns how many slots it extended.
 pub async fn renew_batch(
     pool: &PgPool,
