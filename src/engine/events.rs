@@ -390,8 +390,8 @@ mod tests {
     #[test]
     fn the_builder_makes_the_envelope_and_the_row() {
         let source = WriteContext {
-            connector_id: "ashby-main",
-            provider: "ashby",
+            connector_id: "ats-main",
+            provider: "some-ats",
             via: Via::Webhook,
         };
         let entity_id = Uuid::now_v7();
@@ -415,7 +415,7 @@ mod tests {
             "id": event.id(),
             "type": "application.stage_changed",
             "timestamp": "2026-01-02T03:04:05.678Z",
-            "source": {"connector": "ashby-main", "provider": "ashby", "remote_id": "app_1", "via": "webhook"},
+            "source": {"connector": "ats-main", "provider": "some-ats", "remote_id": "app_1", "via": "webhook"},
             "data": {"id": entity_id},
             "changes": changes,
         });
