@@ -43,7 +43,7 @@ const BACKLOG_BATCH: i64 = 1024;
 /// Provider requests (objects of thin webhooks fetched) one batch makes: a
 /// batch stops preparing deliveries there and writes what it has, and the rest
 /// stay pending, first in line for the next claim. Behind a rate-limited API
-/// (Goodfit: ten requests a second) a batch then commits within seconds, and a
+/// (ten requests a second, say) a batch then commits within seconds, and a
 /// crash costs that much fetching again, not a whole batch's.
 pub const FETCHES_PER_BATCH: usize = 64;
 /// How often a delivery of a paused connector is looked at again.
