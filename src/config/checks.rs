@@ -1007,3 +1007,24 @@ fn sinks(c: &mut Checker<'_>, path: &KeyPath, connector_ids: &[String]) -> Vec<S
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever route a message takes, the strings under secret keys are cut out
+    /// of it (the config's tests in `tests/config.rs` check each route).
+    #[test]
+    fn the_strings_under_secret_keys_are_cut_out_of_any_message() {
+        let doc = toml_edit::ImDocument::parse(
+            "[[connectors]]\ncredentials = { api_key = \"zq-any-route-2a3\" }\n".to_string(),
+        )
+        .unwrap();
+        let secrets = secret_strings(&doc);
+        assert_eq!(secrets, ["zq-any-route-2a3"]);
+        assert_eq!(
+            redact("bad key zq-any-route-2a3 here", &secrets),
+            "bad key **REDACTED** here"
+        );
+    }
+}
