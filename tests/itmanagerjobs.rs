@@ -52,9 +52,7 @@ async fn a_job_added_mid_pass_deletes_nothing_and_the_next_pass_is_full() {
     let config = DaemonConfig::default()
         .connector(section(&server.base_url(), KEY))
         .parse(&db.url);
-    let (handles, errors) = hirebridge::connectors::build_all(&config.connectors);
-    assert!(errors.is_empty(), "{errors:?}");
-    let engine = Engine::new(db.pool.clone(), handles).await.unwrap();
+    let engine = support::daemon::engine_for(&config, &db.pool).await;
     let live = || async {
         sqlx::query_scalar::<_, i64>(
             "select count(*) from hiring.jobs where connector_id = 'itm' and deleted_at is null",

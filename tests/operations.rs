@@ -193,9 +193,7 @@ async fn no_credits_pauses_polling_and_status_says_why() {
             "credentials": {"api_key": "pk_live_ops"}, "schedule": "0 0 1 1 *",
         }))
         .parse(&db.url);
-    let (handles, errors) = connectors::build_all(&config.connectors);
-    assert!(errors.is_empty(), "{errors:?}");
-    let engine = Engine::new(db.pool.clone(), handles).await.unwrap();
+    let engine = support::daemon::engine_for(&config, &db.pool).await;
 
     // The account's contract or balance is exhausted: 402 no_credits
     // (seed 004_7d555ba706a0066d.txt, "Errors").

@@ -493,11 +493,7 @@ impl GoodfitRig {
                 "rate_limit": {"requests": 1000, "per": "1s", "burst": 1000},
             }))
             .parse(&db.url);
-        let (handles, errors) = hirebridge::connectors::build_all(&config.connectors);
-        assert!(errors.is_empty(), "{errors:?}");
-        let mut engine = hirebridge::engine::Engine::new(db.pool.clone(), handles)
-            .await
-            .unwrap();
+        let mut engine = support::daemon::engine_for(&config, &db.pool).await;
         engine.batch_lease = lease;
         GoodfitRig {
             sim,

@@ -120,6 +120,16 @@ pub async fn spawn_daemon_on(config: DaemonConfig, db: TestDb) -> TestDaemon {
     d
 }
 
+/// An engine (no daemon) with `config`'s connectors on `pool`; a connector
+/// that cannot be built fails the test.
+pub async fn engine_for(config: &Config, pool: &PgPool) -> hirebridge::engine::Engine {
+    let (handles, errors) = hirebridge::connectors::build_all(&config.connectors);
+    assert!(errors.is_empty(), "{errors:?}");
+    hirebridge::engine::Engine::new(pool.clone(), handles)
+        .await
+        .expect("an engine on the test database")
+}
+
 /// Polls `check` until it is true; panics with `what` after `timeout`.
 pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
 where
