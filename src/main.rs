@@ -254,8 +254,7 @@ enum BenchCommand {
         deliveries: usize,
         #[arg(long, default_value_t = 64)]
         connections: usize,
-        /// Records the simulator holds; its deliveries change these (Kit: a
-        /// quarter of them are the candidates its applications carry).
+        /// Records the simulator holds, which its deliveries are about.
         #[arg(long, default_value_t = commands::bench::WEBHOOK_SIM_RECORDS)]
         records: usize,
         /// Offered load in deliveries/s (default: as fast as the daemon acknowledges).
