@@ -5,7 +5,7 @@ mod support;
 use chrono::{TimeZone, Utc};
 use hirebridge::engine::events::{self, NewEvent, Via, WriteContext};
 use hirebridge::engine::writer;
-use hirebridge::store::{self, deliveries::StoredEnvelope, entities::SchemaColumns};
+use hirebridge::store::{self, deliveries::StoredEnvelope};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -304,7 +304,6 @@ async fn the_event_log_rebuilds_each_envelope_exactly() {
         sqlx::query(&statement).execute(&db.pool).await.unwrap();
     }
 
-    let columns = SchemaColumns::load(&db.pool).await.unwrap();
     let source = WriteContext {
         connector_id: "ashby-main",
         provider: "ashby",
@@ -339,7 +338,7 @@ async fn the_event_log_rebuilds_each_envelope_exactly() {
         json!({"stage_name": {"from": "Screen", "to": "Offer"}}),
     ));
     let mut conn = db.pool.acquire().await.unwrap();
-    writer::insert_events(&mut conn, &columns, &[created.clone(), changed.clone()])
+    writer::insert_events(&mut conn, &[created.clone(), changed.clone()])
         .await
         .unwrap();
     drop(conn);

@@ -1034,6 +1034,120 @@ async fn values_reach_their_typed_columns_intact() {
     }
 }
 
+/// The writer sends rows column by column, each cast to its column's type; what
+/// every column of every entity table holds afterwards is what PostgreSQL's own
+/// `jsonb_populate_record` reads from the same row as JSON (how rows travelled
+/// before), for a value of each type the schema has (tricky text, times with
+/// nanoseconds, JSON, text arrays, floats, exact decimals, dates, booleans) and
+/// for nulls.
+#[tokio::test]
+async fn every_column_type_reads_its_cells_as_postgresql_reads_json() {
+    use hirebridge::store::entities::{self, EntityRow, SchemaColumns};
+    use hirebridge_sdk::EntityKind;
+    use serde_json::{json, Map, Value};
+
+    let db = support::TestDb::migrated().await;
+    let columns = SchemaColumns::load(&db.pool).await.unwrap();
+    let raw = json!({"note": "quote \" and \\ and é", "n": 1.5, "list": [1, null], "s": "x"});
+    for kind in EntityKind::ALL.iter().copied() {
+        let table = kind.table();
+        // The values are about types, not about what a status may be.
+        let checks: Vec<String> = sqlx::query_scalar(
+            "select conname::text from pg_constraint
+              where conrelid = ('hiring.' || $1)::regclass and contype = 'c'",
+        )
+        .bind(table)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        for check in checks {
+            sqlx::query(&format!(
+                "alter table hiring.{table} drop constraint {check}"
+            ))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        }
+        let types: Vec<(String, String, bool)> = sqlx::query_as(
+            "select column_name::text, udt_name::text, is_nullable = 'YES'
+               from information_schema.columns
+              where table_schema = 'hiring' and table_name = $1
+                and column_name not in ('first_seen_at', 'updated_at', 'deleted_at',
+                                        'person_id', 'remote_data')",
+        )
+        .bind(table)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        let row = |remote_id: &str, null: bool| -> Map<String, Value> {
+            let mut map = Map::new();
+            for (column, udt, nullable) in &types {
+                let value = match (column.as_str(), udt.as_str()) {
+                    ("connector_id", _) => json!("conn-typed"),
+                    ("remote_id", _) => json!(remote_id),
+                    ("content_hash", _) => json!("hash"),
+                    (_, "_text") if null => json!([]),
+                    _ if null && *nullable => Value::Null,
+                    (_, "text") => json!("O'Brien \"x\" \\ {a,b} é 日本"),
+                    (_, "uuid") => json!("0195f3a2-0000-7000-8000-000000000001"),
+                    (_, "timestamptz") => json!("2026-03-04T05:06:07.891234567Z"),
+                    (_, "jsonb") => raw.clone(),
+                    (_, "_text") => {
+                        json!(["a,b", "{x}", "say \"hi\"", "back\\slash", null, "NULL", ""])
+                    }
+                    (_, "float8") => json!(0.1),
+                    (_, "numeric") => json!(12345678901234567890_u64),
+                    (_, "date") => json!("2028-02-29"),
+                    (_, "bool") => json!(true),
+                    (_, "int2" | "int4" | "int8") => json!(7),
+                    (_, other) => panic!("{table}.{column}: no test value for type {other}"),
+                };
+                map.insert(column.clone(), value);
+            }
+            map
+        };
+        // A raw object is never null; a JSON string is JSON too.
+        let null_raw = json!("a string, not an object");
+        let mut rows = [
+            EntityRow {
+                columns: row("full", false),
+                remote_data: &raw,
+            },
+            EntityRow {
+                columns: row("nulls", true),
+                remote_data: &null_raw,
+            },
+        ];
+        let mut tx = db.pool.begin().await.unwrap();
+        let written =
+            entities::upsert_rows(&mut tx, &columns, table, &mut rows, &Default::default())
+                .await
+                .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(written.len(), 2, "{table}");
+        for row in &rows {
+            let mut sent = row.columns.clone();
+            sent.insert("remote_data".into(), row.remote_data.clone());
+            let (stored, read): (Value, Value) = sqlx::query_as(&format!(
+                "select to_jsonb(t), to_jsonb(jsonb_populate_record(null::hiring.{table}, $2))
+                   from hiring.{table} t where t.connector_id = 'conn-typed' and t.remote_id = $1"
+            ))
+            .bind(sent["remote_id"].as_str())
+            .bind(Value::Object(sent.clone()))
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            for column in sent.keys() {
+                assert_eq!(
+                    stored[column], read[column],
+                    "{table}.{column} of row {}",
+                    sent["remote_id"]
+                );
+            }
+        }
+    }
+}
+
 /// A merge whose candidates have not arrived yet still repoints what referenced
 /// the removed one: at the id the survivor will have, which it gets when it comes.
 #[tokio::test]
@@ -1069,7 +1183,6 @@ async fn a_merge_before_either_candidate_arrives_repoints_to_the_survivors_futur
     let mut tx = rig.pool.begin().await.unwrap();
     writer::merge_records(
         &mut tx,
-        &rig.engine.columns,
         &ctx,
         EntityKind::Candidate,
         "cand-removed",

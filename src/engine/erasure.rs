@@ -15,7 +15,6 @@
 
 use super::events::{NewEvent, Via, WriteContext};
 use super::writer;
-use crate::store::entities::SchemaColumns;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -48,7 +47,6 @@ pub enum EraseError {
 /// who asked (`cli`, `admin-api`), for the audit row.
 pub async fn erase(pool: &PgPool, email: &str, requested_by: &str) -> Result<Erasure, EraseError> {
     let email = hirebridge_sdk::normalize_email(email).ok_or(EraseError::NotAnEmail)?;
-    let columns = SchemaColumns::load(pool).await?;
     let mut tx = crate::store::begin(pool).await?;
     let person_ids: Vec<Uuid> = sqlx::query_scalar(
         "select id from hiring.persons where email_normalized = $1
@@ -230,7 +228,7 @@ pub async fn erase(pool: &PgPool, email: &str, requested_by: &str) -> Result<Era
         )
     });
     if let Some(event) = &event {
-        writer::insert_events(&mut tx, &columns, std::slice::from_ref(event)).await?;
+        writer::insert_events(&mut tx, std::slice::from_ref(event)).await?;
     }
     let id: i64 = sqlx::query_scalar(
         "insert into hiring.erasures (email_sha256, person_ids, counts, event_id, requested_by)

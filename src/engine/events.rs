@@ -204,21 +204,7 @@ struct Source<'a> {
 }
 
 /// A row of `hiring.event_log`, as [`NewEvent::row`] borrows it.
-#[derive(Debug, serde::Serialize)]
-pub struct EventRow<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    event_type: &'a str,
-    connector_id: &'a str,
-    provider: &'a str,
-    entity_type: &'a str,
-    entity_id: Uuid,
-    remote_id: Option<&'a str>,
-    via: &'a str,
-    occurred_at: DateTime<Utc>,
-    data: &'a Value,
-    changes: Option<&'a Value>,
-}
+pub use crate::store::event_log::EventRow;
 
 /// A fresh event id: `evt_` and a time-ordered UUID (v7) in hex.
 fn new_id() -> String {

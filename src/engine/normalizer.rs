@@ -546,7 +546,6 @@ async fn write_batch(
                 Inbound::Deleted(remote) => {
                     writer::delete_records(
                         &mut tx,
-                        &engine.columns,
                         &ctx,
                         remote.kind,
                         std::slice::from_ref(&remote.remote_id),
@@ -558,8 +557,7 @@ async fn write_batch(
                     removed,
                     survivor,
                 } => {
-                    writer::merge_records(&mut tx, &engine.columns, &ctx, *kind, removed, survivor)
-                        .await?;
+                    writer::merge_records(&mut tx, &ctx, *kind, removed, survivor).await?;
                 }
                 Inbound::Stored { .. } | Inbound::Fetch(_) | Inbound::Merge(_) => {}
             }

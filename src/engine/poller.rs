@@ -753,9 +753,7 @@ async fn commit_page(
                     clock.started,
                 )
                 .await?;
-                counts.add(
-                    writer::emit_deleted(&mut tx, &engine.columns, &ctx, kind, deleted).await?,
-                );
+                counts.add(writer::emit_deleted(&mut tx, &ctx, kind, deleted).await?);
             }
         }
     }

@@ -80,7 +80,7 @@ pub async fn write_records_noting_untouched(
         .await?;
         counts.add(c);
     }
-    counts.events = insert_events(conn, columns, &new_events).await?;
+    counts.events = insert_events(conn, &new_events).await?;
     Ok((counts, untouched))
 }
 
@@ -537,29 +537,26 @@ fn stage_change(
 /// Inserts events in one statement; returns how many.
 pub async fn insert_events(
     conn: &mut PgConnection,
-    columns: &SchemaColumns,
     new_events: &[NewEvent],
 ) -> Result<u64, sqlx::Error> {
     let rows: Vec<events::EventRow<'_>> = new_events.iter().map(NewEvent::row).collect();
-    entities::insert_rows(conn, columns, "event_log", &rows).await
+    crate::store::event_log::insert(conn, &rows).await
 }
 
 /// Soft-deletes records by remote id and emits `<kind>.deleted` for each.
 pub async fn delete_records(
     conn: &mut PgConnection,
-    columns: &SchemaColumns,
     ctx: &WriteContext<'_>,
     kind: EntityKind,
     remote_ids: &[String],
 ) -> Result<WriteCounts, sqlx::Error> {
     let deleted = entities::soft_delete(conn, kind.table(), ctx.connector_id, remote_ids).await?;
-    emit_deleted(conn, columns, ctx, kind, deleted).await
+    emit_deleted(conn, ctx, kind, deleted).await
 }
 
 /// Emits `<kind>.deleted` events for rows just soft-deleted.
 pub async fn emit_deleted(
     conn: &mut PgConnection,
-    columns: &SchemaColumns,
     ctx: &WriteContext<'_>,
     kind: EntityKind,
     deleted: Vec<entities::DeletedRow>,
@@ -585,7 +582,7 @@ pub async fn emit_deleted(
         })
         .collect();
     let deleted_count = new_events.len() as u64;
-    let events = insert_events(conn, columns, &new_events).await?;
+    let events = insert_events(conn, &new_events).await?;
     Ok(WriteCounts {
         deleted: deleted_count,
         events,
@@ -598,7 +595,6 @@ pub async fn emit_deleted(
 /// survivor keeps the history), and one `<kind>.merged` event says so.
 pub async fn merge_records(
     conn: &mut PgConnection,
-    columns: &SchemaColumns,
     ctx: &WriteContext<'_>,
     kind: EntityKind,
     removed: &str,
@@ -641,7 +637,7 @@ pub async fn merge_records(
             "merged_id": ids.get(removed),
         }),
     );
-    let events = insert_events(conn, columns, &[event]).await?;
+    let events = insert_events(conn, &[event]).await?;
     Ok(WriteCounts {
         deleted: deleted.len() as u64,
         events,

@@ -3,44 +3,169 @@
 //! the rows they reference), and soft-delete.
 //!
 //! Canonical field names are the column names (see `hirebridge_sdk::model`), so one
-//! generic statement per operation serves every table: rows travel as one JSON
-//! array and `jsonb_populate_recordset` turns them into typed rows server-side.
+//! generic statement per operation serves every table: rows travel column by
+//! column, each column one text array whose cells its type reads
+//! ([`TypedColumns`]), and only JSON columns are parsed as JSON server-side.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Row};
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use uuid::Uuid;
 
-/// The columns of every table in schema `hiring`, read once from the catalogue so
-/// statements only name columns that exist.
+/// The columns of every table in schema `hiring` and their types, read once
+/// from the catalogue so statements only name columns that exist.
 #[derive(Debug, Clone, Default)]
 pub struct SchemaColumns {
-    by_table: HashMap<String, HashSet<String>>,
+    /// Table → column → its type as SQL writes it (`format_type`).
+    by_table: HashMap<String, HashMap<String, String>>,
 }
 
 impl SchemaColumns {
     pub async fn load(pool: &PgPool) -> Result<SchemaColumns, sqlx::Error> {
-        let rows = sqlx::query(
-            "select table_name::text as t, column_name::text as c
-               from information_schema.columns where table_schema = 'hiring'",
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "select c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod)
+               from pg_attribute a
+               join pg_class c on c.oid = a.attrelid
+               join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname = 'hiring' and c.relkind in ('r', 'p', 'v')
+                and a.attnum > 0 and not a.attisdropped",
         )
         .fetch_all(pool)
         .await?;
-        let mut by_table: HashMap<String, HashSet<String>> = HashMap::new();
-        for row in rows {
-            by_table
-                .entry(row.try_get("t")?)
-                .or_default()
-                .insert(row.try_get("c")?);
+        let mut by_table: HashMap<String, HashMap<String, String>> = HashMap::new();
+        for (table, column, sql_type) in rows {
+            by_table.entry(table).or_default().insert(column, sql_type);
         }
         Ok(SchemaColumns { by_table })
     }
 
     pub fn has(&self, table: &str, column: &str) -> bool {
-        self.by_table
-            .get(table)
-            .is_some_and(|cols| cols.contains(column))
+        self.sql_type(table, column).is_some()
+    }
+
+    /// The column's type as SQL writes it (`timestamp with time zone`, `text[]`).
+    pub fn sql_type(&self, table: &str, column: &str) -> Option<&str> {
+        self.by_table.get(table)?.get(column).map(String::as_str)
+    }
+}
+
+/// Rows of one table sent column by column: an array a column, cast
+/// server-side to the column's type. Scalar columns travel as `text[]`, each
+/// cell the text its type reads; JSON and array columns as `jsonb[]`, each
+/// cell written straight from the row's value. Sent as one JSON array instead
+/// (`jsonb_populate_recordset`), every row was parsed as JSON, its keys sorted
+/// and each field looked up again: `jsonb_recv` was a quarter of PostgreSQL's
+/// CPU draining webhooks (perf). The cells read as `jsonb_populate_recordset`
+/// read the same JSON: a null is NULL, a string its text, a number or boolean
+/// its JSON text, and a JSON array's elements those of an array column.
+struct TypedColumns<'r> {
+    names: Vec<String>,
+    /// `r.name` cast to the column's type, for the rows' subquery.
+    casts: Vec<String>,
+    cells: Vec<Cells<'r>>,
+}
+
+enum Cells<'r> {
+    Text(Vec<Option<Cow<'r, str>>>),
+    Json(Vec<Option<&'r Value>>),
+}
+
+impl<'r> TypedColumns<'r> {
+    /// `names` (columns of `table` that exist) of `rows`, each row's cell
+    /// taken by `cell(row, name)`.
+    fn new<R>(
+        columns: &SchemaColumns,
+        table: &str,
+        names: &[&str],
+        rows: &'r [R],
+        cell: impl Fn(&'r R, &str) -> Option<&'r Value>,
+    ) -> TypedColumns<'r> {
+        let mut out = TypedColumns {
+            names: Vec::with_capacity(names.len()),
+            casts: Vec::with_capacity(names.len()),
+            cells: Vec::with_capacity(names.len()),
+        };
+        for name in names {
+            let sql_type = columns.sql_type(table, name).unwrap_or("text");
+            let values = rows
+                .iter()
+                .map(|row| cell(row, name).filter(|v| !v.is_null()));
+            let (cast, cells) = if sql_type.ends_with("[]") {
+                (
+                    format!(
+                        "case when r.{name} is null then null
+                              else array(select jsonb_array_elements_text(r.{name}))::{sql_type} end"
+                    ),
+                    Cells::Json(values.collect()),
+                )
+            } else if matches!(sql_type, "jsonb" | "json") {
+                (
+                    format!("r.{name}::{sql_type}"),
+                    Cells::Json(values.collect()),
+                )
+            } else {
+                (
+                    format!("r.{name}::{sql_type}"),
+                    Cells::Text(values.map(|v| v.map(scalar_text)).collect()),
+                )
+            };
+            out.casts.push(cast);
+            out.cells.push(cells);
+            out.names.push(name.to_string());
+        }
+        out
+    }
+
+    /// The rows as a subquery of typed columns, aliased `r`; its arrays are
+    /// parameters `$first` on, bound by [`TypedColumns::bind`].
+    fn rows_sql(&self, first: usize) -> String {
+        let arrays: Vec<String> = self
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, cells)| match cells {
+                Cells::Text(_) => format!("${}::text[]", first + i),
+                Cells::Json(_) => format!("${}::jsonb[]", first + i),
+            })
+            .collect();
+        format!(
+            "(select {casts} from unnest({arrays}) as r({names})) r",
+            casts = self
+                .names
+                .iter()
+                .zip(&self.casts)
+                .map(|(name, cast)| format!("{cast} as {name}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            arrays = arrays.join(", "),
+            names = self.names.join(", "),
+        )
+    }
+
+    fn bind<'q>(
+        &'q self,
+        mut query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        for cells in &self.cells {
+            query = match cells {
+                Cells::Text(cells) => query.bind(cells),
+                Cells::Json(cells) => query.bind(cells),
+            };
+        }
+        query
+    }
+}
+
+/// The text a scalar column reads for `value` (see [`TypedColumns`]).
+fn scalar_text(value: &Value) -> Cow<'_, str> {
+    match value {
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Bool(true) => Cow::Borrowed("true"),
+        Value::Bool(false) => Cow::Borrowed("false"),
+        Value::Number(n) => Cow::Owned(n.to_string()),
+        other => Cow::Owned(serde_json::to_string(other).unwrap_or_default()),
     }
 }
 
@@ -352,6 +477,14 @@ pub async fn upsert_rows(
         .filter(|c| !(link.is_some() && *c == "person_id"))
         .map(str::to_string)
         .collect();
+    let names: Vec<&str> = insert_cols.iter().map(String::as_str).collect();
+    let typed = TypedColumns::new(columns, table, &names, rows, |row, name| {
+        if name == "remote_data" {
+            Some(row.remote_data)
+        } else {
+            row.columns.get(name)
+        }
+    });
     let mut select_exprs: Vec<String> = insert_cols
         .iter()
         .map(|c| match REFERENCES.iter().find(|r| r.table == table && r.id_column == c) {
@@ -388,16 +521,17 @@ pub async fn upsert_rows(
         .collect();
     let sql = format!(
         "insert into hiring.{table} ({insert_list})
-         select {select_list} from jsonb_populate_recordset(null::hiring.{table}, $1) r
+         select {select_list} from {rows}
          on conflict (connector_id, remote_id) do update
             set {updates}, updated_at = now(), deleted_at = null
-          where ($2::jsonb ->> excluded.remote_id) is not distinct from hiring.{table}.content_hash
+          where ($1::jsonb ->> excluded.remote_id) is not distinct from hiring.{table}.content_hash
             and (excluded.remote_updated_at is null
              or hiring.{table}.remote_updated_at is null
              or excluded.remote_updated_at >= hiring.{table}.remote_updated_at)
          returning id, remote_id, (xmax = 0) as inserted, {returning_person}",
         insert_list = insert_cols.join(", "),
         select_list = select_exprs.join(", "),
+        rows = typed.rows_sql(2),
         updates = updates.join(", ")
     );
     // Two writers creating the same record at once derive the same id. When the
@@ -410,24 +544,23 @@ pub async fn upsert_rows(
     async fn run(
         conn: &mut PgConnection,
         sql: &str,
-        rows: &[EntityRow<'_>],
+        typed: &TypedColumns<'_>,
         expected: &HashMap<&str, &str>,
     ) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
-        sqlx::query(sql)
-            .bind(sqlx::types::Json(rows))
-            .bind(sqlx::types::Json(expected))
+        typed
+            .bind(sqlx::query(sql).bind(sqlx::types::Json(expected)))
             .fetch_all(conn)
             .await
     }
     sqlx::query("savepoint upsert_rows")
         .execute(&mut *conn)
         .await?;
-    let result = match run(&mut *conn, &sql, rows, expected).await {
+    let result = match run(&mut *conn, &sql, &typed, expected).await {
         Err(e) if is_id_conflict(&e, table) => {
             sqlx::query("rollback to savepoint upsert_rows")
                 .execute(&mut *conn)
                 .await?;
-            run(&mut *conn, &sql, rows, expected).await?
+            run(&mut *conn, &sql, &typed, expected).await?
         }
         other => other?,
     };
@@ -478,37 +611,30 @@ pub fn person_link(table: &str) -> Option<PersonLink> {
     PERSON_LINKS.iter().find(|l| l.table == table).copied()
 }
 
-/// Inserts rows (objects keyed by column name, as JSON values or any type that
-/// serialises to one) into an append-only table in one statement; columns the
-/// table does not have are ignored. The columns are the first row's keys.
-pub async fn insert_rows<T: serde::Serialize>(
+/// Inserts rows (JSON objects keyed by column name) into an append-only table
+/// in one statement; columns the table does not have are ignored. The columns
+/// are the first row's keys.
+pub async fn insert_rows(
     conn: &mut PgConnection,
     columns: &SchemaColumns,
     table: &str,
-    rows: &[T],
+    rows: &[Value],
 ) -> Result<u64, sqlx::Error> {
-    let Some(first) = rows.first() else {
+    let Some(Value::Object(first)) = rows.first() else {
         return Ok(0);
     };
-    let Value::Object(first) =
-        serde_json::to_value(first).map_err(|e| sqlx::Error::Encode(Box::new(e)))?
-    else {
-        return Ok(0);
-    };
-    let cols: Vec<&str> = first
+    let names: Vec<&str> = first
         .keys()
         .map(String::as_str)
         .filter(|c| columns.has(table, c))
         .collect();
-    let col_list = cols.join(", ");
+    let typed = TypedColumns::new(columns, table, &names, rows, |row, name| row.get(name));
+    let col_list = names.join(", ");
     let sql = format!(
-        "insert into hiring.{table} ({col_list})
-         select {col_list} from jsonb_populate_recordset(null::hiring.{table}, $1)"
+        "insert into hiring.{table} ({col_list}) select {col_list} from {rows}",
+        rows = typed.rows_sql(1)
     );
-    let done = sqlx::query(&sql)
-        .bind(sqlx::types::Json(rows))
-        .execute(&mut *conn)
-        .await?;
+    let done = typed.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
     Ok(done.rows_affected())
 }
 

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod connector_state;
 pub mod deliveries;
 pub mod entities;
+pub mod event_log;
 pub mod health;
 pub mod inbox;
 pub mod lease;
