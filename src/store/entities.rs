@@ -4,8 +4,8 @@
 //!
 //! Canonical field names are the column names (see `hirebridge_sdk::model`), so one
 //! generic statement per operation serves every table: rows travel column by
-//! column, each column one text array whose cells its type reads
-//! ([`TypedColumns`]), and only JSON columns are parsed as JSON server-side.
+//! column, one array a column cast to the column's type ([`TypedColumns`]), so
+//! only JSON columns are parsed as JSON server-side.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
