@@ -59,10 +59,15 @@ pub async fn insert(conn: &mut PgConnection, rows: &[EventRow<'_>]) -> Result<u6
             .map(|r| r.occurred_at)
             .collect::<Vec<DateTime<Utc>>>(),
     )
-    .bind(rows.iter().map(|r| r.data).collect::<Vec<&Value>>())
+    // A JSON null is stored as SQL NULL, as the rows' JSON used to give it.
     .bind(
         rows.iter()
-            .map(|r| r.changes)
+            .map(|r| Some(r.data).filter(|v| !v.is_null()))
+            .collect::<Vec<Option<&Value>>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.changes.filter(|v| !v.is_null()))
             .collect::<Vec<Option<&Value>>>(),
     )
     .execute(&mut *conn)
