@@ -507,6 +507,15 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     }
     let ack_time = started.elapsed();
     let cpu_acked = CpuSample::now();
+    // What the burst left for the normalisers alone: while webhooks arrive they
+    // mostly yield (see `normalizer::BurstGate`), so the drain after the last
+    // acknowledgement is their own rate.
+    let waiting: i64 = sqlx::query_scalar(
+        "select count(*) from hiring.inbox where status in ('pending', 'processing', 'failed')",
+    )
+    .fetch_one(&pool)
+    .await?;
+    let backlog_from = started.elapsed();
     // Drain: every stored delivery processed.
     loop {
         // `exists`, not a count: the check must not load the database it measures.
@@ -577,6 +586,13 @@ pub async fn ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         "CPU per delivery (this process is the daemon and its HTTP load): until acknowledged {}; until drained {}",
         cpu_start.per_record(&cpu_acked, acked),
         cpu_start.per_record(&cpu_drained, acked)
+    );
+    let backlog_time = drained.saturating_sub(backlog_from);
+    println!(
+        "after the last acknowledgement: {waiting} deliveries waiting, drained in {:.2}s: {:.0}/s by the normalisers alone (CPU per delivery {})",
+        backlog_time.as_secs_f64(),
+        waiting as f64 / backlog_time.as_secs_f64().max(1e-9),
+        cpu_acked.per_record(&cpu_drained, waiting.max(0) as u64)
     );
     if let Some(rss) = peak_rss_mib() {
         println!("peak RSS: {rss:.1} MiB");
