@@ -19,16 +19,21 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Normaliser workers per daemon: two per core, at most one per inbox
+/// Normaliser workers per daemon: one per core while deliveries arrive at a
+/// pace they keep up with, two per core behind a backlog, at most one per inbox
 /// partition (each partition is drained by one worker, in arrival order). A
 /// worker waits on the database for much of a batch (its claim, its commit's
-/// flush), so one per core left the cores idle: in `bench ingest` on two cores,
-/// four workers drained the burst's backlog at 17.8-18.4k deliveries/s against
-/// 15.3-16.0k/s with two (four alternated pairs); eight were no faster than four.
-fn normalizer_workers() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| usize::from(n) * 2)
-        .clamp(1, crate::store::partition::PARTITIONS as usize)
+/// flush), so behind a backlog one per core left the cores idle: in `bench
+/// ingest` on two cores, four workers drained the burst's backlog at
+/// 17.8-18.4k deliveries/s against 15.3-16.0k/s with two (four alternated
+/// pairs); eight were no faster than four. At a steady 1,000 webhooks a second
+/// four throughout made the p99 end to end worse (`bench deliver`: 117-120
+/// against 80-90 ms), so the extra ones sit out unless a claim came back full
+/// (74-80 ms; behind a backlog, 18.2-19.1k/s against 15.2-16.4k/s).
+fn normalizer_workers() -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let most = crate::store::partition::PARTITIONS as usize;
+    (cores.clamp(1, most), (cores * 2).clamp(1, most))
 }
 /// How often an idle normaliser looks for new deliveries.
 const NORMALIZER_IDLE: Duration = Duration::from_millis(50);
@@ -238,7 +243,8 @@ impl App {
         workers.push(tokio::spawn(normalizer::run(
             engine.clone(),
             normalizer::Workers {
-                count: normalizer_workers(),
+                count: normalizer_workers().0,
+                behind_backlog: normalizer_workers().1,
                 idle: NORMALIZER_IDLE,
                 door: self.ingress_state.in_flight(),
             },

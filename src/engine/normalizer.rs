@@ -109,8 +109,13 @@ impl BurstGate {
 /// How a daemon's normalisers run.
 #[derive(Debug, Clone)]
 pub struct Workers {
-    /// Workers sharing the daemon's partitions.
+    /// Workers sharing the daemon's partitions while deliveries arrive at a
+    /// pace they keep up with.
     pub count: usize,
+    /// Workers sharing them while some worker's last claim came back full (a
+    /// backlog): the extra ones sit out otherwise, since more transactions at
+    /// once hold back what delivery may read and so add to its latency.
+    pub behind_backlog: usize,
     /// How often an idle worker looks for new deliveries.
     pub idle: Duration,
     /// Webhook requests being acknowledged right now: while there are any,
@@ -123,14 +128,18 @@ pub struct Workers {
 /// Runs the normaliser workers over this daemon's share of the inbox
 /// partitions until `stop`, then gives the partitions back.
 pub async fn run(engine: Arc<Engine>, workers: Workers, mut stop: watch::Receiver<bool>) {
-    let count = workers.count.max(1);
+    let steady = workers.count.max(1);
+    let count = workers.behind_backlog.max(steady);
     let (held_tx, held_rx) = watch::channel(Vec::<i16>::new());
     let mut tasks = tokio::task::JoinSet::new();
     let claims = Arc::new(tokio::sync::Mutex::new(()));
+    let full_claims = Arc::new(AtomicUsize::new(0));
     for index in 0..count {
         let lane = Lane {
             index,
+            steady,
             of: count,
+            full_claims: full_claims.clone(),
             held: held_rx.clone(),
             claims: claims.clone(),
         };
@@ -176,17 +185,42 @@ pub async fn run(engine: Arc<Engine>, workers: Workers, mut stop: watch::Receive
     }
 }
 
-/// Which of the daemon's held partitions one worker drains: `p % of == index`
-/// (the first worker: all of them while webhooks arrive).
+/// Which of the daemon's held partitions one worker drains: `p % of == index`,
+/// where `of` is `steady`, or every worker's lane behind a backlog (the first
+/// worker: all of them while webhooks arrive). A partition that changes lanes
+/// meanwhile is safe: its batch slot, not the lane, keeps it one worker's.
 struct Lane {
     index: usize,
+    steady: usize,
     of: usize,
+    /// Workers whose last claim came back full: while any, every lane runs.
+    full_claims: Arc<AtomicUsize>,
     held: watch::Receiver<Vec<i16>>,
     /// The daemon's workers claim one at a time: a claim commits its
     /// partitions' batch slots as held before the next claim looks, so two
     /// workers never take one partition while its slot holds, even while lanes
     /// change (a slot that lapsed is taken over, and its old claim commits nothing).
     claims: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Lane {
+    /// The held partitions this worker drains now. Every worker but the first
+    /// waits (none) while webhooks arrive (`door_busy`), and the first takes
+    /// them all; the extra ones wait unless some worker is `behind` a backlog.
+    fn parts(&self, held: &[i16], door_busy: bool, behind: bool) -> Vec<i16> {
+        let of = if behind { self.of } else { self.steady };
+        if door_busy && of > 1 {
+            return if self.index == 0 {
+                held.to_vec()
+            } else {
+                Vec::new()
+            };
+        }
+        held.iter()
+            .copied()
+            .filter(|p| *p as usize % of == self.index)
+            .collect()
+    }
 }
 
 /// One worker: drains its lane; polls every `idle` when it is empty, and
@@ -204,21 +238,11 @@ async fn work(engine: Arc<Engine>, workers: Workers, lane: Lane, mut stop: watch
             return;
         }
         let in_flight = workers.door.load(Ordering::Relaxed);
-        let door_busy = lane.of > 1 && in_flight > 0;
-        // Every worker but the first waits while webhooks arrive; the first
-        // sits out the start of a burst.
-        let sit_out = if lane.index == 0 {
-            burst.sits_out(in_flight, Instant::now())
-        } else {
-            door_busy
-        };
-        let parts: Vec<i16> = lane
-            .held
-            .borrow()
-            .iter()
-            .copied()
-            .filter(|p| (door_busy && lane.index == 0) || *p as usize % lane.of == lane.index)
-            .collect();
+        let behind = lane.full_claims.load(Ordering::Relaxed) > 0;
+        let door_busy = in_flight > 0;
+        // The first worker sits out the start of a burst.
+        let sit_out = lane.index == 0 && burst.sits_out(in_flight, Instant::now());
+        let parts = lane.parts(&lane.held.borrow(), door_busy, behind);
         let drained = if parts.is_empty() || sit_out {
             Ok(0)
         } else {
@@ -228,7 +252,15 @@ async fn work(engine: Arc<Engine>, workers: Workers, lane: Lane, mut stop: watch
                 BATCH
             };
             let drained = drain_once(&engine, &engine.owner, &parts, &lane.claims, limit).await;
-            backlog = drained.as_ref().is_ok_and(|n| *n as i64 >= limit);
+            let full = drained.as_ref().is_ok_and(|n| *n as i64 >= limit);
+            if full != backlog {
+                if full {
+                    lane.full_claims.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    lane.full_claims.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            backlog = full;
             drained
         };
         let processed = match drained {
@@ -621,6 +653,52 @@ enum ProcessError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_extra_workers_drain_only_behind_a_backlog_and_every_partition_has_one_lane() {
+        let held: Vec<i16> = (0..8).collect();
+        let (_tx, rx) = watch::channel(Vec::new());
+        let lanes: Vec<Lane> = (0..4)
+            .map(|index| Lane {
+                index,
+                steady: 2,
+                of: 4,
+                full_claims: Arc::new(AtomicUsize::new(0)),
+                held: rx.clone(),
+                claims: Arc::new(tokio::sync::Mutex::new(())),
+            })
+            .collect();
+        let taken = |door_busy, behind| -> Vec<Vec<i16>> {
+            lanes
+                .iter()
+                .map(|l| l.parts(&held, door_busy, behind))
+                .collect()
+        };
+        let covers_once = |by: &[Vec<i16>]| {
+            let mut all: Vec<i16> = by.iter().flatten().copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, held, "{by:?}");
+        };
+        // Keeping up: the two steady workers share the partitions.
+        let steady = taken(false, false);
+        covers_once(&steady);
+        assert!(
+            steady[0].len() == 4
+                && steady[1].len() == 4
+                && steady[2].is_empty()
+                && steady[3].is_empty()
+        );
+        // Behind a backlog: all four do.
+        let behind = taken(false, true);
+        covers_once(&behind);
+        assert!(behind.iter().all(|p| p.len() == 2), "{behind:?}");
+        // While webhooks arrive the first takes them all, backlog or not.
+        for backlog in [false, true] {
+            let busy = taken(true, backlog);
+            assert_eq!(busy[0], held);
+            assert!(busy[1..].iter().all(Vec::is_empty));
+        }
+    }
 
     #[test]
     fn the_first_worker_sits_out_the_first_seconds_of_a_burst_and_runs_under_a_load_that_lasts() {
