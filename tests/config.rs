@@ -16,6 +16,11 @@ fn load(text: &str) -> Result<Config, ConfigErrors> {
     })
 }
 
+/// The errors a rejected `text` gets, as the operator reads them.
+fn load_error(text: &str) -> String {
+    load(text).expect_err("the config is rejected").to_string()
+}
+
 #[test]
 fn an_empty_file_is_a_valid_config_with_defaults() {
     let c = load("").unwrap();
@@ -101,7 +106,7 @@ secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
             "postgres://u:db-pass-999@h/db",
             "mysql://u:db-pass-999@h/db",
         );
-    let errors = load(&bad).unwrap_err().to_string();
+    let errors = load_error(&bad);
     assert!(errors.contains("sinks[0].secrets[0]"), "{errors}");
     assert!(errors.contains("database.url"), "{errors}");
     assert!(
@@ -453,16 +458,12 @@ fn a_webhook_sink_without_a_url_cannot_be_built() {
     let c = load("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\n").unwrap();
     assert!(matches!(c.sinks[0].target, SinkTarget::Jsonl { .. }));
     // Another kind's keys are errors at their lines, not silently ignored.
-    let e = load("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\nurl = \"http://127.0.0.1:1/\"\n")
-        .unwrap_err()
-        .to_string();
+    let e = load_error("[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\nurl = \"http://127.0.0.1:1/\"\n");
     assert!(
         e.contains(":5:") && e.contains("not a setting of a jsonl sink"),
         "{e}"
     );
-    let e = load("[[sinks]]\nid = \"w\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\nrotate_bytes = 10\n")
-        .unwrap_err()
-        .to_string();
+    let e = load_error("[[sinks]]\nid = \"w\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\nrotate_bytes = 10\n");
     assert!(
         e.contains("rotate_bytes") && e.contains("not a setting of a webhook sink"),
         "{e}"
@@ -482,18 +483,14 @@ fn sink_start_positions_retention_and_nats_sinks_are_checked_at_their_lines() {
     assert_eq!(c.sinks[0].start, SinkStart::Now);
     assert_eq!(c.events.retention, None, "kept by default");
 
-    let e = load(
+    let e = load_error(
         "[[sinks]]\nid = \"l\"\nkind = \"jsonl\"\npath = \"/tmp/x.jsonl\"\nstart = \"yesterday\"\n",
-    )
-    .unwrap_err()
-    .to_string();
+    );
     assert!(
         e.contains(":5:") && e.contains("sinks[0].start") && e.contains("RFC 3339"),
         "{e}"
     );
-    let e = load("[events]\nretention = \"forever\"\n")
-        .unwrap_err()
-        .to_string();
+    let e = load_error("[events]\nretention = \"forever\"\n");
     assert!(e.contains(":2:") && e.contains("events.retention"), "{e}");
 
     assert_eq!(
@@ -508,20 +505,14 @@ fn sink_start_positions_retention_and_nats_sinks_are_checked_at_their_lines() {
         c.inbox.retention,
         Some(std::time::Duration::from_secs(36 * 3600))
     );
-    let e = load("[inbox]\n\nretention = \"5m\"\n")
-        .unwrap_err()
-        .to_string();
+    let e = load_error("[inbox]\n\nretention = \"5m\"\n");
     assert!(
         e.contains(":3:") && e.contains("inbox.retention") && e.contains("retry schedule"),
         "{e}"
     );
-    let e = load("[inbox]\nretention = \"a fortnight\"\n")
-        .unwrap_err()
-        .to_string();
+    let e = load_error("[inbox]\nretention = \"a fortnight\"\n");
     assert!(e.contains(":2:") && e.contains("inbox.retention"), "{e}");
-    let e = load("[inbox]\nkeep_done = \"14d\"\n")
-        .unwrap_err()
-        .to_string();
+    let e = load_error("[inbox]\nkeep_done = \"14d\"\n");
     assert!(e.contains(":2:") && e.contains("keep_done"), "{e}");
 
     let c = load(
@@ -546,9 +537,7 @@ fn sink_start_positions_retention_and_nats_sinks_are_checked_at_their_lines() {
         "the URL's password stays out of Debug"
     );
     assert!(!c.summary_lines().join("\n").contains("hunter2"));
-    let e = load("[[sinks]]\nid = \"n\"\nkind = \"nats\"\nurl = \"http://user:hunter2@127.0.0.1:4222\"\nsubject_prefix = \"a..b\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\n")
-        .unwrap_err()
-        .to_string();
+    let e = load_error("[[sinks]]\nid = \"n\"\nkind = \"nats\"\nurl = \"http://user:hunter2@127.0.0.1:4222\"\nsubject_prefix = \"a..b\"\nsecrets = [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\n");
     assert!(e.contains("nats:// or tls://"), "{e}");
     assert!(e.contains("subject_prefix"), "{e}");
     assert!(e.contains("not a setting of a nats sink"), "{e}");
