@@ -240,11 +240,12 @@ impl App {
                 },
             )));
         }
+        let (count, behind_backlog) = normalizer_workers();
         workers.push(tokio::spawn(normalizer::run(
             engine.clone(),
             normalizer::Workers {
-                count: normalizer_workers().0,
-                behind_backlog: normalizer_workers().1,
+                count,
+                behind_backlog,
                 idle: NORMALIZER_IDLE,
                 door: self.ingress_state.in_flight(),
             },
