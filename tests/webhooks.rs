@@ -1029,6 +1029,41 @@ async fn a_kit_applicant_with_an_ashby_candidates_email_is_one_person() {
     d.stop().await;
 }
 
+/// The stages every application of the ordering tests moves through, in order.
+const STAGES: [&str; 5] = ["Applied", "Screen", "Onsite", "Offer", "Hired"];
+
+/// Each of `applications` applications has every move of [`STAGES`], in order,
+/// in its stage history and in its events: a move applied after a later one
+/// would be dropped as stale, leaving a gap both checks see.
+async fn assert_every_application_moved_in_order(pool: &sqlx::PgPool, applications: i64) {
+    let histories: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "select application_remote_id, array_agg(to_stage order by id)
+           from hiring.application_stage_changes group by 1 order by 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(histories.len(), applications as usize);
+    for (app, stages) in &histories {
+        assert_eq!(
+            stages,
+            &STAGES.to_vec(),
+            "stage history of application {app}"
+        );
+    }
+    let events: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "select remote_id, array_agg(payload->'data'->>'stage_name' order by seq)
+           from hiring.events where entity_type = 'application' group by 1 order by 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(events.len(), applications as usize);
+    for (app, stages) in &events {
+        assert_eq!(stages, &STAGES.to_vec(), "events of application {app}");
+    }
+}
+
 /// A backlog a daemon finds when it starts is drained by every worker it runs
 /// behind a backlog (two per core: a claim of 256 comes back full), while every
 /// entity's changes still apply in arrival order. The moves are stored as the
@@ -1039,7 +1074,6 @@ async fn a_kit_applicant_with_an_ashby_candidates_email_is_one_person() {
 async fn a_backlog_drained_by_every_worker_keeps_each_entitys_order() {
     use hirebridge::store::inbox::{store_batch, OwnedDelivery};
     const APPLICATIONS: i64 = 150;
-    const STAGES: [&str; 5] = ["Applied", "Screen", "Onsite", "Offer", "Hired"];
     let db = support::TestDb::migrated().await;
     let start = Utc::now() - ChronoDuration::seconds(30);
     for (round, stage) in STAGES.iter().enumerate() {
@@ -1068,32 +1102,7 @@ async fn a_backlog_drained_by_every_worker_keeps_each_entitys_order() {
     let d = support::daemon::spawn_daemon_on(config, db.clone()).await;
     d.drained().await;
 
-    let histories: Vec<(String, Vec<String>)> = sqlx::query_as(
-        "select application_remote_id, array_agg(to_stage order by id)
-           from hiring.application_stage_changes group by 1 order by 1",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(histories.len(), APPLICATIONS as usize);
-    for (app, stages) in &histories {
-        assert_eq!(
-            stages,
-            &STAGES.to_vec(),
-            "stage history of application {app}"
-        );
-    }
-    let events: Vec<(String, Vec<String>)> = sqlx::query_as(
-        "select remote_id, array_agg(payload->'data'->>'stage_name' order by seq)
-           from hiring.events where entity_type = 'application' group by 1 order by 1",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(events.len(), APPLICATIONS as usize);
-    for (app, stages) in &events {
-        assert_eq!(stages, &STAGES.to_vec(), "events of application {app}");
-    }
+    assert_every_application_moved_in_order(&db.pool, APPLICATIONS).await;
     d.stop().await;
 }
 
@@ -1130,7 +1139,6 @@ async fn two_daemons_share_a_connectors_deliveries_and_keep_each_entitys_order()
     .await;
 
     const APPLICATIONS: i64 = 40;
-    const STAGES: [&str; 5] = ["Applied", "Screen", "Onsite", "Offer", "Hired"];
     let senders = [
         KitSender::new(a.url("kit"), "kit-new"),
         KitSender::new(b.url("kit"), "kit-new"),
@@ -1155,32 +1163,7 @@ async fn two_daemons_share_a_connectors_deliveries_and_keep_each_entitys_order()
         .count("select count(distinct part) from hiring.inbox")
         .await;
     assert!(parts > 1, "the deliveries fall in several partitions");
-    let histories: Vec<(String, Vec<String>)> = sqlx::query_as(
-        "select application_remote_id, array_agg(to_stage order by id)
-           from hiring.application_stage_changes group by 1 order by 1",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(histories.len(), APPLICATIONS as usize);
-    for (app, stages) in &histories {
-        assert_eq!(
-            stages,
-            &STAGES.to_vec(),
-            "stage history of application {app}"
-        );
-    }
-    let events: Vec<(String, Vec<String>)> = sqlx::query_as(
-        "select remote_id, array_agg(payload->'data'->>'stage_name' order by seq)
-           from hiring.events where entity_type = 'application' group by 1 order by 1",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(events.len(), APPLICATIONS as usize);
-    for (app, stages) in &events {
-        assert_eq!(stages, &STAGES.to_vec(), "events of application {app}");
-    }
+    assert_every_application_moved_in_order(&db.pool, APPLICATIONS).await;
     a.stop().await;
     b.stop().await;
 }
